@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One-shot set-up for a fresh Debian machine (root): system packages the lab fleet and the
+# node-side tools need, then a venv with xeonfleet installed editable. Safe to re-run: every
+# step is skipped when already done, so `make test` stays fast on a prepared machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(openssh-server openssh-client numactl linux-cpupower dmidecode util-linux iproute2 procps python3-venv)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "bootstrap: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+stamp=.venv/.xeonfleet-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e ".[test,bench]"
+    touch "$stamp"
+fi

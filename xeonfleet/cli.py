@@ -1,0 +1,14 @@
+"""The `xeonfleet` command: one click group; each sub-command lives in its own cli_*.py module."""
+
+import click
+
+from xeonfleet import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="xeonfleet")
+def main() -> None:
+    """Provision, audit, tune and benchmark Intel Xeon fleets for AI."""
+
+
+# Sub-command modules register themselves here, one line each.
