@@ -1,0 +1,69 @@
+"""Profile loading: inheritance, and every broken-profile case failing with file:line before any host."""
+
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.profiles import ProfileError, list_profiles, load_profile
+
+
+def test_shipped_profiles_load_and_inherit() -> None:
+    assert {"xeon-ai-base", "inference-online", "inference-offline", "training"} <= set(list_profiles())
+    online = load_profile("inference-online")
+    assert online.chain == ("inference-online", "xeon-ai-base")
+    assert online.get("runtime.mode") == "multi"
+    assert online.get("runtime.cores_per_instance") == [8, 16]
+    assert online.get("power.governor") == "performance"  # inherited unchanged
+
+
+def test_child_mapping_merges_key_by_key() -> None:
+    training = load_profile("training")
+    sysctl = training.get("os.sysctl")
+    assert sysctl["vm.max_map_count"] == "1048576"
+    assert sysctl["vm.swappiness"] == "10"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("power:\n  governor: [performance\n", 3, "invalid YAML"),
+        ("power:\n  governer: performance\n", 2, "unknown key `power.governer`"),
+        ("powr:\n  governor: performance\n", 1, "unknown section `powr`"),
+        ("power:\n  turbo: yes please\n", 2, "`power.turbo` must be true or false"),
+        ("runtime:\n  cores_per_instance: [16, 8]\n", 2, "`runtime.cores_per_instance` must be [min, max]"),
+        ("os:\n  thp: sometimes\n", 2, "`os.thp` must be one of always, madvise, never"),
+        ("", 1, "empty profile"),
+        ("- just\n- a list\n", 1, "must be a mapping"),
+    ],
+)
+def test_broken_profile_names_file_line_and_problem(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = write(tmp_path, "broken", text)
+    with pytest.raises(ProfileError) as err:
+        load_profile(str(path))
+    assert f"{path}:{line}:" in str(err.value)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_include_cycle_is_named(tmp_path: Path) -> None:
+    write(tmp_path, "a", "include: b\n")
+    write(tmp_path, "b", "description: x\ninclude: a\n")
+    with pytest.raises(ProfileError, match=r"b\.yaml:2: include cycle a -> b -> a"):
+        load_profile(str(tmp_path / "a.yaml"))
+
+
+def test_missing_include_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "child", "description: x\ninclude: no-such-parent\n")
+    with pytest.raises(ProfileError, match=r"child\.yaml:2: included profile `no-such-parent` not found"):
+        load_profile(str(path))
+
+
+def test_unknown_profile_name_lists_known() -> None:
+    with pytest.raises(ProfileError, match="no such profile.*xeon-ai-base"):
+        load_profile("no-such-profile")

@@ -1,0 +1,40 @@
+"""The result of checking one rule on one node: what every report format and the drift store consume."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+PASS = "pass"
+FAIL = "fail"
+UNKNOWN = "unknown"  # the node cannot tell (no SMBIOS, unreadable file): not drift, not compliance
+NA = "n/a"  # the rule does not apply here (no cpufreq in a VM, Intel-only rule on AMD)
+STATUSES = (PASS, FAIL, UNKNOWN, NA)
+
+CATEGORIES = ("bios", "memory", "cpu", "numa", "power", "os", "runtime", "frameworks", "fleet")
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One node x rule verdict with the observed value (evidence) and how to fix a failure (remedy)."""
+
+    host: str
+    rule: str
+    category: str
+    severity: str
+    title: str
+    status: str
+    evidence: str
+    expected: str
+    remedy: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def worst_exit_code(findings: list[Finding], unreachable: int = 0) -> int:
+    """Audit exit code: 2 when a host could not be audited, else 1 on any failure, else 0."""
+    if unreachable:
+        return 2
+    return 1 if any(f.status == FAIL for f in findings) else 0

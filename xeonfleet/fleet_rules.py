@@ -1,0 +1,85 @@
+"""Fleet rules: peers that should be identical but are not (heterogeneity).
+
+Benchmarks and capacity plans assume the nodes of one group are interchangeable. A node whose BIOS,
+microcode, kernel, DIMM layout or framework versions differ from the majority of its peers is flagged.
+Hardware-bound attributes (BIOS, microcode, DIMM layout) are only compared among peers with the same CPU
+model, since a Sapphire Rapids node rightly has other microcode than an Ice Lake one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Callable
+
+from xeonfleet.findings import FAIL, PASS, UNKNOWN, Finding
+from xeonfleet.knobs import Facts, fact
+from xeonfleet.profiles import Profile
+
+
+def _memory_layout(facts: Facts) -> str | None:
+    dimms = [d for d in fact(facts, "memory.dimms") or [] if d.get("populated")]
+    if not dimms:
+        return None
+    kinds = Counter(f"{(d.get('size_bytes') or 0) >> 30}GB {d.get('type')}-{d.get('speed_mts')}" for d in dimms)
+    return " + ".join(f"{n} x {kind}" for kind, n in sorted(kinds.items()))
+
+
+def _framework_versions(facts: Facts) -> str | None:
+    envs = fact(facts, "frameworks.envs")
+    if envs is None:
+        return None
+    pairs = sorted(f"{env.get('name')}:{pkg}={ver}" for env in envs for pkg, ver in (env.get("versions") or {}).items())
+    return ", ".join(pairs) or "no framework envs"
+
+
+# attribute -> (how to read it, compared only among the same CPU model?)
+ATTRIBUTES: dict[str, tuple[Callable[[Facts], Any], bool]] = {
+    "bios.version": (lambda f: fact(f, "bios.version"), True),
+    "cpu.microcode": (lambda f: fact(f, "cpu.microcode"), True),
+    "os.kernel": (lambda f: fact(f, "os.kernel"), False),
+    "memory.layout": (_memory_layout, True),
+    "frameworks.versions": (_framework_versions, False),
+}
+
+
+def _peers(host: str, groups: dict[str, list[str]], facts_by_host: dict[str, Facts], same_model: bool) -> list[str]:
+    """Hosts sharing a group with `host` (the whole fleet when it is in no named group)."""
+    member_of = [members for members in groups.values() if host in members]
+    pool = {h for members in member_of for h in members} if member_of else set(facts_by_host)
+    pool &= set(facts_by_host)
+    if same_model:
+        model = fact(facts_by_host[host], "cpu.model_name")
+        pool = {h for h in pool if fact(facts_by_host[h], "cpu.model_name") == model}
+    return sorted(pool)
+
+
+def evaluate_fleet(
+    groups: dict[str, list[str]], facts_by_host: dict[str, Facts], profiles: dict[str, Profile]
+) -> list[Finding]:
+    """One finding per host x attribute its profile lists under fleet.homogeneous."""
+    findings: list[Finding] = []
+    for host, facts in sorted(facts_by_host.items()):
+        for attribute in profiles[host].get("fleet.homogeneous", []):
+            if attribute not in ATTRIBUTES:
+                continue
+            read, same_model = ATTRIBUTES[attribute]
+            peers = _peers(host, groups, facts_by_host, same_model)
+            mine = read(facts)
+            values = Counter(v for v in (read(facts_by_host[p]) for p in peers) if v is not None)
+            title = f"{attribute} same as peers"
+            if mine is None:
+                status, evidence, expected = UNKNOWN, f"{attribute} unknown on this host", "same as peers"
+            elif len(peers) < 2 or len(values) < 2:
+                status, evidence, expected = PASS, f"{mine} ({len(peers)} peers agree)", "same as peers"
+            else:
+                majority, count = values.most_common(1)[0]
+                expected = f"{majority} (on {count}/{sum(values.values())} peers)"
+                status = PASS if mine == majority else FAIL
+                evidence = str(mine)
+            findings.append(Finding(
+                host=host, rule=f"fleet.{attribute}", category="fleet", severity="medium", title=title,
+                status=status, evidence=evidence, expected=expected,
+                remedy=f"align {attribute} with the group majority (firmware/kernel/package update)"
+                if status == FAIL else "",
+            ))
+    return findings

@@ -1,0 +1,217 @@
+"""Node compliance rules: one fact (or a few) against one profile expectation -> pass/fail/unknown/n/a.
+
+Read-only rules (BIOS, memory population, ISA) live here with the manual remedy a human must apply;
+settable items are the knobs of xeonfleet.knobs, turned into rules so the audit checks exactly what the
+tune deploy sets. A rule whose profile key is absent is not evaluated: the profile did not ask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN, Finding
+from xeonfleet.knobs import Facts, fact, is_intel, knobs_for
+from xeonfleet.profiles import Profile
+
+Verdict = tuple[str, str, str]  # (status, evidence, expected)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A read-only check. `profile_key` gates it; `check(facts, wanted)` returns a Verdict."""
+
+    id: str
+    category: str
+    severity: str
+    title: str
+    profile_key: str
+    facts: tuple[str, ...]
+    check: Callable[[Facts, Any], Verdict]
+    remedy: str
+    intel_only: bool = False
+
+
+def _no_dmi(facts: Facts) -> str | None:
+    if not fact(facts, "memory.dimms") and fact(facts, "bios.vendor") is None:
+        return "no SMBIOS on this host (VM or /sys/firmware/dmi not readable)"
+    return None
+
+
+def _on_off(value: Any) -> str:
+    return "on" if value else "off"
+
+
+def _check_bool(path: str, label: str) -> Callable[[Facts, Any], Verdict]:
+    def check(facts: Facts, wanted: Any) -> Verdict:
+        value = fact(facts, path)
+        if value is None:
+            return UNKNOWN, f"{label} cannot be read on this host", _on_off(wanted)
+        return (PASS if bool(value) == bool(wanted) else FAIL), _on_off(value), _on_off(wanted)
+
+    return check
+
+
+def _check_intel_xeon(facts: Facts, wanted: Any) -> Verdict:
+    vendor, model = fact(facts, "cpu.vendor"), fact(facts, "cpu.model_name")
+    if vendor is None:
+        return UNKNOWN, "no CPU vendor in cpuinfo", "Intel Xeon"
+    xeon = vendor == "GenuineIntel" and "xeon" in (model or "").lower()
+    evidence = f"{model or vendor}" + ("" if xeon else f" ({vendor}): not an Intel Xeon, Intel-only rules skipped")
+    return (PASS if xeon == wanted else FAIL), evidence, "Intel Xeon"
+
+
+def _check_isa(facts: Facts, wanted: list[str]) -> Verdict:
+    isa = fact(facts, "cpu.isa")
+    if not isa:
+        return UNKNOWN, "no CPU flags in cpuinfo", ", ".join(wanted)
+    missing = [name for name in wanted if not isa.get(name)]
+    have = [name for name, present in isa.items() if present]
+    return (FAIL if missing else PASS), f"missing {', '.join(missing)}" if missing else ", ".join(have), ", ".join(wanted)
+
+
+def _check_min(path: str, unit: str) -> Callable[[Facts, Any], Verdict]:
+    def check(facts: Facts, wanted: Any) -> Verdict:
+        value = fact(facts, path)
+        if value is None:
+            return UNKNOWN, f"{path} unknown", f">= {wanted} {unit}"
+        return (PASS if value >= wanted else FAIL), f"{value} {unit}", f">= {wanted} {unit}"
+
+    return check
+
+
+def _check_snc(facts: Facts, wanted: Any) -> Verdict:
+    snc = fact(facts, "numa.snc_enabled")
+    per_socket = fact(facts, "numa.nodes_per_socket")
+    if snc is None:
+        return UNKNOWN, "NUMA layout unknown", _on_off(wanted)
+    return (PASS if snc == wanted else FAIL), f"{_on_off(snc)} ({per_socket} NUMA nodes per socket)", _on_off(wanted)
+
+
+def _check_channels(facts: Facts, wanted: Any) -> Verdict:
+    if reason := _no_dmi(facts):
+        return UNKNOWN, reason, "every channel populated"
+    per_socket = fact(facts, "memory.channels_per_socket")
+    populated = fact(facts, "memory.populated_channels") or {}
+    if not per_socket or not populated:
+        return UNKNOWN, "DIMM locators do not name sockets/channels", "every channel populated"
+    short = {s: n for s, n in sorted(populated.items()) if n < per_socket}
+    empty = [d.get("locator") for d in fact(facts, "memory.dimms") or [] if not d.get("populated")]
+    evidence = ", ".join(f"socket {s}: {n}/{per_socket}" for s, n in sorted(populated.items()))
+    if short and empty:
+        evidence += f"; empty slots {', '.join(str(e) for e in empty)}"
+    return (FAIL if short else PASS), evidence, f"{per_socket}/{per_socket} channels per socket"
+
+
+def _check_matched(facts: Facts, wanted: Any) -> Verdict:
+    if reason := _no_dmi(facts):
+        return UNKNOWN, reason, "identical DIMMs"
+    matched = fact(facts, "memory.dimm_sizes_matched")
+    kinds = sorted({f"{(d.get('size_bytes') or 0) >> 30} GB {d.get('type')} {d.get('speed_mts')}"
+                    for d in fact(facts, "memory.dimms") or [] if d.get("populated")})
+    if matched is None:
+        return UNKNOWN, "no populated DIMMs reported", "identical DIMMs"
+    return (PASS if matched else FAIL), "; ".join(kinds), "identical DIMMs"
+
+
+def _check_rated_speed(facts: Facts, wanted: Any) -> Verdict:
+    if reason := _no_dmi(facts):
+        return UNKNOWN, reason, "configured speed = rated speed"
+    dimms = [d for d in fact(facts, "memory.dimms") or [] if d.get("populated")]
+    known = [d for d in dimms if d.get("speed_mts") and d.get("configured_speed_mts")]
+    if not known:
+        return UNKNOWN, "DIMM speeds not reported", "configured speed = rated speed"
+    slow = [f"{d.get('locator')} {d['configured_speed_mts']}/{d['speed_mts']} MT/s"
+            for d in known if d["configured_speed_mts"] < d["speed_mts"]]
+    evidence = "; ".join(slow) if slow else f"{known[0]['configured_speed_mts']} MT/s on {len(known)} DIMMs"
+    return (FAIL if slow else PASS), evidence, "configured speed = rated speed"
+
+
+def _check_driver(facts: Facts, wanted: Any) -> Verdict:
+    driver = fact(facts, "power.driver")
+    if driver is None:
+        return NA, "no cpufreq on this host (VM or driver not loaded)", str(wanted)
+    return (PASS if driver == wanted else FAIL), driver, str(wanted)
+
+
+def _check_hwp(facts: Facts, wanted: Any) -> Verdict:
+    if fact(facts, "power.driver") is None:
+        return NA, "no cpufreq on this host", _on_off(wanted)
+    hwp = fact(facts, "power.hwp")
+    if hwp is None:
+        return UNKNOWN, f"HWP state unknown (driver {fact(facts, 'power.driver')})", _on_off(wanted)
+    status = fact(facts, "power.pstate_status")
+    return (PASS if hwp == wanted else FAIL), f"{_on_off(hwp)} (intel_pstate {status})", _on_off(wanted)
+
+
+def _check_microcode_uniform(facts: Facts, wanted: Any) -> Verdict:
+    uniform = fact(facts, "cpu.microcode_uniform")
+    code = fact(facts, "cpu.microcode")
+    if uniform is None or code is None:
+        return UNKNOWN, "no microcode in cpuinfo", "same revision on every CPU"
+    return (PASS if uniform else FAIL), code if uniform else "different revisions across CPUs", "same revision on every CPU"
+
+
+READ_ONLY_RULES: tuple[Rule, ...] = (
+    Rule("cpu.intel_xeon", "cpu", "critical", "Intel Xeon processor", "cpu.intel_xeon",
+         ("cpu.vendor", "cpu.model_name"), _check_intel_xeon,
+         "hardware: the guide's tuning targets Intel Xeon Scalable (Ice Lake or newer)"),
+    Rule("bios.hyperthreading", "bios", "high", "Hyper-Threading enabled", "bios.hyperthreading",
+         ("cpu.smt_enabled",), _check_bool("cpu.smt_enabled", "SMT state"),
+         "BIOS: Processor Configuration > Hyper-Threading [ALL] = Enable (also check `nosmt` is not on the kernel cmdline)"),
+    Rule("bios.hwp_native", "bios", "medium", "Hardware P-states in native mode", "bios.hwp_native",
+         ("power.hwp", "power.pstate_status"), _check_hwp,
+         "BIOS: Power Management > Hardware P-States = Native Mode; kernel cmdline without intel_pstate=disable/no_hwp",
+         intel_only=True),
+    Rule("numa.snc", "numa", "high", "Sub-NUMA Clustering", "numa.snc",
+         ("numa.snc_enabled", "numa.nodes_per_socket"), _check_snc,
+         "BIOS: Uncore Configuration > SNC (Sub NUMA) = Disable, then reboot", intel_only=True),
+    Rule("cpu.isa", "cpu", "high", "AI instruction sets", "cpu.isa_required",
+         ("cpu.isa",), _check_isa,
+         "hardware: these ISA extensions need Cascade Lake (VNNI) / Sapphire Rapids (AMX, BF16) or newer"),
+    Rule("cpu.fma_units", "cpu", "medium", "AVX-512 FMA units per core", "cpu.min_fma_units",
+         ("cpu.fma_units",), _check_min("cpu.fma_units", "units"),
+         "hardware: Xeon Gold 6xxx / Platinum 8xxx have two AVX-512 FMA units per core", intel_only=True),
+    Rule("cpu.microcode_uniform", "cpu", "medium", "Microcode identical on all CPUs", "cpu.intel_xeon",
+         ("cpu.microcode", "cpu.microcode_uniform"), _check_microcode_uniform,
+         "OS: install the vendor microcode package (intel-microcode) and reboot"),
+    Rule("memory.channels", "memory", "high", "Every memory channel populated", "memory.all_channels_populated",
+         ("memory.populated_channels", "memory.channels_per_socket", "memory.dimms"), _check_channels,
+         "hardware: install one identical DIMM in each empty channel slot listed (1 DIMM per channel)"),
+    Rule("memory.matched", "memory", "medium", "Matched DIMMs", "memory.matched_dimms",
+         ("memory.dimm_sizes_matched", "memory.dimms"), _check_matched,
+         "hardware: replace mismatched DIMMs so every slot holds the same size, type and speed"),
+    Rule("memory.rated_speed", "memory", "medium", "DIMMs at rated speed", "memory.rated_speed",
+         ("memory.dimms",), _check_rated_speed,
+         "BIOS: Memory Configuration > Memory Frequency = Auto/max; avoid 2 DIMMs per channel and mixed DIMMs"),
+    Rule("power.driver", "power", "medium", "intel_pstate scaling driver", "power.driver",
+         ("power.driver",), _check_driver,
+         "BIOS: enable HWP; kernel cmdline: drop intel_pstate=disable (acpi-cpufreq cannot set EPP)",
+         intel_only=True),
+)
+
+
+def _finding(host: str, rule_id: str, category: str, severity: str, title: str, verdict: Verdict,
+             remedy: str) -> Finding:
+    status, evidence, expected = verdict
+    return Finding(host=host, rule=rule_id, category=category, severity=severity, title=title, status=status,
+                   evidence=evidence, expected=expected, remedy=remedy if status == FAIL else "")
+
+
+def evaluate_node(host: str, facts: Facts, profile: Profile) -> list[Finding]:
+    """Every rule the profile asks for on one node, read-only rules first, then the tunable knobs."""
+    findings: list[Finding] = []
+    intel = is_intel(facts)
+    for rule in READ_ONLY_RULES:
+        wanted = profile.get(rule.profile_key)
+        if wanted is None:
+            continue
+        if rule.intel_only and not intel:
+            verdict: Verdict = (NA, f"Intel-only check; this CPU is {fact(facts, 'cpu.vendor') or 'unknown'}", "")
+        else:
+            verdict = rule.check(facts, wanted)
+        findings.append(_finding(host, rule.id, rule.category, rule.severity, rule.title, verdict, rule.remedy))
+    for knob in knobs_for(profile):
+        findings.append(_finding(host, knob.id, knob.category, knob.severity, knob.title,
+                                 knob.compare(facts, profile), knob.remedy))
+    return findings
