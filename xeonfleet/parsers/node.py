@@ -1,0 +1,87 @@
+"""Assemble the NodeFacts JSON (docs/facts.md) from one probe output."""
+
+from __future__ import annotations
+
+from xeonfleet.parsers import cpuinfo, devices, memory, microarch, numa, os, power, smbios, topology
+from xeonfleet.parsers.sections import ProbeOutput, parse_probe_output
+
+SCHEMA_VERSION = 1
+DMI_TABLE = "sys/firmware/dmi/tables/DMI"
+
+
+def _smbios(probe: ProbeOutput, errors: list[str]) -> dict | None:
+    """The decoded SMBIOS table, or None with the reason in errors."""
+    if DMI_TABLE in probe.binary:
+        return smbios.decode_smbios(probe.binary[DMI_TABLE], errors)
+    if DMI_TABLE in probe.unreadable:
+        errors.append(f"{DMI_TABLE} not readable (needs root): BIOS and DIMMs unknown")
+    else:
+        errors.append(f"no {DMI_TABLE} (VM or no DMI): BIOS and DIMMs unknown")
+    return None
+
+
+def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
+    blocks = cpuinfo.parse_cpuinfo_blocks(probe.lines("proc/cpuinfo"))
+    identity = cpuinfo.summarize_cpuinfo(blocks, errors)
+    topo = topology.parse_topology(probe, blocks, errors)
+    online = topo.pop("online")
+    arch_name = microarch.microarch(identity["vendor"], identity["family"], identity["model"],
+                                    identity["stepping"])
+    max_khz = probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    base_khz = probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/base_frequency")
+    if base_khz is None:
+        base_khz = probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_min_freq")
+    cpu = {
+        "vendor": identity["vendor"],
+        "model_name": identity["model_name"],
+        "family": identity["family"],
+        "model": identity["model"],
+        "stepping": identity["stepping"],
+        "microarch": arch_name,
+        "arch": identity["arch"],
+        **topo,
+        "base_ghz": identity["base_ghz"] or (round(base_khz / 1e6, 2) if base_khz else None),
+        "max_ghz": round(max_khz / 1e6, 2) if max_khz else None,
+        "microcode": identity["microcode"],
+        "microcode_uniform": identity["microcode_uniform"],
+        "isa": identity["isa"],
+        "fma_units": microarch.fma_units(identity["model_name"], arch_name, identity["isa"]["avx512f"]),
+        "flags": identity["flags"],
+    }
+    return cpu, online
+
+
+def build_node_facts(probe: ProbeOutput) -> dict:
+    """Every NodeFacts key, null where the node cannot tell, with the reasons in errors."""
+    errors: list[str] = []
+    if not probe.complete:
+        errors.append("probe output incomplete (no end marker): some facts may be missing")
+    cpu, online = _cpu(probe, errors)
+    total = memory.mem_total_bytes(probe.lines("proc/meminfo"), [])
+    table = _smbios(probe, errors)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "cpu": cpu,
+        "numa": numa.parse_numa(probe, online, cpu["sockets"], cpu["vendor"], total, errors),
+        "memory": memory.parse_memory(
+            probe.lines("proc/meminfo"), table["dimms"] if table else None,
+            microarch.channels_per_socket(cpu["microarch"]), errors,
+        ),
+        "bios": table["bios"] if table else {"vendor": None, "version": None, "date": None},
+        "system": {
+            **(table["system"] if table else {"manufacturer": None, "product": None}),
+            "cpu_sockets_populated": table["cpu_sockets_populated"] if table else None,
+        },
+        "power": power.parse_power(probe, online, cpu["flags"], errors),
+        "os": os.parse_os(probe, errors),
+        "nics": devices.parse_nics(probe),
+        "disks": devices.parse_disks(probe),
+        "tools": devices.parse_tools(probe),
+        "frameworks": {"envs": devices.parse_framework_envs(probe, errors)},
+        "errors": errors,
+    }
+
+
+def node_facts_from_lines(lines: list[str]) -> dict:
+    """Probe output lines -> NodeFacts (what the pyinfra fact and the sysroot path both call)."""
+    return build_node_facts(parse_probe_output(lines))

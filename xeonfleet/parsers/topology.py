@@ -1,0 +1,101 @@
+"""CPU topology: present/online/offline CPUs, sockets, cores and threads.
+
+sysfs topology is preferred (it knows CPUs cpuinfo cannot describe); cpuinfo's "physical id" and
+"core id" fill in where sysfs has none (old kernels, some containers).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from xeonfleet.parsers.cpulist import parse_cpulist
+from xeonfleet.parsers.sections import ProbeOutput
+
+CPU = "sys/devices/system/cpu/"
+
+
+def _cpu_ids_in_sysfs(probe: ProbeOutput) -> set[int]:
+    ids = set()
+    for path in probe.files:
+        if path.startswith(CPU + "cpu"):
+            name = path[len(CPU) + 3 :].split("/", 1)[0]
+            if name.isdigit():
+                ids.add(int(name))
+    return ids
+
+
+def online_cpus(probe: ProbeOutput, blocks: list[dict[str, str]]) -> list[int]:
+    """Online CPUs: the kernel's online list, else per-CPU online files, else cpuinfo."""
+    listed = parse_cpulist(probe.value(CPU + "online"))
+    if listed:
+        return listed
+    per_cpu = [cpu for cpu in _cpu_ids_in_sysfs(probe)
+               if probe.value(f"{CPU}cpu{cpu}/online") in (None, "1")]
+    if per_cpu:
+        return sorted(per_cpu)
+    return sorted({int(b["processor"]) for b in blocks if b.get("processor", "").isdigit()})
+
+
+def present_cpus(probe: ProbeOutput, online: list[int]) -> list[int]:
+    """CPUs physically there (possible ∩ present), whether online or not."""
+    present = parse_cpulist(probe.value(CPU + "present"))
+    possible = parse_cpulist(probe.value(CPU + "possible"))
+    if present and possible:
+        cpus = set(present) & set(possible)
+    else:
+        cpus = set(present or possible or []) or (_cpu_ids_in_sysfs(probe) | set(online))
+    return sorted(cpus | set(online))
+
+
+def _placement(probe: ProbeOutput, blocks: list[dict[str, str]], online: list[int],
+               errors: list[str]) -> dict[int, tuple[int | None, int | None]]:
+    """(package, core) per online CPU from sysfs topology, else cpuinfo."""
+    by_processor = {int(b["processor"]): b for b in blocks if b.get("processor", "").isdigit()}
+    placement = {}
+    for cpu in online:
+        package = probe.int_value(f"{CPU}cpu{cpu}/topology/physical_package_id")
+        core = probe.int_value(f"{CPU}cpu{cpu}/topology/core_id")
+        block = by_processor.get(cpu, {})
+        if package is None and block.get("physical id", "").isdigit():
+            package = int(block["physical id"])
+        if core is None and block.get("core id", "").isdigit():
+            core = int(block["core id"])
+        placement[cpu] = (package, core)
+    if online and all(package is None for package, _ in placement.values()):
+        errors.append("no socket ids (no sysfs topology, no cpuinfo 'physical id'): assuming 1 socket")
+        placement = {cpu: (0, core) for cpu, (_, core) in placement.items()}
+    if online and all(core is None for _, core in placement.values()):
+        errors.append("no core ids (no sysfs topology, no cpuinfo 'core id'): assuming 1 thread per core")
+        placement = {cpu: (package, cpu) for cpu, (package, _) in placement.items()}
+    return placement
+
+
+def parse_topology(probe: ProbeOutput, blocks: list[dict[str, str]], errors: list[str]) -> dict:
+    """Sockets, cores, threads and CPU counts, honest about offline CPUs.
+
+    "online" (the online CPU ids) is for the other parsers; node.py drops it from the JSON.
+    """
+    online = online_cpus(probe, blocks)
+    present = present_cpus(probe, online)
+    placement = _placement(probe, blocks, online, errors)
+    threads_by_core: dict[tuple, int] = defaultdict(int)
+    cores_by_socket: dict[int | None, set] = defaultdict(set)
+    for package, core in placement.values():
+        threads_by_core[(package, core)] += 1
+        cores_by_socket[package].add(core)
+    sockets = len(cores_by_socket) or None
+    threads = max(threads_by_core.values(), default=None)
+    smt_active = probe.value(CPU + "smt/active")
+    if not online:
+        errors.append("no online CPUs found (no sysfs cpu lists, no cpuinfo): topology unknown")
+    return {
+        "sockets": sockets,
+        "cores_per_socket": max((len(c) for c in cores_by_socket.values()), default=None),
+        "threads_per_core": threads,
+        "logical_cpus": len(present) or None,
+        "online_cpus": len(online) or None,
+        "offline_cpus": sorted(set(present) - set(online)),
+        "physical_cores": len(threads_by_core) or None,
+        "smt_enabled": (threads > 1 or smt_active == "1") if threads is not None else None,
+        "online": online,
+    }

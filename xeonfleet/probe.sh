@@ -1,0 +1,91 @@
+# xeonfleet node probe: prints every file the node facts need, in one run, with few processes.
+#
+# POSIX sh (dash, busybox ash). Reads ONLY files under $ROOT ("" = the live host, or an offline
+# tree in the `lscpu --sysroot` layout). Never fails: whatever is missing is simply not printed and
+# the parsers say so. $PARTS limits the groups read (default: all), so small pyinfra facts reuse it.
+#
+# Output (sections start with "@@@ "):
+#   @@@ xeonfleet-probe 1
+#   @@@ text            then "relative/path:line" for every line of every text file read (one grep)
+#   @@@ hex PATH        then `od -An -v -tx1` of a binary file (the SMBIOS table)
+#   @@@ unreadable PATH a file that exists but cannot be read (the SMBIOS table needs root)
+#   @@@ virtual NAME    a virtual network or block device (to skip in nics/disks)
+#   @@@ tool NAME PATH  an installed tool
+#   @@@ end
+
+ROOT="${ROOT:-}"
+PARTS="${PARTS:-cpu numa memory power os devices tools frameworks}"
+echo "@@@ xeonfleet-probe 1"
+cd "${ROOT:-/}" 2>/dev/null || { echo "@@@ unreadable ${ROOT:-/}"; echo "@@@ end"; exit 0; }
+
+has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+C=sys/devices/system/cpu
+N=sys/devices/system/node
+# The sysctls reported in os.sysctl: the one place this list lives (documented in docs/facts.md).
+SYSCTLS="kernel/numa_balancing vm/swappiness vm/dirty_ratio vm/dirty_background_ratio
+vm/zone_reclaim_mode vm/max_map_count vm/overcommit_memory kernel/sched_autogroup_enabled
+kernel/nmi_watchdog kernel/perf_event_paranoid net/core/somaxconn net/core/rmem_max net/core/wmem_max"
+
+set --
+if has cpu || has power || has numa; then
+    set -- "$@" proc/cpuinfo $C/online $C/offline $C/present $C/possible $C/smt/active \
+        $C/cpu[0-9]*/online $C/cpu[0-9]*/topology/physical_package_id \
+        $C/cpu[0-9]*/topology/core_id $C/cpu[0-9]*/topology/die_id \
+        $C/cpu[0-9]*/topology/thread_siblings_list $C/cpu0/cpufreq/cpuinfo_max_freq \
+        $C/cpu0/cpufreq/cpuinfo_min_freq $C/cpu0/cpufreq/base_frequency
+fi
+if has numa || has memory; then
+    set -- "$@" $N/online $N/possible $N/has_cpu $N/has_memory $N/node[0-9]*/cpulist \
+        $N/node[0-9]*/meminfo proc/meminfo
+    has os || set -- "$@" proc/sys/kernel/numa_balancing
+fi
+if has power; then
+    set -- "$@" $C/cpu[0-9]*/cpufreq/scaling_driver $C/cpu[0-9]*/cpufreq/scaling_governor \
+        $C/cpu0/cpufreq/scaling_available_governors \
+        $C/cpu[0-9]*/cpufreq/energy_performance_preference \
+        $C/cpu[0-9]*/power/energy_perf_bias $C/intel_pstate/status $C/intel_pstate/no_turbo \
+        $C/cpufreq/boost $C/cpuidle/current_driver $C/cpu0/cpuidle/state[0-9]*/name \
+        $C/cpu0/cpuidle/state[0-9]*/latency $C/cpu[0-9]*/cpuidle/state[0-9]*/disable
+fi
+if has os; then
+    set -- "$@" proc/sys/kernel/osrelease proc/cmdline etc/os-release \
+        sys/kernel/mm/transparent_hugepage/enabled sys/kernel/mm/transparent_hugepage/defrag \
+        etc/profile.d/xeonfleet-ai.sh
+    for s in $SYSCTLS; do set -- "$@" "proc/sys/$s"; done
+fi
+if has devices; then
+    set -- "$@" sys/class/net/*/operstate sys/class/net/*/speed sys/block/*/queue/rotational \
+        sys/block/*/size
+fi
+if has frameworks; then
+    set -- "$@" opt/xeonfleet/envs/*/xeonfleet-env.json
+fi
+
+echo "@@@ text"
+# -s: a glob that matched nothing or an unreadable file is silently skipped; '' keeps blank lines.
+grep -s -H '' "$@" 2>/dev/null
+
+if has memory; then
+    DMI=sys/firmware/dmi/tables/DMI
+    if [ -r "$DMI" ]; then
+        echo "@@@ hex $DMI"
+        od -An -v -tx1 "$DMI" 2>/dev/null
+    elif [ -e "$DMI" ]; then
+        echo "@@@ unreadable $DMI"
+    fi
+fi
+if has devices; then
+    for d in sys/devices/virtual/net/* sys/devices/virtual/block/*; do
+        [ -e "$d" ] && echo "@@@ virtual ${d##*/}"
+    done
+fi
+if has tools; then
+    for t in numactl cpupower dmidecode; do
+        for d in usr/local/sbin usr/local/bin usr/sbin usr/bin sbin bin; do
+            if [ -x "$d/$t" ]; then echo "@@@ tool $t /$d/$t"; break; fi
+        done
+    done
+fi
+echo "@@@ end"
+exit 0
