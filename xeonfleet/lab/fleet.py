@@ -1,0 +1,567 @@
+"""The lab fleet: N real sshd hosts on one machine, each looking like a Xeon server.
+
+A host is `unshare -m -u -p -f --kill-child` running host_init.sh: its own mount, UTS and PID
+namespaces, an overlay of `/` with its own upper dir, a /proc and /sys generated from a hardware
+profile, and a real sshd on its own loopback port. Killing the namespace's PID 1 tears the whole
+host down (processes, mounts, namespaces); its state dir (upper dir + generated tree) survives
+until `down`, so writes by deploys persist across `stop`/`start`.
+
+Lab dir layout (default `<repo>/.lab`, or $XEONFLEET_LAB_DIR):
+    lab.json            the state: settings and hosts (name, hardware, port, pid, state dir)
+    id_ed25519[.pub]    the key pyinfra/paramiko log in with
+    known_hosts         `[127.0.0.1]:PORT` entries for the lab host key
+    ssh/                sshd_config, host key, authorized_keys (bound read-only into every host)
+    hosts/NAME/         tree/ (generated /proc + /sys), upper/, work/, merged/, host.log
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from xeonfleet.lab.hardware import list_hardware, load_hardware
+from xeonfleet.lab.sysroot import build_sysroot
+
+DEFAULT_HARDWARE = (
+    "icx-8380-2s",
+    "icx-8380-2s-mistuned",
+    "clx-6248-2s",
+    "spr-8480-2s",
+    "epyc-7763-2s",
+    "cloud-vm",
+)
+DEFAULT_PORT_BASE = 22200
+DEFAULT_PREFIX = "lab"
+ADDRESS = "127.0.0.1"
+BOOT_TIMEOUT_S = 60.0
+KILL_TIMEOUT_S = 10.0
+HOST_INIT = Path(__file__).with_name("host_init.sh")
+REPO_DIR = Path(__file__).resolve().parents[2]
+REQUIRED_TOOLS = ("unshare", "nsenter", "chroot", "mount", "ssh-keygen")
+SSHD = "/usr/sbin/sshd"  # host_init.sh runs this path inside the host's root
+CAP_SYS_ADMIN = 21
+STATE_VERSION = 1
+
+# Paths are as seen inside a host: host_init.sh binds the lab's ssh/ dir at /etc/xeonfleet-lab.
+# No PAM, no DNS, no motd/lastlog: each costs time per login and nothing here needs them.
+# internal-sftp because pyinfra uploads files over sftp and needs no extra binary for it.
+SSHD_CONFIG = """\
+ListenAddress 127.0.0.1
+HostKey /etc/xeonfleet-lab/ssh_host_ed25519_key
+AuthorizedKeysFile /etc/xeonfleet-lab/authorized_keys
+PermitRootLogin yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+MaxStartups 100
+MaxSessions 100
+UseDNS no
+PrintMotd no
+PrintLastLog no
+Subsystem sftp internal-sftp
+"""
+
+
+class LabError(Exception):
+    """The lab cannot do what was asked; the message is one line naming the cause and the fix."""
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """What a host should be: the part of a host `up` compares to decide keep / replace."""
+
+    name: str
+    hardware: str
+    port: int
+
+
+@dataclass
+class LabHost:
+    """One lab host as recorded in lab.json; `pid` is its `unshare` process while it runs."""
+
+    name: str
+    hardware: str
+    port: int
+    state_dir: Path
+    pid: int | None = None
+
+    @property
+    def spec(self) -> HostSpec:
+        return HostSpec(self.name, self.hardware, self.port)
+
+    @property
+    def upper_dir(self) -> Path:
+        return self.state_dir / "upper"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.state_dir / "work"
+
+    @property
+    def merged_dir(self) -> Path:
+        return self.state_dir / "merged"
+
+    @property
+    def tree_dir(self) -> Path:
+        return self.state_dir / "tree"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "host.log"
+
+    @property
+    def address(self) -> str:
+        return f"{ADDRESS}:{self.port}"
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "hardware": self.hardware,
+            "port": self.port,
+            "state_dir": str(self.state_dir),
+            "pid": self.pid,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> LabHost:
+        return cls(
+            name=data["name"],
+            hardware=data["hardware"],
+            port=int(data["port"]),
+            state_dir=Path(data["state_dir"]),
+            pid=data.get("pid"),
+        )
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """A host's health: its namespace runs, its sshd answers; `error` says why not after a boot."""
+
+    host: LabHost
+    running: bool
+    answering: bool
+    error: str | None = None
+
+    @property
+    def state(self) -> str:
+        if self.answering:
+            return "up"
+        return "error" if self.error else "down"
+
+
+def plan_hosts(count: int, hardware: list[str], port_base: int, prefix: str) -> list[HostSpec]:
+    """The hosts a lab of `count` should have: names prefix-01.., hardware cycled, ports base+i."""
+    if count < 1:
+        raise LabError(f"--hosts must be at least 1 (got {count})")
+    if not hardware:
+        raise LabError("no hardware profile given; pass --hardware NAME (see `ls hardware/`)")
+    if not 1024 <= port_base or port_base + count - 1 > 65535:
+        raise LabError(
+            f"ports {port_base}..{port_base + count - 1} are outside 1024..65535; "
+            "pick another --port-base"
+        )
+    width = max(2, len(str(count)))
+    return [
+        HostSpec(f"{prefix}-{index + 1:0{width}d}", hardware[index % len(hardware)], port_base + index)
+        for index in range(count)
+    ]
+
+
+def diff_plan(
+    current: list[HostSpec], wanted: list[HostSpec]
+) -> tuple[list[HostSpec], list[HostSpec], list[HostSpec]]:
+    """Split into (keep, remove, add): a host is kept only when name, hardware and port all match."""
+    wanted_set = set(wanted)
+    current_set = set(current)
+    keep = [spec for spec in current if spec in wanted_set]
+    remove = [spec for spec in current if spec not in wanted_set]
+    add = [spec for spec in wanted if spec not in current_set]
+    return keep, remove, add
+
+
+def default_lab_dir() -> Path:
+    """$XEONFLEET_LAB_DIR, else `<repo>/.lab`: tests point the variable at a temp dir."""
+    return Path(os.environ.get("XEONFLEET_LAB_DIR") or REPO_DIR / ".lab")
+
+
+def lab_unavailable_reason() -> str | None:
+    """Why this machine cannot run lab hosts (one line), or None when it can."""
+    if os.geteuid() != 0:
+        return "the lab fleet needs root (namespaces, overlay and bind mounts); run it as root"
+    cap_line = next(
+        line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("CapEff:")
+    )
+    if not int(cap_line.split()[1], 16) >> CAP_SYS_ADMIN & 1:
+        return "the lab fleet needs CAP_SYS_ADMIN (mount/unshare); run it in a privileged container or VM"
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if missing:
+        return f"{', '.join(missing)} not found; install util-linux, coreutils and openssh-client"
+    if not os.access(SSHD, os.X_OK):
+        return f"{SSHD} not found; install openssh-server (apt-get install openssh-server)"
+    return None
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on ADDRESS:port (SO_REUSEADDR, as sshd binds, ignores TIME_WAIT)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ADDRESS, port))
+        except OSError:
+            return False
+    return True
+
+
+def find_free_port_base(count: int, start: int = DEFAULT_PORT_BASE) -> int:
+    """The first base >= start with `count` consecutive free ports (for tests and error hints)."""
+    base = start
+    while base + count <= 65536:
+        taken = next((port for port in range(base, base + count) if not port_is_free(port)), None)
+        if taken is None:
+            return base
+        base = taken + 1
+    raise LabError(f"no {count} consecutive free ports above {start} on {ADDRESS}")
+
+
+def sshd_answers(port: int, timeout: float = 1.0) -> bool:
+    """True when ADDRESS:port accepts a connection and sends an SSH banner."""
+    try:
+        with socket.create_connection((ADDRESS, port), timeout=timeout) as sock:
+            return sock.recv(4) == b"SSH-"
+    except OSError:
+        return False
+
+
+# Popen objects of the hosts this process started, kept so their exit is reaped (no zombie
+# that looks alive) and so Python does not warn about them. Hosts started by another process
+# (a CLI call) are found through /proc instead.
+_spawned: dict[int, subprocess.Popen] = {}
+
+
+def _process_alive(pid: int, state_dir: Path) -> bool:
+    """True when `pid` is still the `unshare` of the host at state_dir (guards against pid reuse)."""
+    proc = _spawned.get(pid)
+    if proc is not None:
+        if proc.poll() is None:
+            return True
+        del _spawned[pid]
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return str(state_dir).encode() in argv
+
+
+def _ns_init_pid(pid: int) -> int | None:
+    """The PID 1 of the host's namespaces: the only child of its `unshare` (None before the fork)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def _pid_gone(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists()
+
+
+def _last_log_line(path: Path) -> str:
+    try:
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no output"
+
+
+class Lab:
+    """A lab fleet rooted at one lab dir; every method reads and writes lab.json there."""
+
+    def __init__(self, lab_dir: Path | str | None = None) -> None:
+        self.lab_dir = Path(lab_dir).resolve() if lab_dir else default_lab_dir().resolve()
+        self.state_file = self.lab_dir / "lab.json"
+        self.ssh_dir = self.lab_dir / "ssh"
+        self.client_key = self.lab_dir / "id_ed25519"
+        self.known_hosts = self.lab_dir / "known_hosts"
+        self.hosts_dir = self.lab_dir / "hosts"
+
+    # -- state --------------------------------------------------------------------------------
+
+    def _read_state(self) -> dict:
+        if not self.state_file.exists():
+            return {"hosts": []}
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise LabError(
+                f"lab state {self.state_file} is unreadable ({exc}); "
+                f"remove {self.lab_dir} once no lab host runs (ps -ef | grep host_init)"
+            ) from exc
+        if state.get("version") != STATE_VERSION:
+            raise LabError(f"lab state {self.state_file} has an unknown version; run `xeonfleet lab down`")
+        return state
+
+    def _write_state(self, settings: dict, hosts: list[LabHost]) -> None:
+        """Write lab.json (atomically) and the known_hosts matching the hosts' ports."""
+        state = {"version": STATE_VERSION, **settings, "hosts": [host.to_json() for host in hosts]}
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        tmp.replace(self.state_file)
+        host_key = (self.ssh_dir / "ssh_host_ed25519_key.pub").read_text().split()[:2]
+        self.known_hosts.write_text(
+            "".join(f"[{ADDRESS}]:{host.port} {' '.join(host_key)}\n" for host in hosts)
+        )
+
+    @property
+    def hosts(self) -> list[LabHost]:
+        return [LabHost.from_json(data) for data in self._read_state()["hosts"]]
+
+    def host(self, name: str) -> LabHost:
+        hosts = self.hosts
+        for host in hosts:
+            if host.name == name:
+                return host
+        known = ", ".join(host.name for host in hosts) or "none; run `xeonfleet lab up --hosts N`"
+        raise LabError(f"no lab host named {name!r} (hosts: {known})")
+
+    def _save_host(self, changed: LabHost) -> None:
+        state = self._read_state()
+        settings = {key: value for key, value in state.items() if key not in ("version", "hosts")}
+        hosts = [changed if host.name == changed.name else host for host in self.hosts]
+        self._write_state(settings, hosts)
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def up(
+        self,
+        hosts: int,
+        hardware: list[str] | None = None,
+        port_base: int | None = None,
+        prefix: str | None = None,
+        timeout: float = BOOT_TIMEOUT_S,
+    ) -> list[HostStatus]:
+        """Make the lab have exactly `hosts` running hosts; keep matching ones, boot the rest.
+
+        Without `hardware`/`port_base`/`prefix`, a running lab keeps its own settings, a new lab
+        uses the defaults. A host that fails to boot is reported in its status; the others boot.
+        """
+        self._require_runnable()
+        state = self._read_state()
+        settings = {
+            "hardware": list(hardware or state.get("hardware") or DEFAULT_HARDWARE),
+            "port_base": port_base or state.get("port_base") or DEFAULT_PORT_BASE,
+            "prefix": prefix or state.get("prefix") or DEFAULT_PREFIX,
+        }
+        profiles = {name: load_hardware(name) for name in self._check_hardware(settings["hardware"])}
+        wanted = plan_hosts(hosts, settings["hardware"], settings["port_base"], settings["prefix"])
+
+        current = self.hosts
+        keep, remove, add = diff_plan([host.spec for host in current], wanted)
+        for host in current:
+            if host.spec in remove:
+                self._kill(host)
+                shutil.rmtree(host.state_dir, ignore_errors=True)
+        kept = [host for host in current if host.spec in keep]
+        new = [LabHost(spec.name, spec.hardware, spec.port, self.hosts_dir / spec.name) for spec in add]
+        to_boot = [host for host in kept if not self._running(host)] + new
+        self._check_ports(to_boot, len(wanted))
+
+        self._ensure_keys()
+        for host in new:
+            self._create_host_dirs(host, profiles[host.hardware])
+        by_name = {host.name: host for host in kept + new}
+        ordered = [by_name[spec.name] for spec in wanted]
+        self._write_state(settings, ordered)  # recorded before boot, so `down` finds every host
+
+        errors = self._boot(to_boot, timeout)
+        self._write_state(settings, ordered)
+        return [self._status(host, errors.get(host.name)) for host in ordered]
+
+    def status(self) -> list[HostStatus]:
+        """Every host with `running` (namespace alive) and `answering` (sshd sends its banner)."""
+        return [self._status(host) for host in self.hosts]
+
+    def down(self) -> int:
+        """Kill every host, then remove the lab state; safe to repeat. Returns hosts killed."""
+        hosts = self.hosts
+        killed = sum(self._kill(host) for host in hosts)
+        mounted = [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
+                   if f" {self.lab_dir}/" in line]
+        if mounted:
+            raise LabError(f"{len(mounted)} mounts remain under {self.lab_dir}; unmount them, then rerun down")
+        for path in (self.hosts_dir, self.ssh_dir):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in (self.state_file, self.known_hosts, self.client_key, self.client_key.with_suffix(".pub")):
+            path.unlink(missing_ok=True)
+        if self.lab_dir.is_dir() and not any(self.lab_dir.iterdir()):
+            self.lab_dir.rmdir()
+        return killed
+
+    def stop(self, name: str) -> None:
+        """Kill one host as if it died; its state dir (upper dir, tree) is kept for `start`."""
+        host = self.host(name)
+        self._kill(host)
+        host.pid = None
+        self._save_host(host)
+
+    def start(self, name: str, timeout: float = BOOT_TIMEOUT_S) -> HostStatus:
+        """Boot a stopped host again on its kept writable layer; a running host is left alone."""
+        self._require_runnable()
+        host = self.host(name)
+        if self._running(host):
+            return self._status(host)
+        self._check_ports([host], 1)
+        errors = self._boot([host], timeout)
+        self._save_host(host)
+        return self._status(host, errors.get(host.name))
+
+    def exec(self, name: str, cmd: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess:
+        """Run `cmd` inside a host (its namespaces and root), as a deploy there would see it."""
+        host = self.host(name)
+        init_pid = _ns_init_pid(host.pid) if host.pid and self._running(host) else None
+        if init_pid is None:
+            raise LabError(f"lab host {name} is not running; run `xeonfleet lab start {name}`")
+        return subprocess.run(
+            ["nsenter", "-t", str(init_pid), "-m", "-u", "-p", "-r", "-w", "--", *cmd],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def inventory_hosts(self) -> list[tuple[str, dict]]:
+        """pyinfra `(name, data)` pairs: key auth with the lab key, strict lab known_hosts."""
+        return [
+            (
+                host.name,
+                {
+                    "ssh_hostname": ADDRESS,
+                    "ssh_port": host.port,
+                    "ssh_user": "root",
+                    "ssh_key": str(self.client_key),
+                    "ssh_known_hosts_file": str(self.known_hosts),
+                    "ssh_strict_host_key_checking": "yes",
+                    "ssh_allow_agent": False,
+                    "ssh_look_for_keys": False,
+                    "hardware": host.hardware,
+                },
+            )
+            for host in self.hosts
+        ]
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_runnable() -> None:
+        reason = lab_unavailable_reason()
+        if reason:
+            raise LabError(reason)
+
+    @staticmethod
+    def _check_hardware(names: list[str]) -> list[str]:
+        known = list_hardware()
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise LabError(f"unknown hardware {', '.join(unknown)}; choose from: {', '.join(known)}")
+        return sorted(set(names))
+
+    @staticmethod
+    def _check_ports(hosts: list[LabHost], lab_size: int) -> None:
+        for host in hosts:
+            if not port_is_free(host.port):
+                suggestion = find_free_port_base(lab_size, host.port + 1)
+                raise LabError(
+                    f"port {host.port} on {ADDRESS} (for {host.name}) is taken; "
+                    f"pick another base, e.g. --port-base {suggestion}"
+                )
+
+    def _ensure_keys(self) -> None:
+        """One client key and one host key per lab, made once; sshd_config rewritten every time."""
+        self.ssh_dir.mkdir(parents=True, exist_ok=True)
+        for key in (self.client_key, self.ssh_dir / "ssh_host_ed25519_key"):
+            if not key.exists():
+                subprocess.run(
+                    ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xeonfleet-lab", "-f", str(key)],
+                    check=True,
+                    capture_output=True,
+                )
+        shutil.copyfile(self.client_key.with_suffix(".pub"), self.ssh_dir / "authorized_keys")
+        (self.ssh_dir / "sshd_config").write_text(SSHD_CONFIG)
+
+    @staticmethod
+    def _create_host_dirs(host: LabHost, profile) -> None:
+        if host.state_dir.exists():  # a leftover of a host that failed half-way
+            shutil.rmtree(host.state_dir)
+        for path in (host.upper_dir, host.work_dir, host.merged_dir):
+            path.mkdir(parents=True)
+        build_sysroot(profile, host.tree_dir, host.name)
+
+    def _spawn(self, host: LabHost) -> None:
+        """Start the host's namespaces without waiting; `pid` becomes its `unshare` process."""
+        argv = ["unshare", "-m", "-u", "-p", "-f", "--kill-child", "sh", str(HOST_INIT),
+                str(host.state_dir), host.name, str(host.port), str(self.ssh_dir)]
+        with host.log_path.open("ab") as log:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C in the terminal that ran `lab up` must not kill hosts
+            )
+        _spawned[proc.pid] = proc
+        host.pid = proc.pid
+
+    def _boot(self, hosts: list[LabHost], timeout: float) -> dict[str, str]:
+        """Spawn all hosts at once, then wait for each sshd banner; returns {name: error}."""
+        for host in hosts:
+            self._spawn(host)
+        pending = {host.name: host for host in hosts}
+        errors: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        while pending:
+            for name, host in list(pending.items()):
+                if sshd_answers(host.port, timeout=0.5):
+                    del pending[name]
+                elif not self._running(host):
+                    errors[name] = f"exited: {_last_log_line(host.log_path)}"
+                    host.pid = None
+                    del pending[name]
+            if pending and time.monotonic() > deadline:
+                for name, host in pending.items():
+                    errors[name] = f"no ssh banner after {timeout:.0f} s: {_last_log_line(host.log_path)}"
+                    self._kill(host)
+                    host.pid = None
+                break
+            if pending:
+                time.sleep(0.05)
+        return errors
+
+    @staticmethod
+    def _running(host: LabHost) -> bool:
+        return host.pid is not None and _process_alive(host.pid, host.state_dir)
+
+    def _status(self, host: LabHost, error: str | None = None) -> HostStatus:
+        running = self._running(host)
+        return HostStatus(host, running, running and sshd_answers(host.port), error)
+
+    def _kill(self, host: LabHost) -> bool:
+        """SIGKILL the host's namespace PID 1 (the kernel then kills the whole PID namespace) and
+        wait until both it and its `unshare` are gone. Returns whether the host was running."""
+        if not self._running(host):
+            return False
+        assert host.pid is not None
+        init_pid = _ns_init_pid(host.pid)
+        # Without a forked child yet, killing `unshare` is enough: --kill-child takes the child along.
+        os.kill(init_pid or host.pid, signal.SIGKILL)
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while self._running(host) or (init_pid is not None and not _pid_gone(init_pid)):
+            if time.monotonic() > deadline:
+                raise LabError(f"lab host {host.name} (pid {host.pid}) did not die within {KILL_TIMEOUT_S:.0f} s")
+            time.sleep(0.02)
+        return True

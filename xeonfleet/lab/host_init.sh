@@ -1,0 +1,49 @@
+#!/bin/sh
+# PID 1 of one lab host, run by `unshare -m -u -p -f --kill-child` (see fleet.py).
+#
+# It builds the host's view of the machine inside its private mount namespace, then becomes
+# the host's sshd. Nothing here may reach the real machine: the root is an overlay with the
+# host's own upper dir, /sys is the generated tree, /proc/sys is read-only except for the
+# generated sysctl files bound over it, so a deploy's sysctl or sysfs write lands in this
+# host's files and never in the real kernel.
+#
+# usage: host_init.sh STATE_DIR HOSTNAME PORT SSH_DIR
+set -eu
+
+state=$1
+name=$2
+port=$3
+ssh_dir=$4
+root=$state/merged
+tree=$state/tree
+
+# The UTS namespace is ours: this renames only this host. Done before /proc/sys goes read-only.
+echo "$name" >/proc/sys/kernel/hostname
+
+mount --make-rprivate /
+mount -t overlay overlay -o "lowerdir=/,upperdir=$state/upper,workdir=$state/work" "$root"
+mount -t proc proc "$root/proc"
+mount --rbind /dev "$root/dev"
+mount --bind "$tree/sys" "$root/sys"
+
+# Read-only first, so a sysctl the profile does not define fails (EROFS) instead of changing
+# the real kernel; each generated file bound on top is a writable mount of its own.
+mount --bind "$root/proc/sys" "$root/proc/sys"
+mount -o remount,bind,ro "$root/proc/sys"
+if [ -e "$root/proc/sysrq-trigger" ]; then
+    mount --bind -o ro /dev/null "$root/proc/sysrq-trigger"
+fi
+(cd "$tree/proc" && find . -type f) | while IFS= read -r rel; do
+    rel=${rel#./}
+    if [ -e "$root/proc/$rel" ]; then
+        mount --bind "$tree/proc/$rel" "$root/proc/$rel"
+    else
+        echo "lab host $name: /proc/$rel does not exist on this kernel; not shown" >&2
+    fi
+done
+
+echo "$name" >"$root/etc/hostname"
+mkdir -p "$root/run/sshd" "$root/etc/xeonfleet-lab"
+mount --bind -o ro "$ssh_dir" "$root/etc/xeonfleet-lab"
+
+exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/xeonfleet-lab/sshd_config -p "$port"
