@@ -1,0 +1,25 @@
+"""The probe + parsers on a tree generated from each hardware profile match its `expect:` block."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.facts_expect import expect_mismatches
+from xeonfleet.lab.hardware import list_hardware, load_hardware
+from xeonfleet.lab.sysroot import build_sysroot
+from xeonfleet.parsers.node import node_facts_from_lines
+from xeonfleet.probe import run_probe_local
+
+
+@pytest.mark.parametrize("name", list_hardware())
+def test_generated_tree_matches_profile_expectations(name, tmp_path):
+    hw = load_hardware(name)
+    build_sysroot(hw, tmp_path, f"{name}-host")
+    facts = node_facts_from_lines(run_probe_local(tmp_path))
+    assert hw.expect, f"hardware/{name}.yaml has no expect: block"
+    assert expect_mismatches(facts, hw.expect) == []
+    # Whatever the profile does not pin down must still be consistent with itself.
+    cpu = facts["cpu"]
+    assert cpu["physical_cores"] == cpu["sockets"] * cpu["cores_per_socket"]
+    assert cpu["online_cpus"] == cpu["physical_cores"] * cpu["threads_per_core"]
+    assert sum(len(node["cpus"]) for node in facts["numa"]["nodes"]) == cpu["online_cpus"]
