@@ -12,3 +12,9 @@ def main() -> None:
 
 
 # Sub-command modules register themselves here, one line each.
+from xeonfleet.cli_lab import lab  # noqa: E402
+
+main.add_command(lab)
+from xeonfleet.cli_wheelhouse import wheelhouse  # noqa: E402
+
+main.add_command(wheelhouse)

@@ -1,10 +1,9 @@
-"""Node-side helper for framework envs: free-space check, pip install with one-line errors,
+"""Node-side helper for framework envs: pip install with one-line errors,
 and the per-stack smoke tests that write the env record.
 
 Uploaded by deploys/frameworks.py to /opt/xeonfleet/lib/node_env.py and run with the node's
 Python (stdlib only, Python 3.8+): the controller never imports a framework.
 
-    python node_env.py space PATH NEED_MB
     python node_env.py install ENV_PATH [--find-links DIR] [--no-index] -- REQ...
     python node_env.py smoke ENV_PATH --meta JSON      # runs every stack, writes the record
     python node_env.py check STACK [VARIANT]           # one stack, prints one JSON line
@@ -17,7 +16,6 @@ the others' results down.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -89,23 +87,6 @@ def install_error_line(output, find_links):
         return "xeonfleet: cannot reach the package index; give the deploy a wheelhouse (host data `wheelhouse`)"
     tail = [line for line in output.strip().splitlines() if line.strip()]
     return "xeonfleet: pip install failed: " + (tail[-1] if tail else "no output")
-
-
-def free_mb(path):
-    """Free MiB on the filesystem that will hold `path` (its nearest existing ancestor)."""
-    probe = os.path.abspath(path)
-    while not os.path.exists(probe):
-        probe = os.path.dirname(probe)
-    return shutil.disk_usage(probe).free // (1024 * 1024), probe
-
-
-def cmd_space(path, need_mb):
-    have, probe = free_mb(path)
-    if have < need_mb:
-        print(f"xeonfleet: not enough disk space for {path}: {have} MiB free on {probe}, "
-              f"need {need_mb} MiB; free space or set host data frameworks_root", file=sys.stderr)
-        return 2
-    return 0
 
 
 def cmd_install(env_path, find_links, no_index, reqs):
@@ -292,8 +273,6 @@ def cmd_smoke(env_path, meta):
 
 
 def main(argv):
-    if len(argv) >= 3 and argv[0] == "space":
-        return cmd_space(argv[1], int(argv[2]))
     if len(argv) >= 2 and argv[0] == "install":
         opts, reqs = argv[2:argv.index("--")], argv[argv.index("--") + 1:]
         find_links = opts[opts.index("--find-links") + 1] if "--find-links" in opts else None
@@ -302,7 +281,7 @@ def main(argv):
         return cmd_smoke(argv[1], json.loads(argv[3]))
     if len(argv) in (2, 3) and argv[0] == "check" and argv[1] in CHECKS:
         return cmd_check(argv[1], argv[2] if len(argv) == 3 else "")
-    print("usage: node_env.py space PATH MB | install ENV [--find-links D] [--no-index] -- REQ... | "
+    print("usage: node_env.py install ENV [--find-links D] [--no-index] -- REQ... | "
           "smoke ENV --meta JSON | check STACK [VARIANT]", file=sys.stderr)
     return 64
 

@@ -56,6 +56,9 @@ class StackSpec:
         variant = load_catalogue()[self.name]["variants"][self.variant]
         return [p.replace("{version}", "") for p in variant["pip"] if "{version}" in p]
 
+    def size_mb(self) -> int:
+        return int(load_catalogue()[self.name]["variants"][self.variant]["size_mb"])
+
     def as_record(self) -> dict[str, str]:
         return {"variant": self.variant, "release": self.release, "pin": self.pin}
 
@@ -79,8 +82,9 @@ class EnvSpec:
     def conda_packages(self) -> list[str]:
         return [pkg for stack in self.stacks for pkg in stack.packages("conda")]
 
-    def stack_names(self) -> list[str]:
-        return [stack.name for stack in self.stacks]
+    def size_mb(self) -> int:
+        """Free space the env needs: its stacks plus ~100 MiB for Python, pip and the venv."""
+        return 100 + sum(stack.size_mb() for stack in self.stacks)
 
     def spec_hash(self) -> str:
         """Identity of what gets installed: an env whose record carries another hash is rebuilt."""

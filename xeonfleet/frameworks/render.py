@@ -1,0 +1,83 @@
+"""Rendering of the per-env files (activation script, conda environment file) and the exact
+commands that build an env; pure functions, so unit tests read exactly what a node gets."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import jinja2
+
+from xeonfleet.frameworks.stacks import EnvSpec
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+NODE_ENV_SCRIPT = Path(__file__).with_name("node_env.py")
+REMOTE_LIB = "/opt/xeonfleet/lib"
+REMOTE_NODE_ENV = f"{REMOTE_LIB}/node_env.py"
+REMOTE_WHEELHOUSE = "/opt/xeonfleet/wheelhouse"
+DEFAULT_CONDA_CHANNELS = ("conda-forge",)
+
+_jinja = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+)
+_jinja.filters["quote"] = shlex.quote
+q = shlex.quote
+
+
+def render_activate(env: EnvSpec, path: str) -> str:
+    return _jinja.get_template("activate.sh.j2").render(
+        name=env.name, backend=env.backend, path=path, stacks=[s.name for s in env.stacks]
+    )
+
+
+def render_conda_env(env: EnvSpec, path: str, tool: str, channels: tuple[str, ...] = DEFAULT_CONDA_CHANNELS) -> str:
+    return _jinja.get_template("conda-env.yml.j2").render(
+        name=env.name, python=env.python, packages=env.conda_packages(), channels=list(channels), tool=tool, path=path
+    )
+
+
+def space_check_command(root: str, path: str, need_mb: int) -> str:
+    """Fail with one line when the filesystem holding the env root has less than need_mb free."""
+    return (
+        f"mkdir -p {q(root)} && avail=$(df -Pm {q(root)} | awk 'NR==2 {{print $4}}') && "
+        f"if [ \"$avail\" -lt {int(need_mb)} ]; then "
+        f"echo \"xeonfleet: not enough disk space for {path}: ${{avail}} MiB free in {root}, need {int(need_mb)} MiB; "
+        f"free space or set host data frameworks_root\" >&2; exit 2; fi"
+    )
+
+
+def venv_create_command(python: str, path: str) -> str:
+    return f"{q(python)} -m venv {q(path)} && {q(path)}/bin/python -m pip --version >/dev/null"
+
+
+def pip_install_command(env: EnvSpec, path: str, wheelhouse: str | None) -> str:
+    """pip install through node_env.py, which turns pip's failure into one line."""
+    opts = ["--find-links", wheelhouse, "--no-index"] if wheelhouse else []
+    args = [f"{path}/bin/python", REMOTE_NODE_ENV, "install", path, *opts, "--", *env.pip_requirements()]
+    return " ".join(q(a) for a in args)
+
+
+def conda_create_command(tool: str, tool_path: str, path: str, env_file: str) -> str:
+    """The create command of micromamba or conda for a prefix env from an environment file."""
+    if tool == "micromamba":
+        return f"{q(tool_path)} create --yes --prefix {q(path)} --file {q(env_file)}"
+    return f"{q(tool_path)} env create --quiet --prefix {q(path)} --file {q(env_file)}"
+
+
+def smoke_meta(env: EnvSpec) -> dict:
+    return {
+        "name": env.name,
+        "backend": env.backend,
+        "spec_hash": env.spec_hash(),
+        "stacks": {s.name: s.as_record() for s in env.stacks},
+        # Every package the env asks for by name: the record keeps all their versions.
+        "packages": sorted({re.split(r"[=<>!~\[ ]", req)[0] for req in env.pip_requirements()}),
+    }
+
+
+def smoke_command(env: EnvSpec, path: str) -> str:
+    return " ".join(
+        q(a) for a in (f"{path}/bin/python", REMOTE_NODE_ENV, "smoke", path, "--meta", json.dumps(smoke_meta(env)))
+    )
