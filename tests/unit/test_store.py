@@ -1,0 +1,149 @@
+"""The results store on real SQLite files: API, transactions, schema, and one-line storage errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.store import StoreError, _to_pyformat, open_store
+
+DDL = "CREATE TABLE IF NOT EXISTS runs (id {pk}, name TEXT NOT NULL, value DOUBLE PRECISION)"
+
+
+def _can_unshare_mounts() -> bool:
+    return os.geteuid() == 0 and shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-m", "true"], capture_output=True, check=False).returncode == 0
+
+
+needs_mount_ns = pytest.mark.skipif(not _can_unshare_mounts(), reason="needs root and unshare -m")
+
+
+def test_roundtrip_with_placeholders_and_returning_id(tmp_path: Path) -> None:
+    with open_store(str(tmp_path / "r.db")) as store:
+        store.ensure_schema("runs", DDL)
+        first = store.execute("INSERT INTO runs (name, value) VALUES (?, ?) RETURNING id", ("a", 1.5))
+        second = store.execute("INSERT INTO runs (name, value) VALUES (?, ?) RETURNING id", ("b", 2.0))
+        assert first[0][0] < second[0][0]
+        assert store.execute("SELECT name, value FROM runs WHERE value > ? ORDER BY id", (1.0,)) == [
+            ("a", 1.5), ("b", 2.0)]
+
+
+def test_sqlite_url_and_env_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "sub" / "env.db"
+    monkeypatch.setenv("XEONFLEET_DB", str(target))
+    with open_store() as store:
+        store.ensure_schema("runs", DDL)
+        store.execute("INSERT INTO runs (name) VALUES (?)", ("x",))
+    assert target.exists()
+    with open_store(f"sqlite://{target}") as store:
+        assert store.execute("SELECT name FROM runs") == [("x",)]
+
+
+def test_transaction_rolls_back_as_a_whole_and_nests(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "t.db"))
+    store.ensure_schema("runs", DDL)
+    with pytest.raises(KeyError):
+        with store.transaction():
+            store.execute("INSERT INTO runs (name) VALUES (?)", ("lost",))
+            with store.transaction():
+                store.execute("INSERT INTO runs (name) VALUES (?)", ("lost too",))
+            raise KeyError("boom")
+    assert store.execute("SELECT count(*) FROM runs") == [(0,)]
+    with store.transaction():
+        store.executemany("INSERT INTO runs (name) VALUES (?)", [("a",), ("b",)])
+    assert store.execute("SELECT count(*) FROM runs") == [(2,)]
+
+
+def test_ensure_schema_runs_changed_ddl_once(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "s.db"))
+    store.ensure_schema("runs", DDL)
+    store.ensure_schema("runs", DDL)
+    store.ensure_schema("runs", DDL + ";\nCREATE INDEX IF NOT EXISTS runs_name ON runs (name)")
+    indexes = store.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'runs_name'")
+    assert indexes == [("runs_name",)]
+    assert store.execute("SELECT count(*) FROM xeonfleet_schemas") == [(1,)]
+
+
+def test_placeholders_are_rewritten_outside_quotes_only() -> None:
+    assert _to_pyformat("SELECT '?', ? FROM t WHERE n LIKE 'a%' AND m = ?") == (
+        "SELECT '?', %s FROM t WHERE n LIKE 'a%%' AND m = %s")
+
+
+def test_full_database_is_one_line_error(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "full.db"))
+    store.ensure_schema("runs", DDL)
+    store.execute("PRAGMA max_page_count = 8")  # SQLite's own SQLITE_FULL, the code a full disk gives
+    with pytest.raises(StoreError) as err:
+        for _ in range(200):
+            store.execute("INSERT INTO runs (name) VALUES (?)", ("x" * 2000,))
+    message = str(err.value)
+    assert "\n" not in message and "disk full" in message and "XEONFLEET_DB" in message
+
+
+def test_uncreatable_directory_is_one_line_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError) as err:
+        open_store(str(blocker / "x.db"))
+    assert "\n" not in str(err.value) and str(blocker / "x.db") in str(err.value)
+
+
+def test_postgres_without_psycopg_names_the_package() -> None:
+    if "psycopg" in sys.modules or _has_psycopg():
+        pytest.skip("psycopg is installed")
+    with pytest.raises(StoreError, match=r"psycopg\[binary\]") as err:
+        open_store("postgresql://bench:secret@db.example/results")
+    assert "secret" not in str(err.value)
+
+
+def _has_psycopg() -> bool:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# The next two run a child Python in its own mount namespace, on a real tmpfs that is read-only or tiny.
+CHILD = """
+import sys
+from xeonfleet.store import StoreError, open_store
+try:
+    store = open_store(sys.argv[1])
+    store.ensure_schema("runs", "CREATE TABLE IF NOT EXISTS runs (id {pk}, name TEXT)")
+    for _ in range(2000):
+        store.execute("INSERT INTO runs (name) VALUES (?)", ("x" * 4000,))
+except StoreError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def _run_in_mount(tmp_path: Path, mount_options: str) -> subprocess.CompletedProcess[str]:
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    script = (f"mount -t tmpfs -o {mount_options} xeonfleet-test {mnt} && "
+              f"exec {sys.executable} -c \"$CHILD\" {mnt}/results/x.db")
+    env = {**os.environ, "CHILD": CHILD, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env,
+                          timeout=60, check=False)
+
+
+@needs_mount_ns
+def test_real_full_filesystem(tmp_path: Path) -> None:
+    result = _run_in_mount(tmp_path, "size=256k")
+    assert result.returncode == 3, result.stderr
+    assert len(result.stdout.strip().splitlines()) == 1 and "disk full" in result.stdout
+
+
+@needs_mount_ns
+def test_real_read_only_filesystem(tmp_path: Path) -> None:
+    result = _run_in_mount(tmp_path, "ro,size=256k")
+    assert result.returncode == 3, result.stderr
+    line = result.stdout.strip()
+    assert len(line.splitlines()) == 1 and ("read-only" in line or "cannot open" in line), line
