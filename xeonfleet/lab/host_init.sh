@@ -7,15 +7,15 @@
 # generated sysctl files bound over it, so a deploy's sysctl or sysfs write lands in this
 # host's files and never in the real kernel.
 #
-# usage: host_init.sh STATE_DIR HOSTNAME PORT SSH_DIR
+# usage: host_init.sh STATE_DIR TREE_DIR HOSTNAME PORT SSH_DIR
 set -eu
 
 state=$1
-name=$2
-port=$3
-ssh_dir=$4
+tree=$2
+name=$3
+port=$4
+ssh_dir=$5
 root=$state/merged
-tree=$state/tree
 
 # The UTS namespace is ours: this renames only this host. Done before /proc/sys goes read-only.
 echo "$name" >/proc/sys/kernel/hostname
@@ -35,6 +35,9 @@ if [ -e "$root/proc/sysrq-trigger" ]; then
 fi
 (cd "$tree/proc" && find . -type f) | while IFS= read -r rel; do
     rel=${rel#./}
+    case $rel in
+    sys/kernel/hostname | sys/kernel/domainname) continue ;; # the UTS namespace already owns them
+    esac
     if [ -e "$root/proc/$rel" ]; then
         mount --bind "$tree/proc/$rel" "$root/proc/$rel"
     else

@@ -1,0 +1,53 @@
+"""Shared fixtures. `lab_factory` boots lab fleets for integration tests (see xeonfleet/lab/fleet.py).
+
+Tests that boot hosts are marked `@pytest.mark.lab`. They are skipped on a machine that cannot run
+the lab (not root, no unshare, no sshd) unless $CI is set: in CI we are root, so a missing tool
+must fail the run instead of silently skipping the tests that matter most.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from xeonfleet.lab.fleet import Lab, find_free_port_base, lab_unavailable_reason
+
+# Spread concurrent test sessions (several people or helpers on one VM) over distinct port ranges.
+_PORT_SEARCH_START = 23000 + (os.getpid() % 200) * 100
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = lab_unavailable_reason()
+    if reason is None or os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(reason=f"lab fleet unavailable: {reason}")
+    for item in items:
+        if "lab" in item.keywords:
+            item.add_marker(skip)
+
+
+LabFactory = Callable[..., Lab]
+
+
+@pytest.fixture(scope="session")
+def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
+    """Boot a lab in a fresh temp lab dir on free ports: `lab_factory(["icx-8380-2s", "cloud-vm"])`
+    gives one host per name (or `hosts=N` cycling over them). Every lab is downed at session end,
+    also when a test failed; fails the calling test if any host did not boot."""
+    labs: list[Lab] = []
+
+    def boot(hardware: list[str], hosts: int | None = None) -> Lab:
+        lab = Lab(tmp_path_factory.mktemp("lab"))
+        labs.append(lab)  # before up: a half-booted lab is downed too
+        count = hosts or len(hardware)
+        statuses = lab.up(count, list(hardware), find_free_port_base(count, _PORT_SEARCH_START))
+        failed = [f"{s.host.name}: {s.error}" for s in statuses if not s.answering]
+        if failed:
+            pytest.fail(f"lab hosts did not boot: {'; '.join(failed)}")
+        return lab
+
+    yield boot
+    for lab in labs:
+        lab.down()
