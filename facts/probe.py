@@ -30,3 +30,17 @@ class ProbeFact(FactBase[T], Generic[T]):
 
     def process(self, output: list[str]) -> T:
         return self.pick(node_facts_from_lines(output))
+
+
+class ProbeLines(FactBase[list[str]]):
+    """The probe's raw output lines (what `xeonfleet snapshot` turns back into a sysroot tree)."""
+
+    def command(self) -> str:
+        return probe_command()
+
+    @staticmethod
+    def default() -> list[str]:
+        return []
+
+    def process(self, output: list[str]) -> list[str]:
+        return output

@@ -18,3 +18,7 @@ main.add_command(lab)
 from xeonfleet.cli_wheelhouse import wheelhouse  # noqa: E402
 
 main.add_command(wheelhouse)
+from xeonfleet.cli_facts import facts_command, snapshot_command  # noqa: E402
+
+main.add_command(facts_command)
+main.add_command(snapshot_command)

@@ -9,7 +9,7 @@
 #   @@@ text            then "relative/path:line" for every line of every text file read (one grep)
 #   @@@ hex PATH        then `od -An -v -tx1` of a binary file (the SMBIOS table)
 #   @@@ unreadable PATH a file that exists but cannot be read (the SMBIOS table needs root)
-#   @@@ virtual NAME    a virtual network or block device (to skip in nics/disks)
+#   @@@ virtual PATH    a virtual network or block device (to skip in nics/disks)
 #   @@@ tool NAME PATH  an installed tool
 #   @@@ end
 
@@ -77,7 +77,7 @@ if has memory; then
 fi
 if has devices; then
     for d in sys/devices/virtual/net/* sys/devices/virtual/block/*; do
-        [ -e "$d" ] && echo "@@@ virtual ${d##*/}"
+        [ -e "$d" ] && echo "@@@ virtual $d"
     done
 fi
 if has tools; then

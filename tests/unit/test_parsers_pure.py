@@ -87,9 +87,9 @@ def test_key_values_tolerate_comments_export_and_bad_quotes():
 def test_probe_sections():
     out = parse_probe_output([
         "@@@ xeonfleet-probe 1", "@@@ text", "proc/cmdline:ro quiet", "etc/os-release:", "etc/os-release:ID=x",
-        "@@@ hex sys/firmware/dmi/tables/DMI", " 7f 04 00", " 00 00 00", "@@@ virtual lo",
+        "@@@ hex sys/firmware/dmi/tables/DMI", " 7f 04 00", " 00 00 00", "@@@ virtual sys/devices/virtual/net/lo",
         "@@@ tool numactl /usr/bin/numactl", "@@@ end",
     ])
     assert out.files["etc/os-release"] == ["", "ID=x"] and out.value("proc/cmdline") == "ro quiet"
     assert out.binary["sys/firmware/dmi/tables/DMI"] == bytes([0x7F, 4, 0, 0, 0, 0])
-    assert out.virtual_devices == {"lo"} and out.tools == {"numactl": "/usr/bin/numactl"} and out.complete
+    assert out.virtual_devices == {"sys/devices/virtual/net/lo"} and out.tools == {"numactl": "/usr/bin/numactl"} and out.complete

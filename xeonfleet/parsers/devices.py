@@ -10,13 +10,14 @@ TOOLS = ("numactl", "cpupower", "dmidecode")
 _VIRTUAL_NIC_PREFIXES = ("lo", "veth", "docker", "br-", "virbr", "tap", "tun")
 _VIRTUAL_DISK_PREFIXES = ("loop", "ram", "zram", "dm-", "sr", "nbd")
 ENV_RECORD = "/xeonfleet-env.json"
+VIRTUAL = "sys/devices/virtual/"
 
 
 def parse_nics(probe: ProbeOutput) -> list[dict]:
     """Physical NICs with their link speed (null when down or unknown)."""
     nics = []
     for name, lines in sorted(probe.matching("sys/class/net/", "/operstate").items()):
-        if name in probe.virtual_devices or name.startswith(_VIRTUAL_NIC_PREFIXES):
+        if f"{VIRTUAL}net/{name}" in probe.virtual_devices or name.startswith(_VIRTUAL_NIC_PREFIXES):
             continue
         speed = probe.int_value(f"sys/class/net/{name}/speed")
         nics.append({
@@ -31,7 +32,7 @@ def parse_disks(probe: ProbeOutput) -> list[dict]:
     """Block devices that are disks (loop, ram, device-mapper skipped)."""
     disks = []
     for name in sorted(probe.matching("sys/block/", "/size")):
-        if name in probe.virtual_devices or name.startswith(_VIRTUAL_DISK_PREFIXES):
+        if f"{VIRTUAL}block/{name}" in probe.virtual_devices or name.startswith(_VIRTUAL_DISK_PREFIXES):
             continue
         sectors = probe.int_value(f"sys/block/{name}/size")
         disks.append({

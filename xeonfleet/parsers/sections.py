@@ -14,7 +14,7 @@ class ProbeOutput:
     files: dict[str, list[str]] = field(default_factory=dict)
     binary: dict[str, bytes] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
-    virtual_devices: set[str] = field(default_factory=set)
+    virtual_devices: set[str] = field(default_factory=set)  # "sys/devices/virtual/net/lo"
     tools: dict[str, str] = field(default_factory=dict)
     complete: bool = False
 

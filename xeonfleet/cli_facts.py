@@ -1,0 +1,125 @@
+"""`xeonfleet facts` (fleet table or JSON) and `xeonfleet snapshot` (a host's tree as .tar.gz).
+
+Heavy imports (pyinfra, gevent) happen inside the commands: `xeonfleet --help` stays instant and
+the facts run pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_PROBLEM = 2
+_MODEL_NOISE = re.compile(r"\((R|TM)\)|\bIntel\b|\bXeon\b|\bCPU\b|\bProcessor\b|@.*$", re.IGNORECASE)
+TABLE_COLUMNS = ("host", "model", "microarch", "SxCxT", "numa", "memory", "governor", "turbo", "thp", "kernel")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_PROBLEM)
+
+
+def _quiet_pyinfra() -> None:
+    """Failures are reported per host by us, in one line; pyinfra's own log would repeat them."""
+    logging.getLogger("pyinfra").setLevel(logging.CRITICAL)
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "?"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def short_model(model_name: str | None) -> str:
+    """"Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz" -> "Platinum 8380"."""
+    if not model_name:
+        return "?"
+    return " ".join(_MODEL_NOISE.sub(" ", model_name).split()) or model_name
+
+
+def summary_row(host: str, facts: dict) -> list[str]:
+    """One fleet-table row: the hardware and tuning state at a glance."""
+    cpu, numa, mem, power, os_ = facts["cpu"], facts["numa"], facts["memory"], facts["power"], facts["os"]
+    shape = f"{_show(cpu['sockets'])}x{_show(cpu['cores_per_socket'])}x{_show(cpu['threads_per_core'])}"
+    numa_text = f"{numa['node_count']}" + (" SNC" if numa["snc_enabled"] else "") + (
+        f" NPS{numa['nps']}" if numa["nps"] else "")
+    gib = f"{mem['total_bytes'] / 1024**3:.0f}G" if mem["total_bytes"] else "?"
+    if mem["slots"] is not None:
+        channels = "+".join(str(n) for n in mem["populated_channels"].values()) or "0"
+        gib += f" {mem['populated']}/{mem['slots']} dimms ch {channels}/{_show(mem['channels_per_socket'])}"
+    return [host, short_model(cpu["model_name"]), _show(cpu["microarch"]), shape, numa_text, gib,
+            _show(power["governor"]), _show(power["turbo_enabled"]), _show(os_["thp"]), _show(os_["kernel"])]
+
+
+def format_table(rows: list[list[str]]) -> str:
+    """Left-aligned columns sized to their widest cell."""
+    table = [list(TABLE_COLUMNS)] + rows
+    widths = [max(len(row[i]) for row in table) for i in range(len(TABLE_COLUMNS))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
+
+
+@click.command("facts")
+@click.argument("inventory", required=False)
+@click.option("--sysroot", type=click.Path(file_okay=False), help="Read an offline tree (DIR/proc, DIR/sys) instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keyed by host for an inventory).")
+@click.option("--timeout", default=10, show_default=True, help="SSH connect timeout per host, seconds.")
+def facts_command(inventory: str | None, sysroot: str | None, as_json: bool, timeout: int) -> None:
+    """Gather node facts from every host of INVENTORY (or from --sysroot DIR).
+
+    Exit 0 when every host answered, 2 when any host was unreachable or the input was wrong.
+    """
+    from xeonfleet.gather import GatherError, gather_inventory, gather_sysroot
+
+    if (inventory is None) == (sysroot is None):
+        _fail("give either an INVENTORY (e.g. inventories/lab.py) or --sysroot DIR, not both or neither")
+    try:
+        if sysroot is not None:
+            facts = gather_sysroot(sysroot)
+            click.echo(json.dumps(facts, indent=2) if as_json else format_table([summary_row(sysroot, facts)]))
+            return
+        _quiet_pyinfra()
+        gathered = gather_inventory(inventory, connect_timeout=timeout)
+    except GatherError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(dict(sorted(gathered.results.items())), indent=2))
+    else:
+        click.echo(format_table([summary_row(h, f) for h, f in sorted(gathered.results.items())]))
+    for host, reason in sorted(gathered.unreachable.items()):
+        click.echo(f"{host}: {reason}", err=True)
+    if gathered.unreachable:
+        sys.exit(EXIT_PROBLEM)
+
+
+@click.command("snapshot")
+@click.argument("host")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="The .tar.gz to write (extract it and run `xeonfleet facts --sysroot DIR`).")
+@click.option("-i", "--inventory", help="Inventory file HOST is a name in (else HOST is a pyinfra host spec).")
+@click.option("--timeout", default=10, show_default=True, help="SSH connect timeout, seconds.")
+def snapshot_command(host: str, output: str, inventory: str | None, timeout: int) -> None:
+    """Capture the files the facts probe reads from HOST into a sysroot tarball."""
+    from facts.probe import ProbeLines
+    from xeonfleet.gather import GatherError, gather_fact
+    from xeonfleet.snapshot import snapshot_from_lines
+
+    _quiet_pyinfra()
+    try:
+        if inventory is None:
+            gathered = gather_fact(host, ProbeLines, connect_timeout=timeout)
+        else:
+            gathered = gather_fact(inventory, ProbeLines, only=host, connect_timeout=timeout)
+    except GatherError as exc:
+        _fail(str(exc))
+    for name, reason in gathered.unreachable.items():
+        _fail(f"{name}: {reason}")
+    for name, lines in gathered.results.items():
+        count = snapshot_from_lines(lines, Path(output))
+        click.echo(f"{name}: {count} files -> {output}")
