@@ -194,7 +194,7 @@ def _memory_device(handle: int, array: int, slot: DimmSlot, hw: HardwareProfile,
         speeds, attributes = (mem.speed_mts, mem.configured_speed_mts), 2  # dual rank
         voltage = 1200 if mem.type == "DDR4" else 1100
     else:
-        mem_type, widths, detail = _MEMORY_TYPE_UNKNOWN, (_NO_HANDLE, _NO_HANDLE), 0x0002  # unknown
+        mem_type, widths, detail = _MEMORY_TYPE_UNKNOWN, (_NO_HANDLE, _NO_HANDLE), 0x0004  # unknown
         strings = (s.ref("NO DIMM"), s.ref("NO DIMM"), s.ref("NO DIMM"), s.ref("NO DIMM"))
         speeds, attributes, voltage = (0, 0), 0, 0
     size_word, extended = (_SIZE_USE_EXTENDED, size_mb) if size_mb >= _SIZE_USE_EXTENDED else (size_mb, 0)
