@@ -1,0 +1,65 @@
+"""FP32 GEMM with numpy (its BLAS: OpenBLAS, or oneMKL in Intel's numpy) as a share of the node's peak.
+
+The controller passes the node's theoretical peak from facts (xeonfleet/bench/peak.py); this script
+measures GFLOP/s of C = A @ B on square N x N matrices and reports it against that peak and against the
+peak of the cores it really used (they differ on a lab host, see benchlib)."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+
+import benchlib
+
+BENCHMARK_NAME = "gemm_fp32"
+REQUIRES = ("numpy",)
+
+
+def _gemm_instance(barrier, n: int, dtype: str, warmup: int, repeats: int) -> list[float]:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((n, n), dtype=np.float64).astype(dtype)
+    b = rng.random((n, n), dtype=np.float64).astype(dtype)
+    barrier.wait()
+    return benchlib.timed_repeats(lambda: a @ b, warmup, repeats)
+
+
+def Prepare(params: dict) -> benchlib.CpuPlan:
+    return benchlib.node_plan(params.get("pinning", "single"))
+
+
+def Run(params: dict, plan: benchlib.CpuPlan) -> list[benchlib.Sample]:
+    n = int(params.get("n", 2048))
+    dtype = params.get("dtype", "float32")
+    warmup, repeats = int(params.get("warmup", 1)), int(params.get("repeats", 5))
+    threads = [len(cpus) for cpus in plan.cpusets]
+    per_instance = benchlib.run_instances(_gemm_instance, (n, dtype, warmup, repeats), plan.cpusets, threads)
+    return _ParseGemmResults(per_instance, n, params, plan)
+
+
+def _ParseGemmResults(per_instance: list[list[float]], n: int, params: dict, plan: benchlib.CpuPlan) -> list[benchlib.Sample]:
+    """Seconds per GEMM of every instance -> GFLOP/s and % of peak samples."""
+    if not per_instance or any(not times or min(times) <= 0 for times in per_instance):
+        raise benchlib.RunnerError(f"GEMM timings are empty or non-positive: {per_instance!r}")
+    flop = 2.0 * n**3
+    gflops = sum(flop / statistics.median(times) / 1e9 for times in per_instance)
+    meta = {"n": n, "dtype": params.get("dtype", "float32"), "warmup": params.get("warmup", 1),
+            "repeats": params.get("repeats", 5), **plan.metadata}
+    samples = [benchlib.Sample("gflops", gflops, "GFLOP/s", meta)]
+    peak = params.get("peak_gflops")
+    if peak:
+        peak_meta = {**meta, "peak_gflops": peak, "peak_formula": params.get("peak_formula")}
+        samples.append(benchlib.Sample("pct_of_peak", 100.0 * gflops / peak, "%", peak_meta))
+        used_peak = peak * plan.metadata["usable_physical_cores"] / plan.metadata["reported_physical_cores"]
+        samples.append(benchlib.Sample("pct_of_used_cores_peak", 100.0 * gflops / used_peak, "%",
+                                       {**peak_meta, "used_cores_peak_gflops": used_peak}))
+    return samples
+
+
+def Cleanup(plan) -> None:
+    """Nothing on disk to remove: the matrices live in the instance processes."""
+
+
+if __name__ == "__main__":
+    sys.exit(benchlib.main(sys.modules[__name__]))

@@ -1,0 +1,85 @@
+"""The seed's claim: for small batches, several instances of a few cores beat one instance of all cores
+(per-instance scaling flattens past 8-16 cores), while large batches scale within one instance.
+
+The workload is a small-batch MLP forward pass in numpy (batch x width @ width x width, three layers),
+timed for a fixed duration; the samples give inferences/s of one big instance, of N instances of C
+cores (the same plan as `xeonfleet-run --instances N --cores-per-instance C`), and the gain."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import benchlib
+
+BENCHMARK_NAME = "multi_instance"
+REQUIRES = ("numpy",)
+
+
+def _mlp_instance(barrier, batch: int, width: int, seconds: float) -> dict:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    layers = [rng.standard_normal((width, width), dtype=np.float32) / width**0.5 for _ in range(3)]
+    x = rng.standard_normal((batch, width), dtype=np.float32)
+
+    def forward():
+        h = x
+        for w in layers:
+            h = np.maximum(h @ w, 0.0)
+        return h
+
+    forward()
+    barrier.wait()
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        forward()
+        done += batch
+    return {"inferences": done, "seconds": time.perf_counter() - start}
+
+
+def multi_pinning(params: dict, usable_cores: int) -> dict:
+    """Cores per instance for the multi-instance side: the job's value, halved when it would leave a
+    single instance (a node smaller than the request still gets a comparison, e.g. a lab host)."""
+    per = int(params["cores_per_instance"])
+    if per >= usable_cores:
+        per = max(1, usable_cores // 2)
+    return {"cores_per_instance": per, "instances": params.get("instances")}
+
+
+def Prepare(params: dict) -> dict:
+    big = benchlib.node_plan("single")
+    return {"big": big, "multi": benchlib.node_plan(multi_pinning(params, big.metadata["usable_physical_cores"]))}
+
+
+def Run(params: dict, state: dict) -> list[benchlib.Sample]:
+    args = (int(params["batch"]), int(params["width"]), float(params["seconds"]))
+    results = {}
+    for name in ("big", "multi"):
+        plan = state[name]
+        results[name] = benchlib.run_instances(_mlp_instance, args, plan.cpusets, [len(c) for c in plan.cpusets])
+    return _ParseInstanceResults(results, params, state)
+
+
+def _ParseInstanceResults(results: dict[str, list[dict]], params: dict, state: dict) -> list[benchlib.Sample]:
+    """Inference counts of both layouts -> throughputs and the multi-instance gain."""
+    rates = {}
+    for name, runs in results.items():
+        if not runs or any(r["inferences"] <= 0 for r in runs):
+            raise benchlib.RunnerError(f"{name} instance layout: no inferences completed; raise `seconds`")
+        rates[name] = sum(r["inferences"] / r["seconds"] for r in runs)
+    base = {key: params[key] for key in ("batch", "width", "seconds")}
+    big_meta = {**base, **state["big"].metadata}
+    multi_meta = {**base, **state["multi"].metadata}
+    gain_meta = {**base, "big": state["big"].metadata["cpusets"], "multi": state["multi"].metadata["cpusets"]}
+    return [benchlib.Sample("throughput_one_instance", rates["big"], "inferences/s", big_meta),
+            benchlib.Sample("throughput_multi_instance", rates["multi"], "inferences/s", multi_meta),
+            benchlib.Sample("multi_instance_gain", benchlib.gain_pct(rates["multi"], rates["big"]), "%", gain_meta)]
+
+
+def Cleanup(state) -> None:
+    """Nothing to remove: weights live in the instance processes."""
+
+
+if __name__ == "__main__":
+    sys.exit(benchlib.main(sys.modules[__name__]))
