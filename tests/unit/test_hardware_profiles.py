@@ -39,7 +39,7 @@ def test_profile_expectations_agree_with_its_data(name: str) -> None:
     assert expect["power.turbo_enabled"] == (hw.power.turbo_enabled if hw.has_cpufreq else None)
     assert expect["os.thp"] == hw.thp.enabled
     slots = hw.dimm_slots() if hw.has_dmi else []
-    assert expect["memory.slots"] == len(slots)
+    assert expect["memory.slots"] == (len(slots) if hw.has_dmi else None)  # no DMI: cannot tell
     if slots:
         populated = [s for s in slots if s.size_gb]
         assert expect["memory.populated"] == len(populated)
