@@ -22,3 +22,6 @@ from xeonfleet.cli_facts import facts_command, snapshot_command  # noqa: E402
 
 main.add_command(facts_command)
 main.add_command(snapshot_command)
+from xeonfleet.cli_audit import audit  # noqa: E402
+
+main.add_command(audit)

@@ -1,0 +1,100 @@
+"""`xeonfleet audit`: judge every node of an inventory (or an offline sysroot) against its profile.
+
+Exit codes: 0 every rule passed; 1 any rule failed; 2 a usage error (bad profile, unknown profile,
+missing or empty inventory) or a host that could not be audited (reported; the others still are).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from xeonfleet.reports import html, json_report, junit, prom, table
+
+EXIT_PROBLEM = 2
+# The table takes a colour flag; the other formats are plain functions of the report.
+RENDERERS = {
+    "json": json_report.render,
+    "junit": junit.render,
+    "html": html.render,
+    "prom": prom.render,
+}
+FORMATS = ("table", *RENDERERS)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_PROBLEM)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Temp file + rename: a dashboard's textfile collector or a CI reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.command("audit")
+@click.argument("inventory", required=False)
+@click.option("--profile", "profile_name", help="Judge every host by this profile (default: host data "
+              "`xeonfleet_profile`, else xeon-ai-base). A name in profiles/ or a .yaml path.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--since", type=click.Choice(["last"]), help="Also show what changed since each node's last audit.")
+@click.option("--sysroot", type=click.Path(file_okay=False), help="Audit an offline tree (DIR/proc, DIR/sys).")
+@click.option("--db", help="Results store: a SQLite path or postgresql:// URL (default $XEONFLEET_DB or "
+              "results/xeonfleet.db).")
+@click.option("--timeout", default=10, show_default=True, help="SSH connect timeout per host, seconds.")
+def audit(inventory: str | None, profile_name: str | None, fmt: str, output: Path | None, since: str | None,
+          sysroot: str | None, db: str | None, timeout: int) -> None:
+    """Audit INVENTORY's nodes against their profiles; store the run; render it."""
+    from xeonfleet.audit import audit_inventory, audit_sysroot, plan_inventory, plan_sysroot, record
+    from xeonfleet.gather import GatherError
+    from xeonfleet.profiles import ProfileError
+    from xeonfleet.store import StoreError, open_store
+
+    if (inventory is None) == (sysroot is None):
+        _fail("give either an INVENTORY (e.g. inventories/lab.py) or --sysroot DIR, not both or neither")
+    logging.getLogger("pyinfra").setLevel(logging.CRITICAL)  # we report each host's failure in one line
+    try:
+        if sysroot is not None:
+            report = audit_sysroot(plan_sysroot(sysroot, profile_name))
+        else:
+            report = audit_inventory(plan_inventory(inventory, profile_name), connect_timeout=timeout)
+    except (GatherError, ProfileError) as exc:
+        _fail(str(exc))
+
+    store_problem = None
+    try:
+        with open_store(db) as store:
+            record(store, report, since_last=since == "last")
+    except StoreError as exc:
+        store_problem = str(exc)
+        click.echo(f"warning: audit not stored: {store_problem}", err=True)
+
+    if fmt == "table":
+        text = table.render(report, color=output is None and sys.stdout.isatty())
+    else:
+        text = RENDERERS[fmt](report)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_atomically(output, text)
+        click.echo(f"{fmt} report -> {output}", err=True)
+    for host, reason in report.unreachable.items():
+        click.echo(f"{host}: {reason}", err=True)
+    if store_problem and since:
+        _fail("--since last needs the results store; fix the store problem above")
+    sys.exit(report.exit_code)

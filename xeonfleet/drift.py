@@ -1,0 +1,142 @@
+"""Audit history and drift: every audit is stored; `--since last` lists, per node, the rules whose
+status changed since that node's previous stored audit, with the old and new evidence.
+
+"Previous" is per node (its latest earlier run in which it was reachable), so a host that was down
+last night is compared with the last time it was actually audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from xeonfleet.findings import Finding
+from xeonfleet.store import Store
+
+if TYPE_CHECKING:
+    from xeonfleet.reports.model import AuditReport
+
+AUDIT_DDL = """
+CREATE TABLE IF NOT EXISTS audit_runs (
+    id {pk},
+    started_at TEXT NOT NULL,
+    inventory TEXT NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL,
+    nodes INTEGER NOT NULL,
+    failing_nodes INTEGER NOT NULL,
+    unreachable INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_nodes (
+    run_id BIGINT NOT NULL REFERENCES audit_runs (id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    cpu TEXT NOT NULL,
+    reachable INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    PRIMARY KEY (run_id, host)
+);
+CREATE TABLE IF NOT EXISTS audit_findings (
+    run_id BIGINT NOT NULL REFERENCES audit_runs (id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    category TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    expected TEXT NOT NULL,
+    remedy TEXT NOT NULL,
+    PRIMARY KEY (run_id, host, rule)
+);
+CREATE INDEX IF NOT EXISTS audit_nodes_host ON audit_nodes (host, reachable, run_id)
+"""
+
+FINDING_COLUMNS = ("host", "rule", "category", "severity", "title", "status", "evidence", "expected", "remedy")
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """One rule whose status differs from the node's previous audit (None: rule absent then/now)."""
+
+    rule: str
+    category: str
+    old_status: str | None
+    new_status: str | None
+    old_evidence: str
+    new_evidence: str
+
+
+@dataclass(frozen=True)
+class NodeDrift:
+    """What changed on one node; `previous_run` is None when the node was never audited before."""
+
+    host: str
+    previous_run: int | None
+    previous_at: str | None
+    changes: list[RuleChange]
+
+
+def save_audit(store: Store, report: AuditReport) -> int:
+    """Store one audit run (all nodes, findings and unreachable hosts) atomically; returns its id."""
+    store.ensure_schema("audit", AUDIT_DDL)
+    with store.transaction():
+        run_id = store.execute(
+            "INSERT INTO audit_runs (started_at, inventory, duration_s, nodes, failing_nodes, unreachable) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (report.started_at, report.inventory, report.duration_s, len(report.nodes),
+             len(report.failing_hosts()), len(report.unreachable)),
+        )[0][0]
+        store.executemany(
+            "INSERT INTO audit_nodes (run_id, host, profile, cpu, reachable, error) VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, n.host, n.profile, n.cpu, 1, "") for n in report.nodes]
+            + [(run_id, host, "", "", 0, error) for host, error in sorted(report.unreachable.items())],
+        )
+        store.executemany(
+            f"INSERT INTO audit_findings (run_id, {', '.join(FINDING_COLUMNS)}) "
+            f"VALUES (?, {', '.join('?' for _ in FINDING_COLUMNS)})",
+            [(run_id, *(getattr(f, c) for c in FINDING_COLUMNS)) for f in report.findings],
+        )
+    return run_id
+
+
+def _previous_findings(store: Store, host: str, before_run: int) -> tuple[int | None, str | None, dict[str, Finding]]:
+    found = store.execute(
+        "SELECT r.id, r.started_at FROM audit_nodes n JOIN audit_runs r ON r.id = n.run_id "
+        "WHERE n.host = ? AND n.reachable = 1 AND r.id < ? ORDER BY r.id DESC LIMIT 1",
+        (host, before_run),
+    )
+    if not found:
+        return None, None, {}
+    run_id, started_at = found[0]
+    rows = store.execute(
+        f"SELECT {', '.join(FINDING_COLUMNS)} FROM audit_findings WHERE run_id = ? AND host = ?", (run_id, host))
+    return run_id, started_at, {row[1]: Finding(*row) for row in rows}
+
+
+def node_changes(old: dict[str, Finding], new: dict[str, Finding]) -> list[RuleChange]:
+    """Rules whose status changed, appeared or disappeared between two audits of one node."""
+    changes = []
+    for rule in sorted(set(old) | set(new)):
+        before, after = old.get(rule), new.get(rule)
+        if before and after and before.status == after.status:
+            continue
+        changes.append(RuleChange(
+            rule=rule,
+            category=(after or before).category,  # type: ignore[union-attr]
+            old_status=before.status if before else None,
+            new_status=after.status if after else None,
+            old_evidence=before.evidence if before else "",
+            new_evidence=after.evidence if after else "",
+        ))
+    return changes
+
+
+def drift_since_last(store: Store, report: AuditReport, run_id: int) -> list[NodeDrift]:
+    """Per audited node of `report` (stored as `run_id`): the changes since its previous audit."""
+    store.ensure_schema("audit", AUDIT_DDL)
+    drift = []
+    for host, findings in sorted(report.by_host().items()):
+        previous_run, previous_at, old = _previous_findings(store, host, run_id)
+        changes = node_changes(old, {f.rule: f for f in findings}) if previous_run is not None else []
+        drift.append(NodeDrift(host=host, previous_run=previous_run, previous_at=previous_at, changes=changes))
+    return drift

@@ -1,0 +1,1 @@
+"""Audit report renderers: table, json, junit, html, prom. Each is `render(report, ...) -> str`."""
