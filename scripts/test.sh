@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's test command (via `make test`): the whole suite but the `heavy` framework installs.
+# Lab tests boot real sshd hosts in namespaces, so this runs as root (CI does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONDONTWRITEBYTECODE=1
+exec .venv/bin/pytest -m "not heavy" -p no:cacheprovider "$@"
