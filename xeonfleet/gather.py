@@ -7,6 +7,7 @@ cannot be reached or probed is reported with a one-line reason and never stops t
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,21 +31,32 @@ class FleetGather:
     unreachable: dict[str, str] = field(default_factory=dict)
 
 
-def load_inventory(spec: str) -> Inventory:
-    """An inventory file (inventories/lab.py), a host list "a,b", or a connector ("@local")."""
+def load_inventory(spec: str) -> tuple[State, Inventory]:
+    """An inventory file (inventories/lab.py), a host list "a,b", or a connector ("@local").
+
+    Loaded the way the pyinfra CLI does (an empty State in context, cwd on sys.path), so any
+    inventory that works with `pyinfra INVENTORY ...` works here; the caller then inits the State.
+    """
     # Importing pyinfra_cli monkey-patches sockets for gevent: the hosts then connect in parallel.
+    from pyinfra.api import State
+    from pyinfra.context import ctx_state
     from pyinfra_cli.inventory import make_inventory
 
     if spec.endswith(".py") and not Path(spec).is_file():
         raise GatherError(f"inventory file {spec} not found: pass an existing pyinfra inventory file")
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.append(cwd)
+    state = State()
+    state.cwd = cwd
     try:
-        inventory = make_inventory(spec, cwd=os.getcwd())
+        with ctx_state.use(state):
+            inventory = make_inventory(spec, cwd=cwd)
     except Exception as exc:  # an inventory file is user code: any error in it is reported, not raised
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise GatherError(f"cannot load inventory {spec}: {first_line}") from exc
+        raise GatherError(f"cannot load inventory {spec}: {_first_line(exc)}") from exc
     if len(inventory) == 0:
         raise GatherError(f"inventory {spec} has no hosts: add hosts to it (or run `xeonfleet lab up`)")
-    return inventory
+    return state, inventory
 
 
 def _first_line(exc: BaseException) -> str:
@@ -52,8 +64,9 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def _run_on_host(state: State, host: Host, fact: type[FactBase]) -> tuple[Any, str | None]:
-    """Connect and run one fact; (result, None) or (None, reason)."""
+def _run_on_host(state: State, host: Host, fact: type[FactBase],
+                 timeout: int) -> tuple[Any, str | None]:
+    """Connect and run one fact (at most `timeout` seconds); (result, None) or (None, reason)."""
     from pyinfra.api.exceptions import ConnectError
     from pyinfra.api.facts import get_fact
     from pyinfra.context import ctx_host, ctx_state
@@ -65,29 +78,29 @@ def _run_on_host(state: State, host: Host, fact: type[FactBase]) -> tuple[Any, s
     state.activate_host(host)
     try:
         with ctx_state.use(state), ctx_host.use(host):
-            result = get_fact(state, host, fact, apply_failed_hosts=False)
+            result = get_fact(state, host, fact, kwargs={"_timeout": timeout}, apply_failed_hosts=False)
     except Exception as exc:  # a broken host must not stop the fleet
         return None, f"probe failed: {_first_line(exc)}"
     finally:
         host.disconnect()
     if result is None:
-        return None, "probe failed: the probe command did not run (shell or permissions?)"
+        return None, f"probe failed: no output within {timeout} s, or no POSIX sh on the host"
     return result, None
 
 
 def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
-                connect_timeout: int = 10) -> FleetGather:
+                connect_timeout: int = 10, probe_timeout: int = 60) -> FleetGather:
     """Run one pyinfra fact on every host of an inventory (or just the host named `only`) at once."""
     import gevent
-    from pyinfra.api import Config, State
+    from pyinfra.api import Config
 
-    inventory = load_inventory(spec)
+    state, inventory = load_inventory(spec)
     hosts = [host for host in inventory if only is None or host.name == only]
     if not hosts:
         names = ", ".join(host.name for host in inventory)
         raise GatherError(f"host {only} is not in inventory {spec}: choose one of {names}")
-    state = State(inventory, Config(PARALLEL=len(hosts), CONNECT_TIMEOUT=connect_timeout))
-    greenlets = {state.pool.spawn(_run_on_host, state, host, fact): host for host in hosts}
+    state.init(inventory, Config(PARALLEL=len(hosts), CONNECT_TIMEOUT=connect_timeout))
+    greenlets = {state.pool.spawn(_run_on_host, state, host, fact, probe_timeout): host for host in hosts}
     gevent.joinall(list(greenlets))
     gathered = FleetGather()
     for greenlet, host in greenlets.items():

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import gzip
+import zlib
 from dataclasses import dataclass, field
 
 MARKER = "@@@ "
+PACKED = "@@@ packed gzip base64"
 
 
 @dataclass
@@ -47,9 +52,21 @@ class ProbeOutput:
         return found
 
 
+def unpack(lines: list[str]) -> list[str]:
+    """The plain probe lines, whether the probe ran with PACK=1 (gzip + base64) or not."""
+    if not lines or lines[0] != PACKED:
+        return lines
+    try:
+        data = gzip.decompress(base64.b64decode("".join(lines[1:])))
+    except (binascii.Error, OSError, EOFError, zlib.error):
+        return ["@@@ unreadable packed probe output (corrupt gzip/base64)"]
+    return data.decode("utf-8", errors="replace").splitlines()
+
+
 def parse_probe_output(lines: list[str]) -> ProbeOutput:
-    """Parse probe.sh output lines into a ProbeOutput."""
+    """Parse probe.sh output lines (plain or packed) into a ProbeOutput."""
     out = ProbeOutput()
+    lines = unpack(lines)
     section = ""
     hex_path = ""
     hex_chunks: list[str] = []

@@ -1,0 +1,155 @@
+"""Time `xeonfleet facts` against the SSH floor and `ansible all -m setup` on the same lab hosts.
+
+    .venv/bin/python bench/facts_vs_ansible.py [--hosts 20] [--runs 3]
+
+Boots its own lab (a temp lab dir, free ports), then for each run times, wall clock:
+  floor    one paramiko connection + `true` per host, all hosts at once (threads): the least any
+           SSH-based tool can do;
+  facts    `xeonfleet facts inventories/lab.py --json` (a fresh process, as a user runs it);
+  ansible  `ansible all -m setup` (forks = hosts, pipelining on, the lab's key and known_hosts).
+Prints each time, the median over runs and the ratios against the issue-2 targets
+(facts <= 1.3x floor, ansible >= 5x facts). Exit 1 when a tool fails, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import paramiko
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from xeonfleet.lab.fleet import ADDRESS, Lab, find_free_port_base  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+FLOOR_TARGET = 1.3
+ANSIBLE_TARGET = 5.0
+
+
+def floor_once(lab: Lab) -> float:
+    """All hosts in parallel: connect with paramiko (the transport pyinfra uses), run `true`."""
+    key = paramiko.Ed25519Key.from_private_key_file(str(lab.client_key))
+
+    def one(port: int) -> None:
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(lab.known_hosts))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(ADDRESS, port=port, username="root", pkey=key, allow_agent=False,
+                       look_for_keys=False, timeout=10)
+        _, stdout, _ = client.exec_command("true")
+        if stdout.channel.recv_exit_status() != 0:
+            raise RuntimeError(f"`true` failed on port {port}")
+        client.close()
+
+    ports = [host.port for host in lab.hosts]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(ports)) as pool:
+        list(pool.map(one, ports))
+    return time.perf_counter() - start
+
+
+def facts_once(lab: Lab, expected: int) -> float:
+    """A fresh `xeonfleet facts --json` process; checks every host answered."""
+    env = {**os.environ, "XEONFLEET_LAB_DIR": str(lab.lab_dir)}
+    start = time.perf_counter()
+    result = subprocess.run([str(VENV_BIN / "xeonfleet"), "facts", "inventories/lab.py", "--json"],
+                            cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"xeonfleet facts failed (exit {result.returncode}): {result.stderr.strip()}")
+    facts = json.loads(result.stdout)
+    if len(facts) != expected or any(f["cpu"]["sockets"] is None for f in facts.values()):
+        raise RuntimeError(f"xeonfleet facts answered for {len(facts)} of {expected} hosts")
+    return elapsed
+
+
+def write_ansible_setup(lab: Lab, workdir: Path) -> dict[str, str]:
+    """An ansible inventory + config for the lab; returns the environment to run ansible with."""
+    lines = ["[lab]"]
+    for host in lab.hosts:
+        lines.append(f"{host.name} ansible_host={ADDRESS} ansible_port={host.port} ansible_user=root "
+                     f"ansible_ssh_private_key_file={lab.client_key} "
+                     f"ansible_python_interpreter=/usr/bin/python3")
+    (workdir / "hosts.ini").write_text("\n".join(lines) + "\n")
+    (workdir / "ansible.cfg").write_text(
+        "[defaults]\n"
+        f"inventory = {workdir / 'hosts.ini'}\n"
+        f"forks = {len(lab.hosts)}\n"
+        "host_key_checking = True\n"
+        "gathering = explicit\n"
+        f"local_tmp = {workdir / 'tmp'}\n"
+        "[ssh_connection]\n"
+        "pipelining = True\n"
+        f"control_path_dir = {workdir / 'cp'}\n"
+        f"ssh_args = -o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes "
+        "-o IdentitiesOnly=yes -o ControlMaster=auto -o ControlPersist=60s\n"
+    )
+    return {**os.environ, "ANSIBLE_CONFIG": str(workdir / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+
+
+def ansible_once(env: dict[str, str], expected: int) -> float:
+    start = time.perf_counter()
+    result = subprocess.run([str(VENV_BIN / "ansible"), "all", "-m", "setup"], env=env,
+                            capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    ok = result.stdout.count("| SUCCESS =>")
+    if result.returncode != 0 or ok != expected:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        raise RuntimeError(f"ansible setup: {ok} of {expected} hosts ok (exit {result.returncode}): {tail}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3, help="Runs per tool; the median is compared.")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="xeonfleet-bench-") as tmp:
+        workdir = Path(tmp)
+        lab = Lab(workdir / "lab")
+        try:
+            statuses = lab.up(args.hosts, port_base=find_free_port_base(args.hosts, 25000), prefix="bench")
+            down = [s.host.name for s in statuses if not s.answering]
+            if down:
+                print(f"lab hosts did not boot: {', '.join(down)}", file=sys.stderr)
+                return 1
+            env = write_ansible_setup(lab, workdir)
+            times: dict[str, list[float]] = {"floor": [], "facts": [], "ansible": []}
+            for run in range(1, args.runs + 1):
+                # ansible first: its ControlPersist masters must not linger into the others' runs.
+                times["ansible"].append(ansible_once(env, args.hosts))
+                times["floor"].append(floor_once(lab))
+                times["facts"].append(facts_once(lab, args.hosts))
+                print(f"run {run}: " + "  ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()))
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            lab.down()
+
+    median = {name: statistics.median(values) for name, values in times.items()}
+    facts_vs_floor = median["facts"] / median["floor"]
+    ansible_vs_facts = median["ansible"] / median["facts"]
+    print(f"\n{args.hosts} hosts, median of {args.runs} runs:")
+    for name in ("floor", "facts", "ansible"):
+        print(f"  {name:8s} {median[name]:6.2f} s")
+    print(f"  facts / floor   = {facts_vs_floor:.2f}x  (target <= {FLOOR_TARGET}x: "
+          f"{'met' if facts_vs_floor <= FLOOR_TARGET else 'MISSED'})")
+    print(f"  ansible / facts = {ansible_vs_facts:.2f}x  (target >= {ANSIBLE_TARGET}x: "
+          f"{'met' if ansible_vs_facts >= ANSIBLE_TARGET else 'MISSED'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
