@@ -23,7 +23,8 @@ def records(text: str) -> list[dict[str, str]]:
     """dmidecode output as one dict per structure (indented `Key: value` lines)."""
     out = []
     for block in text.split("\n\n"):
-        fields = dict(line.strip().split(": ", 1) for line in block.splitlines() if line.startswith("\t") and ": " in line)
+        lines = [line.strip() for line in block.splitlines() if line.startswith("\t") and ": " in line]
+        fields = dict(line.split(": ", 1) for line in lines)
         if fields:
             out.append(fields)
     return out

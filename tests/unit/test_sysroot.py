@@ -255,3 +255,10 @@ def test_largest_tree_builds_fast(shm_path: Path) -> None:
         timings.append(time.process_time() - start)
         shutil.rmtree(dest)
     assert min(timings) < 0.3, timings
+
+
+def test_node_meminfo_keeps_the_kernel_layout(trees: dict[str, Path]) -> None:
+    lines = read(trees["icx-8380-2s"], f"{NODE}/node1/meminfo").splitlines()
+    assert re.fullmatch(r"Node 1 MemTotal: {7}\d{9} kB", lines[0])  # "%-16s%8lu kB" after "Node N "
+    assert lines[-1] == "Node 1 HugePages_Surp:     0"  # "%5u"
+    assert int(lines[0].split()[3]) % 4 == 0  # whole pages

@@ -134,8 +134,8 @@ def _node_mem_kb(hw: HardwareProfile) -> list[int]:
         for dimm in hw.dimm_slots():
             per_socket[dimm.socket] += dimm.size_gb
     usable = (1000 - _RESERVED_PERMILLE) / 1000
-    return [
-        int(per_socket[node // hw.nodes_per_socket] / hw.nodes_per_socket * 1024 * 1024 * usable)
+    return [  # whole 4 kB pages
+        int(per_socket[node // hw.nodes_per_socket] / hw.nodes_per_socket * 1024 * 1024 * usable) // 4 * 4
         for node in range(hw.numa_nodes)
     ]
 
@@ -322,7 +322,8 @@ def _node_meminfo(node: int, total_kb: int) -> str:
               ("Active", total_kb // 100), ("Inactive", total_kb // 50), ("FilePages", total_kb // 50),
               ("AnonPages", total_kb // 200), ("AnonHugePages", 0)]
     text = "".join(f"Node {node} {_kb_line(k, v)}" for k, v in fields)
-    return text + "".join(f"Node {node} {k + ':'} {0:>6}\n" for k in ("HugePages_Total", "HugePages_Free", "HugePages_Surp"))
+    hugepages = ("HugePages_Total", "HugePages_Free", "HugePages_Surp")
+    return text + "".join(f"Node {node} {k}: {0:>5}\n" for k in hugepages)
 
 
 def _write_mm(out: _TreeWriter, hw: HardwareProfile) -> None:
