@@ -24,9 +24,10 @@ import yaml
 HARDWARE_DIR = Path(__file__).resolve().parents[2] / "hardware"
 CHANNEL_LETTERS = "ABCDEFGHIJKLMNOP"
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
-_THP_CHOICES = {
-    "thp.enabled": ("always", "madvise", "never"),
-    "thp.defrag": ("always", "defer", "defer+madvise", "madvise", "never"),
+# The kernel's choices, in the order /sys/kernel/mm/transparent_hugepage/* lists them.
+THP_CHOICES = {
+    "enabled": ("always", "madvise", "never"),
+    "defrag": ("always", "defer", "defer+madvise", "madvise", "never"),
 }
 
 
@@ -389,6 +390,7 @@ def _check(hw: HardwareProfile, path: Path) -> None:
     for key in hw.sysctls:
         if not _SYSCTL_KEY.match(key):
             raise _fail(path, f"sysctls.{key}", "is not a dotted sysctl name", "write it like vm.swappiness")
-    for key, value in (("thp.enabled", hw.thp.enabled), ("thp.defrag", hw.thp.defrag)):
-        if value not in _THP_CHOICES[key]:
-            raise _fail(path, key, f"{value!r} is not a kernel choice", f"use one of: {' '.join(_THP_CHOICES[key])}")
+    for key, value in (("enabled", hw.thp.enabled), ("defrag", hw.thp.defrag)):
+        if value not in THP_CHOICES[key]:
+            raise _fail(path, f"thp.{key}", f"{value!r} is not a kernel choice",
+                        f"use one of: {' '.join(THP_CHOICES[key])}")

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, SystemSpec
+from xeonfleet.lab.hardware import THP_CHOICES, BiosSpec, HardwareProfile, SystemSpec
 from xeonfleet.lab.smbios import build_smbios, host_bytes
 
 KERNEL_MAX = 8191  # NR_CPUS - 1 of Debian/Ubuntu generic kernels
@@ -329,9 +329,8 @@ def _node_meminfo(node: int, total_kb: int) -> str:
 def _write_mm(out: _TreeWriter, hw: HardwareProfile) -> None:
     """THP in the kernel's "always [madvise] never" format: the active choice in brackets."""
     thp = "sys/kernel/mm/transparent_hugepage"
-    for name, current, choices in (("enabled", hw.thp.enabled, ("always", "madvise", "never")),
-                                   ("defrag", hw.thp.defrag, ("always", "defer", "defer+madvise", "madvise", "never"))):
-        out.lines(f"{thp}/{name}", " ".join(f"[{c}]" if c == current else c for c in choices))
+    for name, current in (("enabled", hw.thp.enabled), ("defrag", hw.thp.defrag)):
+        out.lines(f"{thp}/{name}", " ".join(f"[{c}]" if c == current else c for c in THP_CHOICES[name]))
 
 
 def _write_net(out: _TreeWriter, hw: HardwareProfile, hostname: str) -> None:
