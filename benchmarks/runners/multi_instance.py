@@ -38,18 +38,21 @@ def _mlp_instance(barrier, batch: int, width: int, seconds: float) -> dict:
     return {"inferences": done, "seconds": time.perf_counter() - start}
 
 
-def multi_pinning(params: dict, usable_cores: int) -> dict:
-    """Cores per instance for the multi-instance side: the job's value, halved when it would leave a
-    single instance (a node smaller than the request still gets a comparison, e.g. a lab host)."""
-    per = int(params["cores_per_instance"])
+def multi_pinning(pinning: dict, usable_cores: int) -> dict:
+    """The job's {cores_per_instance, instances} for the multi-instance side, with cores halved when
+    they would leave a single instance (a node smaller than the request, e.g. a lab host, still gets
+    a comparison; the samples' cpusets show what ran)."""
+    if not isinstance(pinning, dict) or "cores_per_instance" not in pinning:
+        raise benchlib.RunnerError(f"multi-instance needs pinning {{cores_per_instance: C}}, got {pinning!r}")
+    per = int(pinning["cores_per_instance"])
     if per >= usable_cores:
         per = max(1, usable_cores // 2)
-    return {"cores_per_instance": per, "instances": params.get("instances")}
+    return {"cores_per_instance": per, "instances": pinning.get("instances")}
 
 
 def Prepare(params: dict) -> dict:
     big = benchlib.node_plan("single")
-    return {"big": big, "multi": benchlib.node_plan(multi_pinning(params, big.metadata["usable_physical_cores"]))}
+    return {"big": big, "multi": benchlib.node_plan(multi_pinning(params.get("pinning"), big.metadata["usable_physical_cores"]))}
 
 
 def Run(params: dict, state: dict) -> list[benchlib.Sample]:

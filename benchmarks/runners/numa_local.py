@@ -45,7 +45,7 @@ def _triad_instance(barrier, threads: int, mib: int, seconds: float) -> dict:
 
 
 def Prepare(params: dict) -> benchlib.CpuPlan:
-    return benchlib.node_plan("per-numa-node")
+    return benchlib.node_plan(params.get("pinning", "per-numa-node"))
 
 
 def Run(params: dict, plan: benchlib.CpuPlan) -> list[benchlib.Sample]:

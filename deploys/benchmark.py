@@ -1,0 +1,64 @@
+"""The fleet benchmark: run the selected jobs on every node, fetch the result files, store them.
+
+    pyinfra INVENTORY deploys/benchmark.py                 # light jobs
+    XEONFLEET_BENCH_JOBS=all pyinfra INVENTORY deploys/benchmark.py
+    xeonfleet bench run INVENTORY --jobs light             # the same, plus regression checks
+
+Nodes run in parallel (pyinfra), jobs on one node serially, one operation each, so a node that dies
+mid-run keeps the jobs already fetched and ingested, and its host row stays `incomplete`.
+
+Environment: XEONFLEET_BENCH_JOBS (light | all | names), XEONFLEET_BENCH_RUN_ID (one id for the run),
+XEONFLEET_DB (the results store), XEONFLEET_RESULTS_DIR (raw result files on the controller).
+Host data: xeonfleet_bench_env (python env, default /opt/xeonfleet/envs/ai), xeonfleet_bench_cpus
+(taskset CPU list: confine the runners, e.g. to throttle one node on purpose).
+"""
+
+import os
+
+from pyinfra import host
+from pyinfra.operations import files, python, server
+
+from facts.node import NodeFacts
+from xeonfleet.bench import ingest, remote
+from xeonfleet.bench.jobs import LIGHT, load_jobs, select_jobs
+from xeonfleet.bench.peak import node_peak
+
+
+def _with_store(action, args: tuple) -> None:
+    """Open the store per call: each call runs in its own host greenlet on the controller."""
+    with ingest.open_bench_store() as store:
+        action(store, *args)
+
+
+selection = os.environ.get("XEONFLEET_BENCH_JOBS") or LIGHT
+jobs, light = select_jobs(load_jobs(), selection)
+run_id = ingest.current_run_id()
+facts = host.get_fact(NodeFacts)
+peak, peak_formula = node_peak(facts)
+env = host.data.get("xeonfleet_bench_env") or remote.DEFAULT_ENV
+cpus = host.data.get("xeonfleet_bench_cpus")
+
+python.call(name="Register the run and this host (incomplete until its last job is stored)",
+            function=_with_store, action=ingest.start_run, args=(run_id, selection, [j.name for j in jobs]))
+python.call(name="Mark host incomplete", function=_with_store, action=ingest.start_host,
+            args=(run_id, host.name, facts))
+for path in remote.runner_files():
+    files.put(name=f"Upload {path.name}", src=str(path), dest=f"{remote.REMOTE_DIR}/runners/{path.name}")
+
+for job in jobs:
+    params = job.params(light)
+    if peak:
+        params.update(peak_gflops=peak, peak_formula=peak_formula)
+    out = remote.remote_result_path(run_id, job.name)
+    local = remote.local_result_path(run_id, host.name, job.name)
+    server.shell(name=f"Run {job.name}", commands=[remote.runner_command(job, params, env, out, cpus)],
+                 _timeout=job.timeout_s + 60)
+    files.get(name=f"Fetch {job.name} result", src=out, dest=str(local), add_deploy_dir=False,
+              create_local_dir=True, force=True)
+    python.call(name=f"Store {job.name} result", function=_with_store, action=ingest.ingest_result,
+                args=(run_id, host.name, job.name, local))
+
+server.shell(name="Remove this run's files from the node",
+             commands=[f"rm -rf {remote.REMOTE_DIR}/results/{run_id}"])
+python.call(name="Mark host complete", function=_with_store, action=ingest.complete_host,
+            args=(run_id, host.name))

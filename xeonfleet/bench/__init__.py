@@ -1,0 +1,1 @@
+"""Fleet benchmarks, controller side: job specs, peak FLOPs, ingestion, baselines, comparison, reports."""

@@ -1,0 +1,156 @@
+"""Benchmark results into the results store (xeonfleet/store.py): runs, hosts, job results, samples.
+
+A host's row starts `incomplete` and becomes `complete` only after its last job was ingested, so a
+node that dies mid-run keeps the jobs it finished and stays marked incomplete. Every sample carries
+run id, host, job, time, the node's facts fingerprint and its stack versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from xeonfleet.store import Store, open_store
+
+RUN_ID_VAR = "XEONFLEET_BENCH_RUN_ID"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS bench_runs (
+    run_id TEXT PRIMARY KEY, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
+    selection TEXT NOT NULL, jobs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bench_hosts (
+    run_id TEXT NOT NULL, host TEXT NOT NULL, status TEXT NOT NULL, hw_profile TEXT NOT NULL,
+    facts_fingerprint TEXT NOT NULL, facts_json TEXT NOT NULL,
+    started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
+    PRIMARY KEY (run_id, host)
+);
+CREATE TABLE IF NOT EXISTS bench_results (
+    run_id TEXT NOT NULL, host TEXT NOT NULL, job TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
+    versions_json TEXT NOT NULL, started DOUBLE PRECISION, finished DOUBLE PRECISION,
+    PRIMARY KEY (run_id, host, job)
+);
+CREATE TABLE IF NOT EXISTS bench_samples (
+    id {pk}, run_id TEXT NOT NULL, host TEXT NOT NULL, job TEXT NOT NULL, metric TEXT NOT NULL,
+    value DOUBLE PRECISION NOT NULL, unit TEXT NOT NULL, time DOUBLE PRECISION NOT NULL,
+    facts_fingerprint TEXT NOT NULL, versions_json TEXT NOT NULL, metadata_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bench_samples_series ON bench_samples (host, job, metric, time)
+"""
+# Facts that can change a benchmark result; counters and timestamps stay out of the fingerprint.
+FINGERPRINT_KEYS = {
+    "cpu": ("model_name", "microcode", "sockets", "cores_per_socket", "threads_per_core", "online_cpus",
+            "base_ghz", "max_ghz", "isa"),
+    "numa": ("node_count", "snc_enabled", "balancing"),
+    "memory": ("total_bytes", "populated", "populated_channels", "dimm_sizes_matched"),
+    "bios": ("vendor", "version"),
+    "power": ("governor", "turbo_enabled", "epp", "epb", "cstates"),
+    "os": ("kernel", "cmdline", "thp", "sysctl", "runtime_env"),
+}
+
+
+class ResultError(ValueError):
+    """A fetched result file cannot be read; one line naming the file."""
+
+
+def open_bench_store(url: str | None = None) -> Store:
+    """The results store with the benchmark tables created."""
+    store = open_store(url)
+    store.ensure_schema("bench", SCHEMA)
+    return store
+
+
+@lru_cache(maxsize=1)
+def current_run_id() -> str:
+    """$XEONFLEET_BENCH_RUN_ID (set by `xeonfleet bench run`), else one id per controller process, so
+    every host of one `pyinfra ... deploys/benchmark.py` shares it."""
+    return os.environ.get(RUN_ID_VAR) or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def facts_subset(facts: dict[str, Any]) -> dict[str, Any]:
+    """The result-relevant facts (what the fingerprint hashes and the report diffs)."""
+    return {part: {key: (facts.get(part) or {}).get(key) for key in keys} for part, keys in FINGERPRINT_KEYS.items()}
+
+
+def fingerprint(facts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(facts_subset(facts), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def hardware_profile(facts: dict[str, Any]) -> str:
+    """Peers for outlier detection: same CPU model, socket count and core count."""
+    cpu = facts.get("cpu") or {}
+    return f"{cpu.get('model_name') or 'unknown'} x{cpu.get('sockets') or '?'} ({cpu.get('physical_cores') or '?'} cores)"
+
+
+def start_run(store: Store, run_id: str, selection: str, jobs: list[str]) -> None:
+    """Record the run once (every host's deploy calls this; the first one wins)."""
+    store.execute(
+        "INSERT INTO bench_runs (run_id, started, selection, jobs) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (run_id, time.time(), selection, ",".join(jobs)),
+    )
+
+
+def finish_run(store: Store, run_id: str) -> None:
+    store.execute("UPDATE bench_runs SET finished = ? WHERE run_id = ?", (time.time(), run_id))
+
+
+def start_host(store: Store, run_id: str, host: str, facts: dict[str, Any]) -> None:
+    """The host's row, `incomplete` until complete_host: a host that dies never reaches it."""
+    with store.transaction():
+        store.execute("DELETE FROM bench_hosts WHERE run_id = ? AND host = ?", (run_id, host))
+        store.execute(
+            "INSERT INTO bench_hosts (run_id, host, status, hw_profile, facts_fingerprint, facts_json, started) "
+            "VALUES (?, ?, 'incomplete', ?, ?, ?, ?)",
+            (run_id, host, hardware_profile(facts), fingerprint(facts), json.dumps(facts_subset(facts)), time.time()),
+        )
+
+
+def complete_host(store: Store, run_id: str, host: str) -> None:
+    store.execute("UPDATE bench_hosts SET status = 'complete', finished = ? WHERE run_id = ? AND host = ?",
+                  (time.time(), run_id, host))
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """A runner's result document, checked for the fields ingestion needs."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ResultError(f"result file {path}: unreadable ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("status") not in ("ok", "skipped", "failed"):
+        raise ResultError(f"result file {path}: no status ok/skipped/failed; was it written by benchlib?")
+    for sample in doc.get("samples") or []:
+        if not {"metric", "value", "unit"} <= set(sample) or not isinstance(sample["value"], (int, float)):
+            raise ResultError(f"result file {path}: malformed sample {sample!r}")
+    return doc
+
+
+def ingest_result(store: Store, run_id: str, host: str, job: str, path: Path) -> dict[str, Any]:
+    """Store one job's result file (replacing an earlier ingestion of the same run/host/job)."""
+    try:
+        doc = read_result(path)
+    except ResultError as exc:
+        doc = {"status": "failed", "error": str(exc), "samples": []}
+    fp = store.execute("SELECT facts_fingerprint FROM bench_hosts WHERE run_id = ? AND host = ?", (run_id, host))
+    fingerprint_value = fp[0][0] if fp else "unknown"
+    versions = json.dumps(doc.get("versions") or {}, sort_keys=True)
+    when = float(doc.get("finished") or time.time())
+    with store.transaction():
+        store.execute("DELETE FROM bench_results WHERE run_id = ? AND host = ? AND job = ?", (run_id, host, job))
+        store.execute("DELETE FROM bench_samples WHERE run_id = ? AND host = ? AND job = ?", (run_id, host, job))
+        store.execute(
+            "INSERT INTO bench_results (run_id, host, job, status, reason, versions_json, started, finished) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, host, job, doc["status"], doc.get("reason") or doc.get("error"), versions,
+             doc.get("started"), doc.get("finished")),
+        )
+        store.executemany(
+            "INSERT INTO bench_samples (run_id, host, job, metric, value, unit, time, facts_fingerprint, "
+            "versions_json, metadata_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, host, job, s["metric"], float(s["value"]), s["unit"], when, fingerprint_value, versions,
+              json.dumps(s.get("metadata") or {}, sort_keys=True)) for s in doc.get("samples") or []],
+        )
+    return doc

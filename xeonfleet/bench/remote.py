@@ -1,0 +1,58 @@
+"""What the benchmark deploy runs on a node and where results land: command building and paths.
+
+Kept out of deploys/benchmark.py so it is plain, testable Python; the deploy only sequences it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+
+from xeonfleet.bench.jobs import REPO_DIR, RUNNERS_DIR, JobSpec
+
+REMOTE_DIR = "/var/lib/xeonfleet/bench"
+DEFAULT_ENV = "/opt/xeonfleet/envs/ai"
+RESULTS_DIR_VAR = "XEONFLEET_RESULTS_DIR"
+PLANNER = REPO_DIR / "xeonfleet" / "instances.py"  # pure stdlib: the runners import it as `instances`
+
+
+def results_dir() -> Path:
+    """Raw result files on the controller: $XEONFLEET_RESULTS_DIR, else <repo>/results/raw."""
+    return Path(os.environ.get(RESULTS_DIR_VAR) or REPO_DIR / "results" / "raw")
+
+
+def local_result_path(run_id: str, host: str, job: str) -> Path:
+    return results_dir() / run_id / host / f"{job}.json"
+
+
+def remote_result_path(run_id: str, job: str) -> str:
+    return f"{REMOTE_DIR}/results/{run_id}/{job}.json"
+
+
+def runner_files() -> list[Path]:
+    """Everything the node needs: the runner scripts, their harness, and the instance planner."""
+    return sorted(RUNNERS_DIR.glob("*.py")) + [PLANNER]
+
+
+def runner_command(job: JobSpec, params: dict, env: str, out: str, cpus: str | None = None) -> str:
+    """The shell line that runs one job and always leaves a result file at `out`.
+
+    The env's python runs the runner (plain python3 when the env is missing, so the runner reports
+    the missing stack as a skip); `timeout` bounds it; `cpus` (host data xeonfleet_bench_cpus) limits
+    it with taskset, e.g. to throttle a node on purpose. If the runner dies before writing its file
+    (killed, timed out), a failed document naming the exit status is written instead."""
+    python = shlex.quote(f"{env.rstrip('/')}/bin/python")
+    pin = f"taskset -c {shlex.quote(cpus)} " if cpus else ""
+    failed = json.dumps({"version": 1, "status": "failed", "samples": [], "versions": {},
+                         "error": f"runner exited with status STATUS (timeout {job.timeout_s} s, or killed)"})
+    before, _, after = failed.partition("STATUS")
+    return (
+        f"mkdir -p {shlex.quote(os.path.dirname(out))} && rm -f {shlex.quote(out)} && "
+        f"py={python}; [ -x \"$py\" ] || py=python3; "
+        f"cd {shlex.quote(REMOTE_DIR + '/runners')} && "
+        f"{pin}timeout {job.timeout_s} \"$py\" {shlex.quote(job.runner)} "
+        f"--params {shlex.quote(json.dumps(params, sort_keys=True))} --out {shlex.quote(out)}; "
+        f"rc=$?; [ -s {shlex.quote(out)} ] || printf '%s%s%s' {shlex.quote(before)} \"$rc\" {shlex.quote(after)} "
+        f"> {shlex.quote(out)}"
+    )
