@@ -265,7 +265,9 @@ def knobs_for(profile: Profile) -> list[Knob]:
             title="Energy-performance bias (EPB)", facts=("power.epb",),
             read=lambda facts: fact(facts, "power.epb"),
             wanted=lambda profile, facts: profile.get("power.epb"),
-            applies=lambda facts: None if is_intel(facts) else "EPB is an Intel MSR",
+            applies=lambda facts: ("EPB is an Intel MSR" if not is_intel(facts)
+                                   else None if fact(facts, "power.epb") is not None
+                                   else "no energy_perf_bias exposed (VM or kernel without it)"),
         ))
     if profile.get("numa.balancing") is not None:
         knobs.append(Knob(

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Node side of the tune deploy's undo log: /var/lib/xeonfleet/state.json (standard library only).
+
+Uploaded by the deploy to /usr/local/lib/xeonfleet/state.py and run before each change, so the value a
+setting had before xeonfleet first touched it is kept; a later run never overwrites it (the first prior
+value is the one restore must return to, not the value of the previous run).
+
+    state.py save-values KNOB GLOB...   record sysfs/procfs file contents (globs expanded here)
+    state.py save-files PATH...         record a file's content/mode/link target, or that it was absent
+    state.py save-packages PKG...       record packages the deploy is about to install
+    state.py restore                    write every value back, put files back, drop the state
+"""
+
+from __future__ import annotations
+
+import base64
+import glob
+import json
+import os
+import re
+import sys
+
+STATE = "/var/lib/xeonfleet/state.json"
+OWNED_DIRS = ("/usr/local/lib/xeonfleet", "/var/lib/xeonfleet")
+CHOICE = re.compile(r"\[([^\]]+)\]")
+
+
+def load() -> dict:
+    try:
+        with open(STATE) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {"version": 1, "values": {}, "files": {}, "packages": []}
+
+
+def save(state: dict) -> None:
+    os.makedirs(os.path.dirname(STATE), exist_ok=True)
+    tmp = STATE + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f, indent=1, sort_keys=True)
+    os.replace(tmp, STATE)
+
+
+def save_values(state: dict, knob: str, patterns: list[str]) -> None:
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)):
+            if path not in state["values"]:
+                with open(path) as f:
+                    state["values"][path] = {"knob": knob, "content": f.read().strip()}
+
+
+def save_files(state: dict, paths: list[str]) -> None:
+    for path in paths:
+        if path in state["files"]:
+            continue
+        if os.path.islink(path):
+            state["files"][path] = {"link": os.readlink(path)}
+        elif os.path.isfile(path):
+            with open(path, "rb") as f:
+                content = base64.b64encode(f.read()).decode()
+            state["files"][path] = {"content": content, "mode": os.stat(path).st_mode & 0o7777}
+        else:
+            state["files"][path] = None
+
+
+def restore_value(path: str, content: str) -> None:
+    """A multiple-choice sysfs file reads "always [madvise] never" but takes the bare choice."""
+    match = CHOICE.search(content)
+    with open(path, "w") as f:
+        f.write((match.group(1) if match else content) + "\n")
+
+
+def restore_file(path: str, record: dict | None) -> None:
+    if os.path.lexists(path):
+        os.remove(path)
+    if record is None:
+        return
+    if "link" in record:
+        os.symlink(record["link"], path)
+        return
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(record["content"]))
+    os.chmod(path, record["mode"])
+
+
+def restore(state: dict) -> list[str]:
+    """Put everything back; returns what could not be restored (the state is kept if anything failed)."""
+    failed: list[str] = []
+    for path, record in sorted(state["values"].items()):
+        try:
+            restore_value(path, record["content"])
+        except OSError as exc:
+            failed.append(f"{path}: {exc.strerror}")
+    for path, record in sorted(state["files"].items(), reverse=True):
+        if path.startswith(OWNED_DIRS):
+            continue
+        try:
+            restore_file(path, record)
+        except OSError as exc:
+            failed.append(f"{path}: {exc.strerror}")
+    return failed
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    command, args = argv[0], argv[1:]
+    state = load()
+    if command == "save-values" and args:
+        save_values(state, args[0], args[1:])
+    elif command == "save-files":
+        save_files(state, args)
+    elif command == "save-packages":
+        state["packages"] += [p for p in args if p not in state["packages"]]
+    elif command == "restore":
+        if not os.path.exists(STATE):
+            return 0
+        failed = restore(state)
+        if failed:
+            print("xeonfleet restore: could not restore " + "; ".join(failed), file=sys.stderr)
+            return 1
+        for directory in OWNED_DIRS:
+            for root, dirs, files in os.walk(directory, topdown=False):
+                for name in files:
+                    os.remove(os.path.join(root, name))
+                for name in dirs:
+                    os.rmdir(os.path.join(root, name))
+            if os.path.isdir(directory):
+                os.rmdir(directory)
+        return 0
+    else:
+        print(f"state.py: unknown command {command!r}; see --help in the file header", file=sys.stderr)
+        return 2
+    save(state)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
