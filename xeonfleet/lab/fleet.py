@@ -382,10 +382,10 @@ class Lab:
 
         current = self.hosts
         keep, remove, add = diff_plan([host.spec for host in current], wanted)
-        for host in current:
-            if host.spec in remove:
-                self._kill(host)
-                self._discard(host)
+        removed = [host for host in current if host.spec in remove]
+        self._kill(removed)
+        for host in removed:
+            self._discard(host)
         kept = [host for host in current if host.spec in keep]
         new = [self._new_host(spec) for spec in add]
         to_boot = [host for host in kept if not self._running(host)] + new
@@ -411,7 +411,7 @@ class Lab:
     def down(self) -> int:
         """Kill every host, then remove the lab state; safe to repeat. Returns hosts killed."""
         hosts = self.hosts
-        killed = sum(self._kill(host) for host in hosts)
+        killed = self._kill(hosts)
         if os.path.ismount(self.trees_dir):
             subprocess.run(["umount", str(self.trees_dir)], check=True, capture_output=True)
         mounted = [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
@@ -429,7 +429,7 @@ class Lab:
     def stop(self, name: str) -> None:
         """Kill one host as if it died; its state dir (upper dir, tree) is kept for `start`."""
         host = self.host(name)
-        self._kill(host)
+        self._kill([host])
         host.pid = None
         self._save_host(host)
 
@@ -566,9 +566,9 @@ class Lab:
                     host.pid = None
                     del pending[name]
             if pending and time.monotonic() > deadline:
+                self._kill(list(pending.values()))
                 for name, host in pending.items():
                     errors[name] = f"no ssh banner after {timeout:.0f} s: {_last_log_line(host.log_path)}"
-                    self._kill(host)
                     host.pid = None
                 break
             if pending:
@@ -583,18 +583,21 @@ class Lab:
         running = self._running(host)
         return HostStatus(host, running, running and sshd_answers(host.port), error)
 
-    def _kill(self, host: LabHost) -> bool:
-        """SIGKILL the host's namespace PID 1 (the kernel then kills the whole PID namespace) and
-        wait until both it and its `unshare` are gone. Returns whether the host was running."""
-        if not self._running(host):
-            return False
-        assert host.pid is not None
-        init_pid = _ns_init_pid(host.pid)
-        # Without a forked child yet, killing `unshare` is enough: --kill-child takes the child along.
-        os.kill(init_pid or host.pid, signal.SIGKILL)
+    def _kill(self, hosts: list[LabHost]) -> int:
+        """SIGKILL each host's namespace PID 1 (the kernel then kills its whole PID namespace),
+        all at once, then wait until every one and its `unshare` are gone. Returns hosts killed."""
+        victims = []
+        for host in hosts:
+            if self._running(host):
+                assert host.pid is not None
+                init_pid = _ns_init_pid(host.pid)
+                # Before the fork, killing `unshare` is enough: --kill-child takes the child along.
+                os.kill(init_pid or host.pid, signal.SIGKILL)
+                victims.append((host, init_pid))
         deadline = time.monotonic() + KILL_TIMEOUT_S
-        while self._running(host) or (init_pid is not None and not _pid_gone(init_pid)):
-            if time.monotonic() > deadline:
-                raise LabError(f"lab host {host.name} (pid {host.pid}) did not die within {KILL_TIMEOUT_S:.0f} s")
-            time.sleep(0.02)
-        return True
+        for host, init_pid in victims:
+            while self._running(host) or (init_pid is not None and not _pid_gone(init_pid)):
+                if time.monotonic() > deadline:
+                    raise LabError(f"lab host {host.name} (pid {host.pid}) did not die within {KILL_TIMEOUT_S:.0f} s")
+                time.sleep(0.02)
+        return len(victims)
