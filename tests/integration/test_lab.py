@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -150,6 +151,21 @@ def test_cli_status_and_pyinfra_inventory(lab: Lab) -> None:
         assert f"[{host.name}] {host.name}" in result.stdout + result.stderr
 
 
+def test_inventory_groups_hosts_by_hardware(lab: Lab) -> None:
+    env = {**os.environ, "XEONFLEET_LAB_DIR": str(lab.lab_dir)}
+    pyinfra = Path(sys.executable).with_name("pyinfra")
+    result = subprocess.run(
+        [str(pyinfra), "inventories/lab.py", "debug-inventory"],
+        cwd=REPO_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    for host in lab.hosts:
+        group = host.hardware.replace("-", "_")
+        assert f"[{host.name}] \n--> Groups: lab_hosts, {group}," in output
+        assert f'"ssh_port": {host.port},' in output
+
+
 def test_inventory_without_a_lab_says_how_to_start_one(tmp_path: Path) -> None:
     env = {**os.environ, "XEONFLEET_LAB_DIR": str(tmp_path)}
     pyinfra = Path(sys.executable).with_name("pyinfra")
@@ -173,6 +189,19 @@ def test_resize_adds_and_removes_hosts(lab_factory) -> None:
     assert [s.host.name for s in shrunk if s.answering] == ["lab-01"]
     assert not removed.state_dir.exists() and not removed.tree_dir.exists()
     assert not Path(f"/proc/{removed.pid}").exists()
+
+
+def test_a_host_that_cannot_boot_is_reported_with_its_cause(lab_factory) -> None:
+    broken = lab_factory(["cloud-vm"])
+    host = broken.hosts[0]
+    broken.stop(host.name)
+    shutil.rmtree(host.tree_dir / "sys")  # its /sys bind mount now fails inside host_init.sh
+    status = broken.start(host.name)
+    assert status.state == "error" and status.error.startswith("exited: mount:")
+    assert not status.running
+
+    shutil.rmtree(host.tree_dir)  # a lost tree is regenerated on the next start
+    assert broken.start(host.name).answering
 
 
 def test_down_leaves_no_process_mount_or_namespace(lab_factory) -> None:

@@ -291,8 +291,9 @@ def _load_profile(name: str) -> HardwareProfile:
 
 
 def _last_log_line(path: Path) -> str:
+    """The last message in a host log; indented lines continue the one before (mount's dmesg hint)."""
     try:
-        lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+        lines = [line.rstrip() for line in path.read_text(errors="replace").splitlines() if line[:1].strip()]
     except OSError:
         return "no log"
     return lines[-1] if lines else "no output"
