@@ -25,3 +25,7 @@ main.add_command(snapshot_command)
 from xeonfleet.cli_audit import audit  # noqa: E402
 
 main.add_command(audit)
+from xeonfleet.cli_bench import bench, report_command  # noqa: E402
+
+main.add_command(bench)
+main.add_command(report_command)

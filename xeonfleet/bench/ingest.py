@@ -64,11 +64,16 @@ def open_bench_store(url: str | None = None) -> Store:
     return store
 
 
+def new_run_id() -> str:
+    """Sortable by time, unique across controllers: 20261125T130457-f8a8f5."""
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
 @lru_cache(maxsize=1)
 def current_run_id() -> str:
     """$XEONFLEET_BENCH_RUN_ID (set by `xeonfleet bench run`), else one id per controller process, so
     every host of one `pyinfra ... deploys/benchmark.py` shares it."""
-    return os.environ.get(RUN_ID_VAR) or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    return os.environ.get(RUN_ID_VAR) or new_run_id()
 
 
 def facts_subset(facts: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,181 @@
+"""`xeonfleet bench run|compare|nightly` and `xeonfleet report`: the fleet benchmark from the controller.
+
+`bench run` drives `pyinfra INVENTORY deploys/benchmark.py` (nodes in parallel, jobs serially per node),
+then checks the run against each series' rolling baseline and the fleet's peers. Exit codes:
+0 clean, 1 regression found, 2 bad input or store problem, 75 nightly lock held by another run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from xeonfleet.bench import ingest, nightly, remote
+from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
+from xeonfleet.bench.compare import compare_runs
+from xeonfleet.bench.jobs import REPO_DIR, JobError, load_jobs, select_jobs
+from xeonfleet.bench.report import claim_gains, html_report, terminal_summary
+from xeonfleet.store import ENV_VAR, StoreError
+
+DEPLOY = REPO_DIR / "deploys" / "benchmark.py"
+EXIT_REGRESSION, EXIT_USAGE, EXIT_LOCKED = 1, 2, 75
+DEFAULT_LOCK = REPO_DIR / "results" / "nightly.lock"
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
+    click.echo(f"xeonfleet bench: {message}", err=True)
+    sys.exit(code)
+
+
+def _db_option(func: Callable) -> Callable:
+    return click.option("--db", envvar=ENV_VAR, default=None,
+                        help=f"Results store: path, sqlite:///path or postgresql://... (default ${ENV_VAR} "
+                             "or <repo>/results/xeonfleet.db).")(func)
+
+
+def _threshold_options(func: Callable) -> Callable:
+    defaults = Thresholds()
+    for flag, default, text in (
+        ("--baseline-runs", defaults.runs, "Good earlier runs the rolling baseline uses (K)."),
+        ("--min-pct", defaults.min_pct, "Smallest drop (%) ever called a regression."),
+        ("--z", defaults.z, "Regression threshold in robust standard deviations (MAD x 1.4826)."),
+        ("--outlier-pct", defaults.outlier_pct, "A node this % below its hardware peers is an outlier."),
+    ):
+        func = click.option(flag, type=type(default), default=default, show_default=True, help=text)(func)
+    return func
+
+
+def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int | None, limit: str | None,
+                  limits: Thresholds) -> tuple[RunAnalysis, float]:
+    """One benchmark run over the inventory, ingested and analysed; raises JobError/StoreError on bad input."""
+    jobs = load_jobs()
+    chosen, _ = select_jobs(jobs, selection)
+    run_id = ingest.new_run_id()
+    env = {**os.environ, ingest.RUN_ID_VAR: run_id, "XEONFLEET_BENCH_JOBS": selection}
+    if db:
+        env[ENV_VAR] = db
+    command = [str(Path(sys.executable).with_name("pyinfra")), "-y", inventory, str(DEPLOY)]
+    command += ["--parallel", str(parallel)] if parallel else []
+    command += ["--limit", limit] if limit else []
+    click.echo(f"run {run_id}: {', '.join(j.name for j in chosen)} on {inventory}", err=True)
+    start = time.monotonic()
+    # pyinfra exits non-zero when a host failed; that host is reported incomplete below, not fatal here.
+    subprocess.run(command, env=env, check=False, cwd=REPO_DIR)
+    elapsed = time.monotonic() - start
+    with ingest.open_bench_store(db) as store:
+        if not store.execute("SELECT 1 FROM bench_runs WHERE run_id = ?", (run_id,)):
+            raise StoreError(f"run {run_id} stored nothing: pyinfra reached no host (see its output above)")
+        ingest.finish_run(store, run_id)
+        return analyze_run(store, run_id, jobs, limits), elapsed
+
+
+@click.group()
+def bench() -> None:
+    """Fleet benchmarks: run jobs on nodes, compare runs, nightly runs."""
+
+
+@bench.command("run")
+@click.argument("inventory")
+@click.option("--jobs", "selection", default="light", show_default=True,
+              help="light (quick sizes), all, or comma-separated job names (benchmarks/*.yaml).")
+@click.option("--parallel", type=int, default=None, help="Nodes benchmarked at once (default: all).")
+@click.option("--limit", default=None, help="Only these hosts or groups (pyinfra --limit).")
+@_db_option
+@_threshold_options
+def run_command(inventory: str, selection: str, parallel: int | None, limit: str | None, db: str | None,
+                baseline_runs: int, min_pct: float, z: float, outlier_pct: float) -> None:
+    """Benchmark INVENTORY, store the samples, exit 1 on a regression."""
+    limits = Thresholds(baseline_runs, min_pct, z, outlier_pct)
+    try:
+        analysis, elapsed = run_benchmark(inventory, selection, db, parallel, limit, limits)
+        with ingest.open_bench_store(db) as store:
+            click.echo(terminal_summary(analysis, claim_gains(store, analysis.run_id), elapsed))
+    except (JobError, StoreError, ValueError) as exc:
+        _fail(str(exc))
+    if analysis.regressions:
+        sys.exit(EXIT_REGRESSION)
+
+
+@bench.command("compare")
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--min-pct", type=float, default=Thresholds().min_pct, show_default=True,
+              help="A metric this % worse in RUN_B counts as a regression.")
+@_db_option
+def compare_command(run_a: str, run_b: str, min_pct: float, db: str | None) -> None:
+    """Every host/job/metric of RUN_B against RUN_A; exit 1 if any got worse by more than --min-pct."""
+    try:
+        with ingest.open_bench_store(db) as store:
+            deltas = compare_runs(store, run_a, run_b, load_jobs(), min_pct)
+    except (JobError, StoreError, ValueError) as exc:
+        _fail(str(exc))
+    for delta in deltas:
+        click.echo(delta.line())
+    if any(d.worse for d in deltas):
+        sys.exit(EXIT_REGRESSION)
+
+
+@bench.command("nightly")
+@click.argument("inventory")
+@click.option("--jobs", "selection", default="all", show_default=True, help="Job selection (see `bench run`).")
+@click.option("--keep-days", type=float, default=30, show_default=True, help="Days of raw result files to keep.")
+@click.option("--lock", "lock_path", type=click.Path(path_type=Path), default=DEFAULT_LOCK, show_default=True,
+              help="Lock file: a second start while a run holds it exits 75 without running.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Write the HTML report here after the run.")
+@click.option("--parallel", type=int, default=None, help="Nodes benchmarked at once (default: all).")
+@_db_option
+@_threshold_options
+def nightly_command(inventory: str, selection: str, keep_days: float, lock_path: Path, html_path: Path | None,
+                    parallel: int | None, db: str | None, baseline_runs: int, min_pct: float, z: float,
+                    outlier_pct: float) -> None:
+    """The timer's entry: lock, run, prune old raw results, write the report."""
+    try:
+        with nightly.NightlyLock(lock_path):
+            analysis, elapsed = run_benchmark(inventory, selection, db, parallel, None,
+                                              Thresholds(baseline_runs, min_pct, z, outlier_pct))
+            with ingest.open_bench_store(db) as store:
+                click.echo(terminal_summary(analysis, claim_gains(store, analysis.run_id), elapsed))
+                if html_path:
+                    html_path.write_text(html_report(store, load_jobs(), analysis))
+            for removed in nightly.prune_raw_results(remote.results_dir(), keep_days):
+                click.echo(f"pruned {removed}", err=True)
+    except nightly.LockHeld as exc:
+        _fail(str(exc), EXIT_LOCKED)
+    except (JobError, StoreError, ValueError) as exc:
+        _fail(str(exc))
+    if analysis.regressions:
+        sys.exit(EXIT_REGRESSION)
+
+
+@click.command("report")
+@click.option("--run", "run_id", default=None, help="Run to summarise (default: the latest).")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the self-contained HTML report (trends + fleet distributions) here.")
+@_db_option
+@_threshold_options
+def report_command(run_id: str | None, html_path: Path | None, db: str | None, baseline_runs: int,
+                   min_pct: float, z: float, outlier_pct: float) -> None:
+    """Summarise a benchmark run in the terminal (exit 1 if it regressed) and optionally write HTML."""
+    try:
+        jobs = load_jobs()
+        with ingest.open_bench_store(db) as store:
+            if run_id is None:
+                latest = store.execute("SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 1")
+                if not latest:
+                    _fail("no benchmark runs in the results store; run `xeonfleet bench run INVENTORY` first")
+                run_id = latest[0][0]
+            analysis = analyze_run(store, run_id, jobs, Thresholds(baseline_runs, min_pct, z, outlier_pct))
+            click.echo(terminal_summary(analysis, claim_gains(store, run_id)))
+            if html_path:
+                html_path.write_text(html_report(store, jobs, analysis))
+                click.echo(f"wrote {html_path}", err=True)
+    except (JobError, StoreError, ValueError) as exc:
+        _fail(str(exc))
+    if analysis.regressions:
+        sys.exit(EXIT_REGRESSION)
