@@ -202,7 +202,23 @@ def _check_faiss(variant):
     return {"ok": [int(i) for i in ids[:, 0]] == [0, 1, 2, 3, 4]}
 
 
-CHECKS = {"intel-python": _check_intel_python, "openvino": _check_openvino, "tensorflow": _check_tensorflow,
+# What a user imports for each stack; the co-import check loads them together in one process.
+MODULES = {"intel-python": ["sklearnex"], "openvino": ["openvino"], "tensorflow": ["tensorflow"],
+           "pytorch": ["torch"], "inc": ["neural_compressor"], "faiss": ["faiss"]}
+
+
+def _check_coimport(order):
+    """Import every stack in one process, in the given order: bundled native libraries (OpenVINO
+    ships its own TBB, for one) can break a stack imported after them."""
+    import importlib
+
+    for stack in order.split(","):
+        for module in MODULES[stack]:
+            importlib.import_module(module)
+    return {"order": order.split(","), "ok": True}
+
+
+CHECKS = {"coimport": _check_coimport, "intel-python": _check_intel_python, "openvino": _check_openvino, "tensorflow": _check_tensorflow,
           "pytorch": _check_pytorch, "inc": _check_inc, "faiss": _check_faiss}
 
 
@@ -253,12 +269,17 @@ def cmd_smoke(env_path, meta):
     stacks = {}
     for stack, info in meta["stacks"].items():
         stacks[stack] = dict(info, **run_stack_check(sys.executable, stack, info["variant"]))
+    order = list(meta["stacks"])
+    coimports = [run_stack_check(sys.executable, "coimport", ",".join(o)) for o in (order, order[::-1])
+                 if len(order) > 1]
     failed = [f"{name}: {res.get('error', 'check returned ok=false')}" for name, res in stacks.items()
               if not res.get("ok")]
+    failed += [f"importing {', '.join(o)} together: {res.get('error')}" for o, res in
+               zip((order, order[::-1]), coimports) if not res.get("ok")]
     record = {
         "name": meta["name"], "backend": meta["backend"], "path": env_path, "python": sys.version.split()[0],
         "spec_hash": meta["spec_hash"], "stacks": stacks, "versions": package_versions(meta["packages"]),
-        "isa": best_isa(stacks), "ok": not failed, "error": "; ".join(failed) or None,
+        "isa": best_isa(stacks), "coimport_ok": all(res.get("ok") for res in coimports), "ok": not failed, "error": "; ".join(failed) or None,
         "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     tmp = os.path.join(env_path, RECORD_NAME + ".tmp")

@@ -126,7 +126,8 @@ def framework_envs(
               mode="0644", create_remote_dir=True)
     remote_wheelhouse = None
     if local_wheelhouse and any(env.backend == "venv" for env in pending):
-        files.sync(name="Upload the wheelhouse", src=local_wheelhouse, dest=render.REMOTE_WHEELHOUSE)
+        # delete=True: the node holds exactly this wheelhouse, so --no-index sees what the controller built.
+        files.sync(name="Upload the wheelhouse", src=local_wheelhouse, dest=render.REMOTE_WHEELHOUSE, delete=True)
         remote_wheelhouse = render.REMOTE_WHEELHOUSE
     for env in pending:
         framework_env(

@@ -78,6 +78,6 @@ def smoke_meta(env: EnvSpec) -> dict:
 
 
 def smoke_command(env: EnvSpec, path: str) -> str:
-    return " ".join(
-        q(a) for a in (f"{path}/bin/python", REMOTE_NODE_ENV, "smoke", path, "--meta", json.dumps(smoke_meta(env)))
-    )
+    """Smoke-test under the env's own activation script: what passes is what users get."""
+    args = (f"{path}/bin/python", REMOTE_NODE_ENV, "smoke", path, "--meta", json.dumps(smoke_meta(env)))
+    return f". {q(path)}/activate.sh && " + " ".join(q(a) for a in args)
