@@ -14,9 +14,13 @@ _BRACKETED = re.compile(r"\[([^\]]+)\]")
 
 
 def bracketed_choice(text: str | None) -> str | None:
-    """"always [madvise] never" -> "madvise" (the kernel marks the active choice)."""
+    """"always [madvise] never" -> "madvise" (the kernel marks the active choice). A lone word is the
+    choice too: a snapshot or lab tree holds a plain file, where writing "always" leaves just "always"."""
     match = _BRACKETED.search(text or "")
-    return match.group(1) if match else None
+    if match:
+        return match.group(1)
+    words = (text or "").split()
+    return words[0] if len(words) == 1 else None
 
 
 def parse_key_values(lines: list[str] | None) -> dict[str, str]:

@@ -110,7 +110,7 @@ def _apply_sysctls(steps: list[Step], ctx: Context) -> None:
     content = render("sysctl-xeonfleet.conf.j2", profile=ctx.profile.name, path=operations.SYSCTL_FILE,
                      sysctls=ctx.plan.sysctls)
     operations.sysctls(name=f"sysctl drop-in {operations.SYSCTL_FILE}", values=ctx.plan.sysctls, content=content, current_file=ctx.files.get(operations.SYSCTL_FILE),
-                       in_place=all(step.in_place for step in steps))
+                       changed=[step.knob.key for step in steps if not step.in_place])
 
 
 def _apply_env(steps: list[Step], ctx: Context) -> None:

@@ -66,6 +66,9 @@ def save_files(state: dict, paths: list[str]) -> None:
 def restore_value(path: str, content: str) -> None:
     """A multiple-choice sysfs file reads "always [madvise] never" but takes the bare choice."""
     match = CHOICE.search(content)
+    with open(path) as f:
+        if f.read().strip() == content:
+            return  # never changed, or changed back: no write (some of these files are read-only)
     with open(path, "w") as f:
         f.write((match.group(1) if match else content) + "\n")
 

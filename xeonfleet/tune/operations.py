@@ -201,23 +201,23 @@ def thp(wanted: str, in_place: bool):
 
 
 @operation()
-def sysctls(values: dict[str, str], content: str, current_file: dict[str, Any] | None, in_place: bool):
+def sysctls(values: dict[str, str], content: str, current_file: dict[str, Any] | None, changed: list[str]):
     """Write the sysctl drop-in and apply that file alone with `sysctl -p FILE` (never --system, which
     would also re-apply every other drop-in on the node).
 
     + values: key -> wanted value (what the file holds)
     + content: the rendered drop-in
     + current_file: ManagedFiles entry of the drop-in
-    + in_place: every key already has its value in the running kernel
+    + changed: keys whose running value differs from the wanted one (only those are recorded)
     """
     file_ok = bool(current_file and current_file.get("sha1") == sha1(content))
-    if file_ok and in_place:
+    if file_ok and not changed:
         host.noop(f"{len(values)} sysctls already set and persisted in {SYSCTL_FILE}")
         return
     if not file_ok:
         yield f"{record_files([SYSCTL_FILE])} && {_write_file_command(SYSCTL_FILE, content, '0644')}"
-    if not in_place:
-        proc_files = ["/proc/sys/" + key.replace(".", "/") for key in values]
+    if changed:
+        proc_files = ["/proc/sys/" + key.replace(".", "/") for key in changed]
         yield f"{record_values('os.sysctl', proc_files)} && sysctl -q -p {SYSCTL_FILE}"
 
 

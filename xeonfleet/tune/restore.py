@@ -1,0 +1,44 @@
+"""Undo the tune deploy on one host from its undo log (/var/lib/xeonfleet/state.json).
+
+Packages the deploy installed are removed here (the controller knows the package manager); everything
+else — sysfs/procfs values, files written or linked, the helper dirs — is put back by node_state.py
+`restore` in one command, because the log can hold hundreds of per-CPU files.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from pyinfra import host
+from pyinfra.api import deploy, operation
+
+from xeonfleet.tune.operations import STATE_HELPER
+
+
+@operation()
+def restore_state(state: dict[str, Any] | None, manager: str | None):
+    """Put back every recorded prior value and remove what the deploy added; no log means nothing to do.
+
+    + state: TuneState fact (the parsed undo log) or None
+    + manager: "apt" or "dnf" for removing installed packages
+    """
+    if state is None:
+        host.noop("no xeonfleet undo log: nothing to restore")
+        return
+    packages = state.get("packages") or []
+    if packages:
+        names = " ".join(shlex.quote(p) for p in packages)
+        yield (f"DEBIAN_FRONTEND=noninteractive apt-get remove -y {names}" if manager == "apt"
+               else f"dnf remove -y {names}")
+    yield f"python3 {STATE_HELPER} restore"
+
+
+@deploy("Restore AI node")
+def restore_ai_node(state: dict[str, Any] | None, manager: str | None) -> None:
+    """Return one node to its pre-xeonfleet settings.
+
+    + state: TuneState fact
+    + manager: package manager for the host's distro
+    """
+    restore_state(name="Restore prior values, remove xeonfleet files", state=state, manager=manager)
