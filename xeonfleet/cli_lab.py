@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from xeonfleet.lab.fleet import DEFAULT_HARDWARE, DEFAULT_PORT_BASE, HostStatus, Lab, LabError
+from xeonfleet.lab.fleet import DEFAULT_HARDWARE, DEFAULT_PORT_BASE, HostStatus, Lab, LabError, default_lab_dir
 
 EXIT_UNAVAILABLE = 2
 
@@ -59,14 +60,17 @@ def lab() -> None:
 def up(count: int, hardware: tuple[str, ...], port_base: int | None, prefix: str | None, lab_dir: Path | None) -> None:
     """Boot the lab to COUNT hosts (running hosts are kept) and print where they listen."""
     start = time.monotonic()
+    fleet = Lab(lab_dir)
     try:
-        statuses = Lab(lab_dir).up(count, list(hardware) or None, port_base, prefix)
+        statuses = fleet.up(count, list(hardware) or None, port_base, prefix)
     except LabError as exc:
         _fail(exc)
     _print_table(statuses)
     ready = sum(status.answering for status in statuses)
+    # The inventory finds this lab only through the same lab dir, so say how when it is not the default.
+    env = "" if fleet.lab_dir == default_lab_dir().resolve() else f"XEONFLEET_LAB_DIR={shlex.quote(str(fleet.lab_dir))} "
     click.echo(f"{ready}/{len(statuses)} hosts up in {time.monotonic() - start:.1f} s; "
-               "inventory: inventories/lab.py", err=True)
+               f"try: {env}pyinfra inventories/lab.py exec -- hostname", err=True)
     if ready < len(statuses):
         sys.exit(1)
 

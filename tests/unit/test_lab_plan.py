@@ -43,11 +43,13 @@ def test_plan_widens_numbers_so_names_sort() -> None:
         (2, [], 22200, "no hardware profile given"),
         (2, ["cloud-vm"], 65535, "outside 1024..65535"),
         (2, ["cloud-vm"], 80, "outside 1024..65535"),
+        (2, ["cloud-vm"], 22200, "--prefix 'Lab_x' is not a host name start"),
     ],
 )
 def test_plan_rejects_bad_input_in_one_line(count: int, hardware: list[str], base: int, message: str) -> None:
+    prefix = "Lab_x" if "prefix" in message else "lab"
     with pytest.raises(LabError, match=message) as info:
-        plan_hosts(count, hardware, base, "lab")
+        plan_hosts(count, hardware, base, prefix)
     assert "\n" not in str(info.value)
 
 

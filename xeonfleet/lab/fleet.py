@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -51,6 +52,7 @@ REQUIRED_TOOLS = ("unshare", "nsenter", "chroot", "mount", "ssh-keygen")
 SSHD = "/usr/sbin/sshd"  # host_init.sh runs this path inside the host's root
 CAP_SYS_ADMIN = 21
 STATE_VERSION = 1
+_HOST_PREFIX = re.compile(r"[a-z][a-z0-9-]{0,50}")
 
 # Paths are as seen inside a host: host_init.sh binds the lab's ssh/ dir at /etc/xeonfleet-lab.
 # No PAM, no DNS, no motd/lastlog: each costs time per login and nothing here needs them.
@@ -170,7 +172,9 @@ def plan_hosts(count: int, hardware: list[str], port_base: int, prefix: str) -> 
         raise LabError(f"--hosts must be at least 1 (got {count})")
     if not hardware:
         raise LabError("no hardware profile given; pass --hardware NAME (see `ls hardware/`)")
-    if not 1024 <= port_base or port_base + count - 1 > 65535:
+    if not _HOST_PREFIX.fullmatch(prefix):
+        raise LabError(f"--prefix {prefix!r} is not a host name start; use lowercase letters, digits and '-'")
+    if port_base < 1024 or port_base + count - 1 > 65535:
         raise LabError(
             f"ports {port_base}..{port_base + count - 1} are outside 1024..65535; "
             "pick another --port-base"
