@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.prom_format import exposition_problems
 from xeonfleet.audit import FleetPlan, build_report, load_profiles
 from xeonfleet.findings import FAIL, NA, UNKNOWN, Finding
 from xeonfleet.gather import gather_sysroot
@@ -85,19 +86,9 @@ def test_html_is_one_offline_file(report: AuditReport) -> None:
     assert len(ids) == len(set(ids))
 
 
-# One sample line of the text exposition format: name{labels} value
-SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\\n])*",?)*\})? -?[0-9.eE+]+$')
-
-
 def test_prom_lines_parse(report: AuditReport) -> None:
     text = prom.render(report)
-    typed: set[str] = set()
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            typed.add(line.split()[2])
-        elif not line.startswith("# HELP "):
-            assert SAMPLE.match(line), line
-            assert line.split("{")[0].split(" ")[0] in typed, f"sample before its TYPE: {line}"
+    assert exposition_problems(text) == []
     status_lines = [ln for ln in text.splitlines() if ln.startswith("xeonfleet_rule_status{")]
     assert len(status_lines) == len(report.findings)
     assert ('xeonfleet_rule_status{host="icx-8380-2s-mistuned",rule="power.governor",category="power",'
