@@ -25,17 +25,18 @@ RECORD_NAME = "xeonfleet-env.json"
 RESULT_PREFIX = "XEONFLEET_RESULT "
 CHECK_TIMEOUT_S = 900
 
-# oneDNN's "isa:" info line, longest first, mapped to the ISA names its kernels carry.
+# oneDNN's "isa:" info line -> the ISA name its kernels carry; first entry whose words all
+# appear wins ("Intel AVX-512 with float16, Intel DL Boost and bfloat16 support and Intel AMX ...").
 _ISA_INFO = [
-    ("Intel AMX with bfloat16, 8-bit integer and float16", "avx512_core_amx_fp16"),
-    ("Intel AMX with bfloat16 and 8-bit integer", "avx512_core_amx"),
-    ("Intel AVX-512 with Intel DL Boost and bfloat16", "avx512_core_bf16"),
-    ("Intel AVX-512 with Intel DL Boost", "avx512_core_vnni"),
-    ("Intel AVX-512", "avx512_core"),
-    ("Intel AVX2 with Intel DL Boost", "avx2_vnni"),
-    ("Intel AVX2", "avx2"),
-    ("Intel AVX", "avx"),
-    ("Intel SSE4.1", "sse41"),
+    (("AMX", "with float16"), "avx512_core_amx_fp16"),
+    (("AMX",), "avx512_core_amx"),
+    (("AVX-512", "bfloat16"), "avx512_core_bf16"),
+    (("AVX-512", "DL Boost"), "avx512_core_vnni"),
+    (("AVX-512",), "avx512_core"),
+    (("AVX2", "DL Boost"), "avx2_vnni"),
+    (("AVX2",), "avx2"),
+    (("AVX",), "avx"),
+    (("SSE4.1",), "sse41"),
 ]
 _ISA_RANK = [name for _, name in reversed(_ISA_INFO)]
 _IMPL_ISA = re.compile(r"(avx512_core_amx_fp16|avx512_core_amx|avx512_core_fp16|avx512_core_bf16|"
@@ -59,10 +60,9 @@ def parse_onednn_verbose(lines):
         if not line.startswith(("onednn_verbose", "dnnl_verbose")):
             continue
         fields = line.strip().split(",")
-        info = next((f for f in fields if f.startswith("isa:")), None)
-        if info and "info" in fields:
-            text = info[4:]
-            max_isa = next((name for label, name in _ISA_INFO if text.startswith(label)), text)
+        if "info" in fields and ",isa:" in line:
+            text = line.split(",isa:", 1)[1]  # the ISA text itself may hold commas
+            max_isa = next((name for words, name in _ISA_INFO if all(w in text for w in words)), text)
             continue
         if "exec" in fields and "cpu" in fields:
             idx = fields.index("cpu")
