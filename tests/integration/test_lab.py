@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -211,6 +212,10 @@ def test_down_leaves_no_process_mount_or_namespace(lab_factory) -> None:
         init = Path(f"/proc/{host.pid}/task/{host.pid}/children").read_text().split()[0]
         namespaces |= {os.readlink(f"/proc/{init}/ns/{kind}") for kind in ("mnt", "uts", "pid")}
     lab_dir = str(doomed.lab_dir)
+    # As if `up` had been interrupted before saving one host's pid: down must still find it.
+    state = json.loads(doomed.state_file.read_text())
+    state["hosts"][0]["pid"] = None
+    doomed.state_file.write_text(json.dumps(state))
 
     assert doomed.down() == 2
     assert not doomed.lab_dir.exists()

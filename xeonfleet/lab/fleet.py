@@ -403,9 +403,11 @@ class Lab:
             self._prepare(host)
         by_name = {host.name: host for host in kept + new}
         ordered = [by_name[spec.name] for spec in wanted]
-        self._write_state(settings, ordered)  # recorded before boot, so `down` finds every host
 
-        errors = self._boot(to_boot, timeout)
+        for host in to_boot:
+            self._spawn(host)
+        self._write_state(settings, ordered)  # pids saved before waiting: an interrupted up leaves no unknown host
+        errors = self._wait_ready(to_boot, timeout)
         self._write_state(settings, ordered)
         return [self._status(host, errors.get(host.name)) for host in ordered]
 
@@ -415,8 +417,7 @@ class Lab:
 
     def down(self) -> int:
         """Kill every host, then remove the lab state; safe to repeat. Returns hosts killed."""
-        hosts = self.hosts
-        killed = self._kill(hosts)
+        killed = self._kill(self.hosts) + self._kill(self._strays())
         if os.path.ismount(self.trees_dir):
             subprocess.run(["umount", str(self.trees_dir)], check=True, capture_output=True)
         mounted = [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
@@ -430,6 +431,22 @@ class Lab:
         if self.lab_dir.is_dir() and not any(self.lab_dir.iterdir()):
             self.lab_dir.rmdir()
         return killed
+
+    def _strays(self) -> list[LabHost]:
+        """Hosts of this lab running without a pid in lab.json (an `up` killed between spawning
+        and saving), found by their `unshare ... host_init.sh STATE_DIR TREE_DIR NAME PORT` argv."""
+        strays = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                argv = [arg.decode() for arg in (proc / "cmdline").read_bytes().split(b"\0")]
+            except OSError:
+                continue
+            if argv[0] != "unshare" or str(HOST_INIT) not in argv:
+                continue
+            state_dir, tree_dir, name, port = argv[argv.index(str(HOST_INIT)) + 1:][:4]
+            if Path(state_dir).parent == self.hosts_dir:
+                strays.append(LabHost(name, "unknown", int(port), Path(state_dir), Path(tree_dir), int(proc.name)))
+        return strays
 
     def stop(self, name: str) -> None:
         """Kill one host as if it died; its state dir (upper dir, tree) is kept for `start`."""
@@ -446,7 +463,9 @@ class Lab:
             return self._status(host)
         self._check_ports([host], 1)
         self._prepare(host)
-        errors = self._boot([host], timeout)
+        self._spawn(host)
+        self._save_host(host)
+        errors = self._wait_ready([host], timeout)
         self._save_host(host)
         return self._status(host, errors.get(host.name))
 
@@ -555,10 +574,8 @@ class Lab:
         _spawned[proc.pid] = proc
         host.pid = proc.pid
 
-    def _boot(self, hosts: list[LabHost], timeout: float) -> dict[str, str]:
-        """Spawn all hosts at once, then wait for each sshd banner; returns {name: error}."""
-        for host in hosts:
-            self._spawn(host)
+    def _wait_ready(self, hosts: list[LabHost], timeout: float) -> dict[str, str]:
+        """Wait for each spawned host's sshd banner; returns {name: why it did not come up}."""
         pending = {host.name: host for host in hosts}
         errors: dict[str, str] = {}
         deadline = time.monotonic() + timeout
