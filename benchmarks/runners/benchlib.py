@@ -30,7 +30,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import instances as planner  # noqa: E402  (xeonfleet/instances.py, uploaded next to the runners)
+try:  # on a node: xeonfleet/instances.py was uploaded next to the runners
+    import instances as planner
+except ImportError:  # in the repo (tests, local runs): the package's copy
+    from xeonfleet import instances as planner
 
 RESULT_VERSION = 1
 SYS_CPU = Path("/sys/devices/system/cpu")

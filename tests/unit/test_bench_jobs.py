@@ -1,0 +1,61 @@
+"""Job specs: the shipped ones load, bad ones fail with a line naming the file and the fix."""
+
+import pytest
+import yaml
+
+from xeonfleet.bench.jobs import JobError, load_jobs, parse_job, select_jobs
+
+GOOD = {"name": "x", "stack": "intel-python", "runner": "gemm.py", "pinning": "single",
+        "metrics": {"gflops": {"unit": "GFLOP/s", "better": "higher"}}}
+
+
+def test_shipped_jobs_load_and_light_set_is_numpy_and_faiss_only():
+    jobs = load_jobs()
+    assert {"gemm-fp32", "faiss-hnsw", "kmeans-sklearnex", "openvino-infer", "resnet50-ipex", "numa-local",
+            "multi-instance"} <= set(jobs)
+    light, is_light = select_jobs(jobs, "light")
+    assert is_light and {j.stack for j in light} <= {"intel-python", "faiss"}
+
+
+def test_params_merge_light_overrides_and_carry_pinning():
+    job = load_jobs()["gemm-fp32"]
+    assert job.params()["n"] == 4096
+    light = job.params(light=True)
+    assert light["n"] == 1024 and light["pinning"] == "single" and light["job"] == "gemm-fp32"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"pinning": "everywhere"}, "pinning 'everywhere' must be one of"),
+    ({"pinning": {"cores_per_instance": 0}}, "pinning"),
+    ({"runner": "missing.py"}, "runner 'missing.py' is not a file"),
+    ({"metrics": {"gflops": {"unit": "x", "better": "up"}}}, "better: one of higher, lower, none"),
+    ({"repeats": 0}, "repeats must be an integer >= 1"),
+    ({"colour": "blue"}, "unknown key(s) colour"),
+])
+def test_bad_specs_name_the_problem(change, message):
+    with pytest.raises(JobError, match="^bad.yaml: .*" + message.replace("(", r"\(").replace(")", r"\)")):
+        parse_job({**GOOD, **change}, "bad.yaml")
+
+
+def test_missing_keys_are_listed():
+    with pytest.raises(JobError, match="missing key\\(s\\) runner, metrics"):
+        parse_job({"name": "x", "stack": "s", "pinning": "single"}, "bad.yaml")
+
+
+def test_instances_pinning_is_accepted():
+    job = parse_job({**GOOD, "pinning": {"cores_per_instance": 4, "instances": 2}}, "ok.yaml")
+    assert job.pinning == {"cores_per_instance": 4, "instances": 2}
+
+
+def test_unknown_job_selection_lists_the_choices():
+    with pytest.raises(JobError, match="unknown job\\(s\\) nope; choose light, all or names from: .*gemm-fp32"):
+        select_jobs(load_jobs(), "gemm-fp32,nope")
+
+
+def test_duplicate_names_are_an_error(tmp_path):
+    (tmp_path / "runners").mkdir()
+    (tmp_path / "runners" / "gemm.py").write_text("")
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_text(yaml.safe_dump(GOOD))
+    with pytest.raises(JobError, match="b.yaml: job name 'x' is already used"):
+        load_jobs(tmp_path)

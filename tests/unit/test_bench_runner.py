@@ -1,0 +1,108 @@
+"""The node-side harness: CPU plans clamped to real CPUs, result documents, the shell wrapper."""
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.bench import remote
+from xeonfleet.bench.ingest import ResultError, read_result
+from xeonfleet.bench.jobs import RUNNERS_DIR, load_jobs
+
+sys.path.insert(0, str(RUNNERS_DIR))
+import benchlib  # noqa: E402
+
+# A 2-socket, 4-core-per-socket, HT node: node 0 = cpus 0-3 + 8-11, node 1 = 4-7 + 12-15.
+NODES = {0: [0, 1, 2, 3, 8, 9, 10, 11], 1: [4, 5, 6, 7, 12, 13, 14, 15]}
+SIBLINGS = {c: (c % 8, c % 8 + 8) for c in range(16)}
+ALL = set(range(16))
+
+
+def test_single_uses_one_thread_per_physical_core():
+    plan = benchlib.plan_cpus("single", NODES, SIBLINGS, ALL)
+    assert plan.cpusets == [(0, 1, 2, 3, 4, 5, 6, 7)]
+    assert plan.metadata["cpus_clamped"] is False
+
+
+def test_per_numa_node_and_instances():
+    assert benchlib.plan_cpus("per-numa-node", NODES, SIBLINGS, ALL).cpusets == [(0, 1, 2, 3), (4, 5, 6, 7)]
+    plan = benchlib.plan_cpus({"cores_per_instance": 2, "instances": 3}, NODES, SIBLINGS, ALL)
+    assert plan.cpusets == [(0, 1), (2, 3), (4, 5)]
+    assert len(benchlib.plan_cpus("per-core", NODES, SIBLINGS, ALL).cpusets) == 8
+
+
+def test_lab_host_plan_shrinks_to_the_cpus_that_exist_and_says_so():
+    # A lab host reports this topology but its processes may only run on real CPUs 0 and 1.
+    plan = benchlib.plan_cpus("per-numa-node", NODES, SIBLINGS, {0, 1})
+    assert plan.cpusets == [(0, 1)]
+    meta = plan.metadata
+    assert meta["cpus_clamped"] and meta["reported_physical_cores"] == 8 and meta["usable_physical_cores"] == 2
+    assert meta["reported_numa_nodes"] == 2 and meta["usable_numa_nodes"] == 1
+    # More cores per instance than exist shrinks to what a node has instead of failing.
+    assert benchlib.plan_cpus({"cores_per_instance": 8}, NODES, SIBLINGS, {0, 1}).cpusets == [(0, 1)]
+
+
+def test_bad_pinning_is_a_runner_error():
+    with pytest.raises(benchlib.RunnerError, match="pinning 'sideways'"):
+        benchlib.plan_cpus("sideways", NODES, SIBLINGS, ALL)
+
+
+def _module(run, requires=()):
+    return types.SimpleNamespace(BENCHMARK_NAME="t", REQUIRES=requires, Prepare=lambda p: None, Run=run,
+                                 Cleanup=lambda s: None)
+
+
+def test_execute_reports_ok_skipped_and_failed():
+    ok = benchlib.execute(_module(lambda p, s: [benchlib.Sample("m", 1.5, "x", {"a": 1})]), {})
+    assert ok["status"] == "ok" and ok["samples"] == [{"metric": "m", "value": 1.5, "unit": "x", "metadata": {"a": 1}}]
+    skipped = benchlib.execute(_module(None, requires=("no_such_module_xf",)), {"stack": "faiss"})
+    assert skipped["status"] == "skipped" and "install the faiss stack" in skipped["reason"]
+    failed = benchlib.execute(_module(lambda p, s: [benchlib.Sample("m", float("nan"), "x")]), {})
+    assert failed["status"] == "failed" and "is not a number" in failed["error"]
+    empty = benchlib.execute(_module(lambda p, s: []), {})
+    assert empty["status"] == "failed" and "no samples" in empty["error"]
+
+
+def test_runner_script_writes_a_skip_document_without_its_stack(tmp_path):
+    # The system python has no torch: the ResNet job is skipped with the reason, not failed.
+    out = tmp_path / "r.json"
+    subprocess.run([sys.executable, str(RUNNERS_DIR / "resnet50_ipex.py"), "--params", '{"stack": "pytorch"}',
+                    "--out", str(out)], check=True, cwd=RUNNERS_DIR)
+    doc = read_result(out)
+    assert doc["status"] == "skipped" and "torch" in doc["reason"]
+
+
+def _run_wrapper(tmp_path: Path, monkeypatch, runner_text: str) -> dict:
+    runners = tmp_path / "runners"
+    runners.mkdir()
+    (runners / "gemm.py").write_text(runner_text)
+    monkeypatch.setattr(remote, "REMOTE_DIR", str(tmp_path))
+    out = str(tmp_path / "results" / "gemm.json")
+    command = remote.runner_command(load_jobs()["gemm-fp32"], {"n": 1}, "/nonexistent-env", out)
+    subprocess.run(["sh", "-c", command], check=True)
+    return read_result(Path(out))
+
+
+def test_wrapper_writes_a_failed_document_when_the_runner_dies(tmp_path, monkeypatch):
+    doc = _run_wrapper(tmp_path, monkeypatch, "import sys; sys.exit(9)\n")
+    assert doc["status"] == "failed" and "runner exited with status 9" in doc["error"]
+
+
+def test_wrapper_passes_params_and_falls_back_to_python3(tmp_path, monkeypatch):
+    script = ("import json, sys; a = sys.argv; json.dump({'status': 'ok', 'samples': [], "
+              "'params': json.loads(a[a.index('--params') + 1])}, open(a[a.index('--out') + 1], 'w'))\n")
+    doc = _run_wrapper(tmp_path, monkeypatch, script)
+    assert doc["params"] == {"n": 1}
+
+
+def test_malformed_result_files_are_named(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"status": "ok", "samples": [{"metric": "m", "value": "fast"}]}))
+    with pytest.raises(ResultError, match="bad.json: malformed sample"):
+        read_result(bad)
+    bad.write_text("{")
+    with pytest.raises(ResultError, match="bad.json: unreadable"):
+        read_result(bad)
