@@ -1,0 +1,157 @@
+"""The fleet benchmark for real: `xeonfleet bench run` over lab hosts (real sshd, real pyinfra, real
+numpy/faiss runs on the node side, real SQLite store).
+
+The python env the jobs use is one venv on this machine's root filesystem: every lab host's root is
+an overlay over it, so all hosts see the same env (a real fleet gets it from deploys/frameworks.py).
+Lab hosts share this VM's 2 cores, so regression runs go one host at a time (--parallel 1) and the
+thresholds are loose; the slowed host is pinned to one core (host data xeonfleet_bench_cpus), which
+halves its GEMM rate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.bench import ingest
+from xeonfleet.bench.analyze import Thresholds, analyze_run
+from xeonfleet.bench.jobs import load_jobs, select_jobs
+
+pytestmark = pytest.mark.lab
+BENCH_ENV = Path("/var/cache/xeonfleet-test/bench-env")
+PACKAGES = ("numpy", "faiss-cpu")
+XEONFLEET = str(Path(sys.executable).with_name("xeonfleet"))
+HOSTS = 5
+LOOSE = ["--min-pct", "30", "--outlier-pct", "30"]
+
+
+@pytest.fixture(scope="module")
+def bench_env() -> Path:
+    """A venv with the light jobs' packages, built once per machine and reused."""
+    python = BENCH_ENV / "bin" / "python"
+    if subprocess.run([str(python), "-c", "import numpy, faiss"], capture_output=True).returncode != 0:
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", "--clear", str(BENCH_ENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True)
+    return BENCH_ENV
+
+
+@pytest.fixture(scope="module")
+def lab(lab_factory, bench_env):
+    return lab_factory(["icx-8380-2s"], hosts=HOSTS)
+
+
+def _inventory(tmp_path: Path, lab, env: Path, slowed: str | None = None) -> str:
+    hosts = []
+    for name, data in lab.inventory_hosts():
+        data = {**data, "xeonfleet_bench_env": str(env)}
+        if name == slowed:
+            data["xeonfleet_bench_cpus"] = "0"
+        hosts.append((name, data))
+    path = tmp_path / f"inventory-{slowed or 'all'}.py"
+    path.write_text(f"lab_hosts = {hosts!r}\n")
+    return str(path)
+
+
+def _bench(tmp_path: Path, db: Path, *args: str, wait: bool = True) -> subprocess.CompletedProcess | subprocess.Popen:
+    env = {**os.environ, "XEONFLEET_DB": str(db), "XEONFLEET_RESULTS_DIR": str(tmp_path / "raw")}
+    command = [XEONFLEET, "bench", *args]
+    if not wait:
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+
+
+def _latest_run(db: Path) -> str:
+    with ingest.open_bench_store(str(db)) as store:
+        return store.execute("SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 1")[0][0]
+
+
+def test_light_run_over_five_hosts_stores_every_sample(lab, bench_env, tmp_path):
+    db = tmp_path / "bench.db"
+    start = time.monotonic()
+    result = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), "--jobs", "light")
+    elapsed = time.monotonic() - start
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_id = _latest_run(db)
+    light, _ = select_jobs(load_jobs(), "light")
+    with ingest.open_bench_store(str(db)) as store:
+        hosts = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = ?", (run_id,)))
+        results = store.execute("SELECT host, job, status, reason FROM bench_results WHERE run_id = ?", (run_id,))
+        samples = store.execute("SELECT host, job, metric FROM bench_samples WHERE run_id = ?", (run_id,))
+    assert hosts == {name: "complete" for name, _ in lab.inventory_hosts()}
+    assert all(status == "ok" for _, _, status, _ in results), results
+    assert len(results) == HOSTS * len(light)
+    # Every metric a light job declares came back from every host.
+    expected = {(h, j.name, m.name) for h in hosts for j in light for m in j.metrics}
+    assert expected <= set(samples)
+    raw = sorted((tmp_path / "raw" / run_id).glob("*/*.json"))
+    assert len(raw) == HOSTS * len(light)
+    doc = json.loads(raw[0].read_text())
+    assert doc["samples"][0]["metadata"]["cpus_clamped"] is True  # an 80-core profile on a 2-core VM
+    print(f"\nlight job set over {HOSTS} hosts: {elapsed:.0f} s\n{result.stdout}")
+
+
+def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, bench_env, tmp_path):
+    db = tmp_path / "bench.db"
+    common = ["--jobs", "gemm-fp32", "--parallel", "1", *LOOSE]
+    first = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), *common)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    slowed = "lab-03"
+    second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common)
+    assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
+    with ingest.open_bench_store(str(db)) as store:
+        analysis = analyze_run(store, _latest_run(db), load_jobs(), Thresholds(min_pct=30, outlier_pct=30))
+    flagged = {(f.kind, f.host) for f in analysis.findings if f.metric == "gflops"}
+    assert flagged == {("regression", slowed), ("outlier", slowed)}, second.stdout
+    assert {f.host for f in analysis.findings} == {slowed}
+    assert f"REGRESSION {slowed} gemm-fp32/gflops" in second.stdout
+    compare = _bench(tmp_path, db, "compare", _latest_run_pair(db)[0], _latest_run_pair(db)[1], "--min-pct", "30")
+    assert compare.returncode == 1 and f"WORSE {slowed} gemm-fp32/gflops" in compare.stdout
+
+
+def _latest_run_pair(db: Path) -> tuple[str, str]:
+    with ingest.open_bench_store(str(db)) as store:
+        rows = store.execute("SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 2")
+    return rows[1][0], rows[0][0]
+
+
+def test_concurrent_nightly_starts_one_runs_one_exits_on_the_lock(lab, bench_env, tmp_path):
+    db, lock = tmp_path / "bench.db", tmp_path / "nightly.lock"
+    inventory = _inventory(tmp_path, lab, bench_env)
+    args = ["nightly", inventory, "--jobs", "gemm-fp32", "--lock", str(lock), "--html", str(tmp_path / "r.html"),
+            "--parallel", "1", *LOOSE]
+    first = _bench(tmp_path, db, *args, wait=False)
+    deadline = time.monotonic() + 30
+    while not (lock.exists() and lock.read_text().startswith("pid")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = _bench(tmp_path, db, *args)
+    out, err = first.communicate(timeout=600)
+    assert second.returncode == 75 and f"holds the lock (pid {first.pid}" in second.stderr
+    assert first.returncode == 0, out[-2000:] + err[-2000:]
+    assert (tmp_path / "r.html").read_text().count("<svg") >= 2
+
+
+def test_host_killed_mid_run_keeps_finished_jobs_marked_incomplete(lab, bench_env, tmp_path):
+    db, victim = tmp_path / "bench.db", "lab-05"
+    run = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), "--jobs", "light", wait=False)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "raw").glob(f"*/{victim}/*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    lab.stop(victim)
+    out, err = run.communicate(timeout=600)
+    run_id = _latest_run(db)
+    light, _ = select_jobs(load_jobs(), "light")
+    with ingest.open_bench_store(str(db)) as store:
+        hosts = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = ?", (run_id,)))
+        done = store.execute("SELECT job FROM bench_results WHERE run_id = ? AND host = ? AND status = 'ok'",
+                             (run_id, victim))
+    assert hosts[victim] == "incomplete", out[-2000:] + err[-2000:]
+    assert 1 <= len(done) < len(light)
+    assert all(status == "complete" for host, status in hosts.items() if host != victim)
+    assert f"{victim}: incomplete" in out
+    lab.start(victim)
