@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from xeonfleet.lab.fleet import DEFAULT_HARDWARE, DEFAULT_PORT_BASE, HostStatus, Lab, LabError, default_lab_dir
+from xeonfleet.lab.fleet import (
+    DEFAULT_HARDWARE,
+    DEFAULT_PORT_BASE,
+    HostStatus,
+    Lab,
+    LabError,
+    default_lab_dir,
+)
 
 EXIT_UNAVAILABLE = 2
 
@@ -57,7 +64,9 @@ def lab() -> None:
 @click.option("--port-base", type=int, default=None, help=f"Port of the first host (default {DEFAULT_PORT_BASE}).")
 @click.option("--prefix", default=None, help="Host name prefix (default: lab, giving lab-01, lab-02, ...).")
 @_lab_dir_option
-def up(count: int, hardware: tuple[str, ...], port_base: int | None, prefix: str | None, lab_dir: Path | None) -> None:
+def up(
+    count: int, hardware: tuple[str, ...], port_base: int | None, prefix: str | None, lab_dir: Path | None
+) -> None:
     """Boot the lab to COUNT hosts (running hosts are kept) and print where they listen."""
     start = time.monotonic()
     fleet = Lab(lab_dir)
@@ -68,7 +77,9 @@ def up(count: int, hardware: tuple[str, ...], port_base: int | None, prefix: str
     _print_table(statuses)
     ready = sum(status.answering for status in statuses)
     # The inventory finds this lab only through the same lab dir, so say how when it is not the default.
-    env = "" if fleet.lab_dir == default_lab_dir().resolve() else f"XEONFLEET_LAB_DIR={shlex.quote(str(fleet.lab_dir))} "
+    env = ""
+    if fleet.lab_dir != default_lab_dir().resolve():
+        env = f"XEONFLEET_LAB_DIR={shlex.quote(str(fleet.lab_dir))} "
     click.echo(f"{ready}/{len(statuses)} hosts up in {time.monotonic() - start:.1f} s; "
                f"try: {env}pyinfra inventories/lab.py exec -- hostname", err=True)
     if ready < len(statuses):

@@ -406,7 +406,7 @@ class Lab:
 
         for host in to_boot:
             self._spawn(host)
-        self._write_state(settings, ordered)  # pids saved before waiting: an interrupted up leaves no unknown host
+        self._write_state(settings, ordered)  # pids saved before waiting, so an interrupted up leaks no host
         errors = self._wait_ready(to_boot, timeout)
         self._write_state(settings, ordered)
         return [self._status(host, errors.get(host.name)) for host in ordered]
@@ -445,7 +445,8 @@ class Lab:
                 continue
             state_dir, tree_dir, name, port = argv[argv.index(str(HOST_INIT)) + 1:][:4]
             if Path(state_dir).parent == self.hosts_dir:
-                strays.append(LabHost(name, "unknown", int(port), Path(state_dir), Path(tree_dir), int(proc.name)))
+                pid = int(proc.name)
+                strays.append(LabHost(name, "unknown", int(port), Path(state_dir), Path(tree_dir), pid))
         return strays
 
     def stop(self, name: str) -> None:
@@ -543,7 +544,8 @@ class Lab:
         (self.ssh_dir / "sshd_config").write_text(SSHD_CONFIG)
 
     def _new_host(self, spec: HostSpec) -> LabHost:
-        return LabHost(spec.name, spec.hardware, spec.port, self.hosts_dir / spec.name, self.trees_dir / spec.name)
+        state_dir, tree_dir = self.hosts_dir / spec.name, self.trees_dir / spec.name
+        return LabHost(spec.name, spec.hardware, spec.port, state_dir, tree_dir)
 
     def _prepare(self, host: LabHost) -> None:
         """Make what a boot needs: the overlay dirs and the generated tree (kept if present, so
@@ -620,6 +622,8 @@ class Lab:
         for host, init_pid in victims:
             while self._running(host) or (init_pid is not None and not _pid_gone(init_pid)):
                 if time.monotonic() > deadline:
-                    raise LabError(f"lab host {host.name} (pid {host.pid}) did not die within {KILL_TIMEOUT_S:.0f} s")
+                    raise LabError(
+                        f"lab host {host.name} (pid {host.pid}) did not die within {KILL_TIMEOUT_S:.0f} s"
+                    )
                 time.sleep(0.02)
         return len(victims)
