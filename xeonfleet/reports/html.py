@@ -37,11 +37,11 @@ def _stacked_bar(parts: list[tuple[str, int, str]], width: int = 520, height: in
             + "".join(rects) + "".join(legend) + "</svg>")
 
 
-def _bar_chart(items: list[tuple[str, int]], colour: str, width: int = 520) -> str:
+def _bar_chart(items: list[tuple[str, int]], colour: str, width: int = 600) -> str:
     """Horizontal bars, one per (label, count): failures per category or per rule."""
     if not items:
         return '<p class="muted">none</p>'
-    row, label_w = 20, 190
+    row, label_w = 20, 250
     peak = max(count for _, count in items) or 1
     bars = []
     for index, (label, count) in enumerate(items):
