@@ -4,8 +4,8 @@
 
 Boots its own lab (in a temp dir, on free ports), then times, on fresh hosts each time:
   direct:     every host runs pip against the package index (N downloads)
-  wheelhouse: `xeonfleet wheelhouse build` once on the controller (timed separately, from an
-              empty cache), then every host installs from the uploaded wheels with --no-index.
+  wheelhouse: `xeonfleet wheelhouse build` once on the controller (timed separately, into a new
+              directory; pip's own HTTP cache may serve it), then every host installs from the uploaded wheels with --no-index.
 Prints one JSON object. The index here is PyPI behind the machine's pip cache and local mirrors,
 so "direct" is a best case; on a real fleet behind one uplink the gap grows with N.
 """
