@@ -13,6 +13,7 @@ one-line message naming the store and the fix.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
@@ -142,7 +143,8 @@ class Store:
                 raise self._fail(exc) from exc
 
     def executescript(self, script: str) -> None:
-        """Run several `;`-separated statements without parameters (DDL); `{pk}` is expanded."""
+        """Run several `;`-separated statements without parameters (DDL); `{pk}` is expanded.
+        Inside a SQLite transaction the script is split on `;`, so keep `;` out of string literals."""
         script = script.replace("{pk}", PRIMARY_KEY[self.dialect])
         with self._lock:
             try:
@@ -239,7 +241,11 @@ def _open_sqlite(location: str) -> Store:
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(_sqlite_reason(OSError(exc.strerror or str(exc)), path)) from exc
+            reason = exc.strerror or str(exc)
+            if exc.errno == errno.ENOSPC or exc.errno == errno.EROFS:
+                raise StoreError(_sqlite_reason(OSError(reason), path)) from exc
+            raise StoreError(f"results store {path}: cannot create its directory ({reason}); "
+                             f"set {ENV_VAR} to a writable path") from exc
     try:
         # isolation_level=None: autocommit outside `transaction()`, which issues BEGIN/COMMIT itself.
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
