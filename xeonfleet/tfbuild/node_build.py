@@ -178,7 +178,12 @@ def build(spec: dict[str, Any], log: TextIO) -> dict[str, Any]:
     build_rule = Path(src, "tensorflow/tools/pip_package/BUILD").read_text()
     target_kind = "wheel" if re.search(r'name\s*=\s*"wheel"', build_rule) else "build_pip_package"
     argv = [bazel, *spec["bazel_args"], spec["targets"][target_kind]]
-    run(log, argv, "build", cwd=src, env=env)
+    try:
+        run(log, argv, "build", cwd=src, env=env)
+    finally:
+        # Builds are rare: do not leave Bazel's JVM server idling on the host for hours.
+        startup = spec["bazel_args"][:spec["bazel_args"].index("build")]
+        subprocess.run([bazel, *startup, "shutdown"], cwd=src, capture_output=True)
     phase("package")
     wheel = package_wheel(log, src, target_kind, Path(spec["wheel_dir"]))
     metadata = {
