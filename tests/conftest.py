@@ -24,7 +24,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason=f"lab fleet unavailable: {reason}")
     for item in items:
-        if "lab" in item.keywords:
+        if item.get_closest_marker("lab"):
             item.add_marker(skip)
 
 
