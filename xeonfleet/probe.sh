@@ -8,7 +8,8 @@
 #
 # Output (sections start with "@@@ "):
 #   @@@ xeonfleet-probe 1
-#   @@@ text            then "relative/path:line" for every line of every text file read (one grep)
+#   @@@ file PATH       then the raw content of one big text file (proc/cpuinfo)
+#   @@@ text            then "relative/path:line" for every line of every other text file (one grep)
 #   @@@ hex PATH        then `od -An -v -tx1` of a binary file (the SMBIOS table)
 #   @@@ unreadable PATH a file that exists but cannot be read (the SMBIOS table needs root)
 #   @@@ virtual PATH    a virtual network or block device (to skip in nics/disks)
@@ -34,7 +35,9 @@ kernel/nmi_watchdog kernel/perf_event_paranoid net/core/somaxconn net/core/rmem_
 
 set --
 if has cpu || has power || has numa; then
-    set -- "$@" proc/cpuinfo $C/online $C/offline $C/present $C/possible $C/smt/active \
+    # cpuinfo is most of the output on a big host: sent raw (no per-line path prefix).
+    if [ -r proc/cpuinfo ]; then echo "@@@ file proc/cpuinfo"; cat proc/cpuinfo 2>/dev/null; fi
+    set -- "$@" $C/online $C/offline $C/present $C/possible $C/smt/active \
         $C/cpu[0-9]*/online $C/cpu[0-9]*/topology/physical_package_id \
         $C/cpu[0-9]*/topology/core_id $C/cpu[0-9]*/topology/die_id \
         $C/cpu[0-9]*/topology/thread_siblings_list $C/cpu0/cpufreq/cpuinfo_max_freq \

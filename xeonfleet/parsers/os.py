@@ -43,9 +43,9 @@ def parse_key_values(lines: list[str] | None) -> dict[str, str]:
 def parse_sysctls(probe: ProbeOutput) -> dict[str, str]:
     """The sysctls the probe read, dotted names, values as the kernel prints them."""
     return {
-        path[len(SYSCTL_PREFIX) :].replace("/", "."): lines[0].strip()
-        for path, lines in sorted(probe.files.items())
-        if path.startswith(SYSCTL_PREFIX) and path not in _NOT_SYSCTLS and lines
+        name.replace("/", "."): lines[0].strip()
+        for name, lines in sorted(probe.matching(SYSCTL_PREFIX, "").items())
+        if SYSCTL_PREFIX + name not in _NOT_SYSCTLS and lines
     }
 
 

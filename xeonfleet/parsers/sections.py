@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import re
 import zlib
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 MARKER = "@@@ "
 PACKED = "@@@ packed gzip base64"
+_GREP_LINE = re.compile(r"^([^:\n]*):(.*)$", re.MULTILINE)
 
 
 @dataclass
@@ -22,6 +25,7 @@ class ProbeOutput:
     virtual_devices: set[str] = field(default_factory=set)  # "sys/devices/virtual/net/lo"
     tools: dict[str, str] = field(default_factory=dict)
     complete: bool = False
+    _paths: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def lines(self, path: str) -> list[str] | None:
         """The file's lines, or None when the probe did not see it."""
@@ -45,55 +49,73 @@ class ProbeOutput:
 
     def matching(self, prefix: str, suffix: str) -> dict[str, list[str]]:
         """Files whose path starts with prefix and ends with suffix, keyed by the middle part."""
+        paths = self._sorted_paths()
         found = {}
-        for path, lines in self.files.items():
-            if path.startswith(prefix) and path.endswith(suffix) and len(path) > len(prefix) + len(suffix):
-                found[path[len(prefix) : len(path) - len(suffix)]] = lines
+        # Paths are sorted: the ones with this prefix are one contiguous run (a big host has
+        # thousands of per-CPU files, and parsers ask for a few prefixes each).
+        for path in paths[bisect_left(paths, prefix) :]:
+            if not path.startswith(prefix):
+                break
+            if path.endswith(suffix) and len(path) > len(prefix) + len(suffix):
+                found[path[len(prefix) : len(path) - len(suffix)]] = self.files[path]
         return found
 
+    def _sorted_paths(self) -> list[str]:
+        """The paths in order, recomputed only when files were added since the last call."""
+        if len(self._paths) != len(self.files):
+            self._paths = sorted(self.files)
+        return self._paths
 
-def unpack(lines: list[str]) -> list[str]:
-    """The plain probe lines, whether the probe ran with PACK=1 (gzip + base64) or not."""
+
+def unpack(lines: list[str]) -> str:
+    """The plain probe text, whether the probe ran with PACK=1 (gzip + base64) or not."""
     if not lines or lines[0] != PACKED:
-        return lines
+        return "\n".join(lines)
     try:
         data = gzip.decompress(base64.b64decode("".join(lines[1:])))
     except (binascii.Error, OSError, EOFError, zlib.error):
-        return ["@@@ unreadable packed probe output (corrupt gzip/base64)"]
-    return data.decode("utf-8", errors="replace").splitlines()
+        return "@@@ unreadable packed probe output (corrupt gzip/base64)"
+    return data.decode("utf-8", errors="replace")
+
+
+def _add_text_lines(out: ProbeOutput, body: str) -> None:
+    """grep -H output: "path:line" per line, a file's lines contiguous."""
+    files = out.files
+    for path, line in _GREP_LINE.findall(body):
+        lines = files.get(path)
+        if lines is None:
+            files[path] = [line]
+        else:
+            lines.append(line)
 
 
 def parse_probe_output(lines: list[str]) -> ProbeOutput:
-    """Parse probe.sh output lines (plain or packed) into a ProbeOutput."""
+    """Parse probe.sh output lines (plain or packed) into a ProbeOutput.
+
+    Works on whole sections (split, regex) rather than line by line: a 2-socket host sends
+    ~10,000 lines and this runs once per host inside the fleet gather.
+    """
     out = ProbeOutput()
-    lines = unpack(lines)
-    section = ""
-    hex_path = ""
-    hex_chunks: list[str] = []
-    for line in lines:
-        if line.startswith(MARKER):
-            if hex_path:
-                out.binary[hex_path] = bytes.fromhex("".join(hex_chunks))
-                hex_path, hex_chunks = "", []
-            words = line[len(MARKER) :].split(" ", 2)
-            section = words[0]
-            if section == "hex" and len(words) > 1:
-                hex_path = words[1]
-            elif section == "unreadable" and len(words) > 1:
-                out.unreadable.append(words[1])
-            elif section == "virtual" and len(words) > 1:
-                out.virtual_devices.add(words[1])
-            elif section == "tool" and len(words) > 2:
-                out.tools[words[1]] = words[2]
-            elif section == "end":
-                out.complete = True
-            continue
-        if section == "text":
-            path, sep, rest = line.partition(":")
-            if sep:
-                out.files.setdefault(path, []).append(rest)
-        elif hex_path:
-            hex_chunks.append(line.replace(" ", ""))
-    if hex_path:
-        out.binary[hex_path] = bytes.fromhex("".join(hex_chunks))
+    text = "\n" + unpack(lines)
+    for section in text.split("\n" + MARKER)[1:]:
+        header, _, body = section.partition("\n")
+        kind, _, arg = header.partition(" ")
+        if kind == "text":
+            _add_text_lines(out, body)
+        elif kind == "file" and arg:
+            out.files[arg] = body.splitlines()
+        elif kind == "hex" and arg:
+            try:
+                out.binary[arg] = bytes.fromhex(body.replace(" ", "").replace("\n", ""))
+            except ValueError:
+                out.unreadable.append(arg)
+        elif kind == "unreadable" and arg:
+            out.unreadable.append(arg)
+        elif kind == "virtual" and arg:
+            out.virtual_devices.add(arg)
+        elif kind == "tool" and arg:
+            name, _, path = arg.partition(" ")
+            out.tools[name] = path
+        elif kind == "end":
+            out.complete = True
     return out
