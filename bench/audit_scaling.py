@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -104,6 +105,7 @@ def main() -> int:
                   + (f"  facts {facts:6.2f}s" if facts is not None else ""), flush=True)
     finally:
         lab.down()
+        shutil.rmtree(work, ignore_errors=True)
 
     print(f"\ncpu cores {os.cpu_count()}, load avg {os.getloadavg()[0]:.1f}, {args.repeat} runs each (median)")
     print(f"{'hosts':>5}  {'ssh floor s':>11}  {'audit s':>8}  {'audit/floor':>11}  {'facts s':>8}")
