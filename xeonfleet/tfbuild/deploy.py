@@ -10,7 +10,7 @@ controller already holds the wheel and a target already runs it, both are plain 
 import json
 import posixpath
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -76,27 +76,26 @@ def _make_plan() -> FleetPlan:
     try:
         settings = plan.settings_from_data(builder.data)
     except plan.BuildInputError as exc:
-        return FleetPlan(**{**base.__dict__, "error": str(exc)})
+        return replace(base, error=str(exc))
     remote = builder.get_fact(GitRemoteCommit, repo=settings.source_repo, ref=settings.source_ref)
     if remote["error"]:
-        return FleetPlan(**{**base.__dict__, "settings": settings,
-                            "error": f"{settings.source_repo}: {remote['error']}; fix tf_source_ref"})
+        return replace(base, settings=settings,
+                       error=f"{settings.source_repo}: {remote['error']}; fix tf_source_ref")
     commit = remote["commit"]
     key = plan.cache_key(commit, settings, march)
     build_state = builder.get_fact(BuildHostState, build_dir=settings.build_dir,
                                    metadata_path=posixpath.join(settings.wheel_dir(key), "metadata.json"))
-    fields = {**base.__dict__, "settings": settings, "commit": commit, "key": key,
-              "cached": build_state["cached"]}
-    if build_state["cached"]:
-        return FleetPlan(**fields)
+    found = replace(base, settings=settings, commit=commit, key=key, cached=build_state["cached"])
+    if found.cached:
+        return found
     cpu, memory = node_facts[builder_name]["cpu"], node_facts[builder_name]["memory"]
     try:
         plan.check_disk(settings, build_state["free_bytes"] or 0)
         sizing = plan.size_build(settings, cpu.get("online_cpus") or 1, memory.get("total_bytes") or 0,
                                  build_state["mem_available"] or 0)
     except plan.BuildInputError as exc:
-        return FleetPlan(**{**fields, "error": f"{builder_name}: {exc}"})
-    return FleetPlan(**{**fields, "sizing": sizing})
+        return replace(found, error=f"{builder_name}: {exc}")
+    return replace(found, sizing=sizing)
 
 
 def _fail(state: State, host: Host, message: str) -> bool:
