@@ -38,10 +38,11 @@ if has cpu || has power || has numa; then
     # cpuinfo is most of the output on a big host: sent raw (no per-line path prefix).
     if [ -r proc/cpuinfo ]; then echo "@@@ file proc/cpuinfo"; cat proc/cpuinfo 2>/dev/null; fi
     set -- "$@" $C/online $C/offline $C/present $C/possible $C/smt/active \
-        $C/cpu[0-9]*/online $C/cpu[0-9]*/topology/physical_package_id \
-        $C/cpu[0-9]*/topology/core_id $C/cpu[0-9]*/topology/die_id \
-        $C/cpu[0-9]*/topology/thread_siblings_list $C/cpu0/cpufreq/cpuinfo_max_freq \
-        $C/cpu0/cpufreq/cpuinfo_min_freq $C/cpu0/cpufreq/base_frequency
+        $C/cpu[0-9]*/topology/physical_package_id $C/cpu[0-9]*/topology/core_id \
+        $C/cpu0/cpufreq/cpuinfo_max_freq $C/cpu0/cpufreq/cpuinfo_min_freq \
+        $C/cpu0/cpufreq/base_frequency
+    # Per-CPU online flags only matter when the kernel's online list is missing (old kernels).
+    [ -r $C/online ] || set -- "$@" $C/cpu[0-9]*/online
 fi
 if has numa || has memory; then
     set -- "$@" $N/online $N/possible $N/has_cpu $N/has_memory $N/node[0-9]*/cpulist \
@@ -49,7 +50,7 @@ if has numa || has memory; then
     has os || set -- "$@" proc/sys/kernel/numa_balancing
 fi
 if has power; then
-    set -- "$@" $C/cpu[0-9]*/cpufreq/scaling_driver $C/cpu[0-9]*/cpufreq/scaling_governor \
+    set -- "$@" $C/cpu0/cpufreq/scaling_driver $C/cpu[0-9]*/cpufreq/scaling_governor \
         $C/cpu0/cpufreq/scaling_available_governors \
         $C/cpu[0-9]*/cpufreq/energy_performance_preference \
         $C/cpu[0-9]*/power/energy_perf_bias $C/intel_pstate/status $C/intel_pstate/no_turbo \

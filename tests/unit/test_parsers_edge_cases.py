@@ -113,3 +113,11 @@ def test_every_documented_key_is_present_even_on_an_empty_tree():
     for section in ("cpu", "numa", "memory", "bios", "system", "power", "os", "tools", "frameworks"):
         assert set(facts[section]) == set(full[section]), section
     assert set(facts) == set(full)
+
+
+def test_old_kernel_without_cpu_lists_uses_per_cpu_online_flags():
+    facts = facts_of("no-online-list")
+    cpu = facts["cpu"]
+    assert (cpu["online_cpus"], cpu["logical_cpus"], cpu["offline_cpus"]) == (2, 3, [2])
+    assert cpu["microarch"] == "zen3" and cpu["fma_units"] == 0 and cpu["physical_cores"] == 2
+    assert facts["numa"]["nps"] == 1 and facts["numa"]["snc_enabled"] is None

@@ -62,7 +62,7 @@ def _epb(probe: ProbeOutput, online: list[int], errors: list[str]) -> int | None
 
 def parse_power(probe: ProbeOutput, online: list[int], flags: list[str], errors: list[str]) -> dict:
     """The power.* block of docs/facts.md."""
-    driver = _uniform(_per_cpu(probe, online, "cpufreq/scaling_driver"))
+    driver = probe.value(f"{CPU}cpu0/cpufreq/scaling_driver")
     if driver is None:
         errors.append("no cpufreq (VM or driver not loaded): governor, frequencies unknown")
     pstate = probe.value(CPU + "intel_pstate/status")
