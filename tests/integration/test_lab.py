@@ -105,8 +105,13 @@ def test_sysctl_writes_stay_in_the_host(lab: Lab) -> None:
     # A sysctl the profile does not define is read-only in the host, never the real kernel's.
     real_expire = Path("/proc/sys/vm/dirty_expire_centisecs").read_text()
     rc, out = ssh(lab, "lab-01", "sysctl -w vm.dirty_expire_centisecs=1234")
-    assert rc != 0
+    assert rc != 0, out
     assert Path("/proc/sys/vm/dirty_expire_centisecs").read_text() == real_expire
+    # Nor may an IRQ affinity write reach the real machine.
+    real_affinity = Path("/proc/irq/default_smp_affinity").read_text()
+    rc, out = ssh(lab, "lab-01", "echo 1 > /proc/irq/default_smp_affinity")
+    assert rc != 0 and "Read-only file system" in out
+    assert Path("/proc/irq/default_smp_affinity").read_text() == real_affinity
 
 
 def test_etc_writes_land_in_the_hosts_upper_dir(lab: Lab) -> None:

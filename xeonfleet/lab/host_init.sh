@@ -26,13 +26,14 @@ mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
 mount --bind "$tree/sys" "$root/sys"
 
-# Read-only first, so a sysctl the profile does not define fails (EROFS) instead of changing
-# the real kernel; each generated file bound on top is a writable mount of its own.
-mount --bind "$root/proc/sys" "$root/proc/sys"
-mount -o remount,bind,ro "$root/proc/sys"
-if [ -e "$root/proc/sysrq-trigger" ]; then
-    mount --bind -o ro /dev/null "$root/proc/sysrq-trigger"
-fi
+# Read-only first (the /proc paths Docker makes read-only), so a sysctl the profile does not
+# define or an IRQ affinity write fails (EROFS) instead of changing the real kernel; each
+# generated file bound on top below is a writable mount of its own.
+for path in sys irq bus fs sysrq-trigger; do
+    if [ -e "$root/proc/$path" ]; then
+        mount --bind -o ro "$root/proc/$path" "$root/proc/$path"
+    fi
+done
 (cd "$tree/proc" && find . -type f) | while IFS= read -r rel; do
     rel=${rel#./}
     case $rel in
