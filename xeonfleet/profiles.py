@@ -249,7 +249,11 @@ def load_profile(name_or_path: str) -> Profile:
         if not parent:
             break
         include_node = next(v for k, v in root.value if k.value == "include")
-        path = profile_path(parent) if "/" in parent else path.parent / f"{parent}.yaml"
+        if "/" in parent:
+            path = profile_path(parent)
+        else:  # a sibling file first, else the shipped profile (a site profile may include xeon-ai-base)
+            sibling = path.parent / f"{parent}.yaml"
+            path = sibling if sibling.exists() else PROFILES_DIR / f"{parent}.yaml"
     merged: dict[str, Any] = {}
     for layer in reversed(layers):
         merged = _merge(merged, {k: v for k, v in layer.items() if k != "include"})

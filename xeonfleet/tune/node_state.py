@@ -123,6 +123,7 @@ def main(argv: list[str]) -> int:
         if failed:
             print("xeonfleet restore: could not restore " + "; ".join(failed), file=sys.stderr)
             return 1
+        os.remove(STATE)
         for directory in OWNED_DIRS:
             for root, dirs, files in os.walk(directory, topdown=False):
                 for name in files:

@@ -14,7 +14,7 @@ import shlex
 from typing import Any
 
 from pyinfra import host, logger
-from pyinfra.api import FunctionCommand, operation
+from pyinfra.api import FunctionCommand, StringCommand, operation
 
 from xeonfleet.tune import commands
 
@@ -22,6 +22,20 @@ LIB_DIR = "/usr/local/lib/xeonfleet"
 STATE_HELPER = f"{LIB_DIR}/state.py"
 SYSCTL_FILE = "/etc/sysctl.d/90-xeonfleet.conf"
 GRUB_FILE = "/etc/default/grub"
+
+
+class HostCommand(StringCommand):
+    """A shell command whose lost SSH connection fails only its own host.
+
+    pyinfra 3.10 turns OSError/SSHException from a command into a host failure, but paramiko reports a
+    peer that died between commands as EOFError, which escapes and aborts the run for every host. Seen
+    on the lab when a host is stopped mid-run; re-raised as ConnectionError (an OSError) here."""
+
+    def execute(self, state, host, connector_arguments):  # noqa: ANN001, ANN201  (pyinfra's signature)
+        try:
+            return super().execute(state, host, connector_arguments)
+        except EOFError as exc:
+            raise ConnectionError(f"SSH connection to {host.name} lost") from exc
 
 
 def sha1(text: str) -> str:
@@ -59,7 +73,7 @@ def state_helper(content: str, current: dict[str, Any] | None):
     if current and current.get("sha1") == sha1(content):
         host.noop("the xeonfleet state helper is already installed")
         return
-    yield _write_file_command(STATE_HELPER, content, "0755")
+    yield HostCommand(_write_file_command(STATE_HELPER, content, "0755"))
 
 
 @operation()
@@ -82,7 +96,7 @@ def managed_file(path: str, content: str, mode: str, current: dict[str, Any] | N
         return
     record = record_files([path])
     write = _write_file_command(path, content, mode)
-    yield f"{record} && {write}" if not path.startswith(LIB_DIR) else write
+    yield HostCommand(f"{record} && {write}" if not path.startswith(LIB_DIR) else write)
 
 
 @operation()
@@ -96,8 +110,8 @@ def symlink(path: str, target: str, current: dict[str, Any] | None):
     if current and current.get("link") == target:
         host.noop(f"{path} already points to {target}")
         return
-    yield (f"{record_files([path])} && mkdir -p {shlex.quote(posixpath.dirname(path))} "
-           f"&& ln -sfn {shlex.quote(target)} {shlex.quote(path)}")
+    yield HostCommand(f"{record_files([path])} && mkdir -p {shlex.quote(posixpath.dirname(path))} "
+                      f"&& ln -sfn {shlex.quote(target)} {shlex.quote(path)}")
 
 
 @operation()
@@ -114,7 +128,7 @@ def packages(tools: dict[str, str], manager: str | None):
     quoted = " ".join(shlex.quote(n) for n in names)
     install = (f"DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {quoted}"
                if manager == "apt" else f"dnf install -y {quoted}")
-    yield f"python3 {STATE_HELPER} save-packages {quoted} && {install}"
+    yield HostCommand(f"python3 {STATE_HELPER} save-packages {quoted} && {install}")
 
 
 @operation()
@@ -128,7 +142,7 @@ def governor(wanted: str, current: str | None, in_place: bool):
     if in_place:
         host.noop(f"governor is already {wanted}")
         return
-    yield _recorded("power.governor", [commands.GOVERNOR_FILES], commands.governor(wanted))
+    yield HostCommand(_recorded("power.governor", [commands.GOVERNOR_FILES], commands.governor(wanted)))
 
 
 @operation()
@@ -144,7 +158,7 @@ def cstates(max_cstate: str, indices: list[int], current: str | None, in_place: 
         host.noop(f"no C-state deeper than {max_cstate} is enabled")
         return
     globs = [commands.cstate_disable_files(i) for i in indices]
-    yield _recorded("power.cstates", globs, commands.cstates_disable(indices))
+    yield HostCommand(_recorded("power.cstates", globs, commands.cstates_disable(indices)))
 
 
 @operation()
@@ -158,7 +172,7 @@ def turbo(wanted: bool, driver: str | None, in_place: bool):
     if in_place:
         host.noop(f"turbo is already {'on' if wanted else 'off'}")
         return
-    yield _recorded("power.turbo", [commands.turbo_file(driver)], commands.turbo(wanted, driver))
+    yield HostCommand(_recorded("power.turbo", [commands.turbo_file(driver)], commands.turbo(wanted, driver)))
 
 
 @operation()
@@ -171,7 +185,7 @@ def epp(wanted: str, in_place: bool):
     if in_place:
         host.noop(f"EPP is already {wanted}")
         return
-    yield _recorded("power.epp", [commands.EPP_FILES], commands.epp(wanted))
+    yield HostCommand(_recorded("power.epp", [commands.EPP_FILES], commands.epp(wanted)))
 
 
 @operation()
@@ -184,7 +198,7 @@ def epb(wanted: int, in_place: bool):
     if in_place:
         host.noop(f"EPB is already {wanted}")
         return
-    yield _recorded("power.epb", [commands.EPB_FILES], commands.epb(wanted))
+    yield HostCommand(_recorded("power.epb", [commands.EPB_FILES], commands.epb(wanted)))
 
 
 @operation()
@@ -197,7 +211,7 @@ def thp(wanted: str, in_place: bool):
     if in_place:
         host.noop(f"THP is already {wanted}")
         return
-    yield _recorded("os.thp", [commands.THP_FILE], commands.thp(wanted))
+    yield HostCommand(_recorded("os.thp", [commands.THP_FILE], commands.thp(wanted)))
 
 
 @operation()
@@ -215,10 +229,10 @@ def sysctls(values: dict[str, str], content: str, current_file: dict[str, Any] |
         host.noop(f"{len(values)} sysctls already set and persisted in {SYSCTL_FILE}")
         return
     if not file_ok:
-        yield f"{record_files([SYSCTL_FILE])} && {_write_file_command(SYSCTL_FILE, content, '0644')}"
+        yield HostCommand(f"{record_files([SYSCTL_FILE])} && {_write_file_command(SYSCTL_FILE, content, '0644')}")
     if changed:
         proc_files = ["/proc/sys/" + key.replace(".", "/") for key in changed]
-        yield f"{record_values('os.sysctl', proc_files)} && sysctl -q -p {SYSCTL_FILE}"
+        yield HostCommand(f"{record_values('os.sysctl', proc_files)} && sysctl -q -p {SYSCTL_FILE}")
 
 
 @operation()
@@ -245,9 +259,9 @@ def kernel_cmdline(args: list[str], allowed: bool, running: str | None, grub_lin
         host.noop(f"{' '.join(missing)} already in {GRUB_FILE}; active after the next reboot")
         return
     sed = f"s/^GRUB_CMDLINE_LINUX_DEFAULT=\"\\(.*\\)\"/GRUB_CMDLINE_LINUX_DEFAULT=\"\\1 {' '.join(to_add)}\"/"
-    yield (f"{record_files([GRUB_FILE])} && sed -i {shlex.quote(sed)} {GRUB_FILE} && "
-           "{ if command -v update-grub >/dev/null; then update-grub; "
-           "elif command -v grub2-mkconfig >/dev/null; then grub2-mkconfig -o /boot/grub2/grub.cfg; fi; }")
+    yield HostCommand(f"{record_files([GRUB_FILE])} && sed -i {shlex.quote(sed)} {GRUB_FILE} && "
+                      "{ if command -v update-grub >/dev/null; then update-grub; "
+                      "elif command -v grub2-mkconfig >/dev/null; then grub2-mkconfig -o /boot/grub2/grub.cfg; fi; }")
 
 
 def _fail(state, host, messages: list[str]) -> bool:  # noqa: ANN001  (pyinfra passes its State and Host)

@@ -13,7 +13,7 @@ from typing import Any
 from pyinfra import host
 from pyinfra.api import deploy, operation
 
-from xeonfleet.tune.operations import STATE_HELPER
+from xeonfleet.tune.operations import STATE_HELPER, HostCommand
 
 
 @operation()
@@ -29,9 +29,9 @@ def restore_state(state: dict[str, Any] | None, manager: str | None):
     packages = state.get("packages") or []
     if packages:
         names = " ".join(shlex.quote(p) for p in packages)
-        yield (f"DEBIAN_FRONTEND=noninteractive apt-get remove -y {names}" if manager == "apt"
-               else f"dnf remove -y {names}")
-    yield f"python3 {STATE_HELPER} restore"
+        yield HostCommand(f"DEBIAN_FRONTEND=noninteractive apt-get remove -y {names}" if manager == "apt"
+                          else f"dnf remove -y {names}")
+    yield HostCommand(f"python3 {STATE_HELPER} restore")
 
 
 @deploy("Restore AI node")

@@ -1,0 +1,170 @@
+"""deploys/ai_node.py and deploys/restore.py with the real pyinfra CLI on lab fleets.
+
+Guarantees checked (issue 4): after the deploy the audit passes every tunable rule; a second run changes
+nothing; --dry changes nothing (checksums of each host's writable layers); restore returns every host's
+facts to their pre-deploy values and removes what the deploy added; a host killed mid-run does not stop
+the others and the next run converges; wrong host data fails that host alone with nothing applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.findings import NA, PASS
+from xeonfleet.knobs import knobs_for
+from xeonfleet.lab.fleet import Lab, LabHost
+from xeonfleet.parsers.node import node_facts_from_lines
+from xeonfleet.probe import probe_command
+from xeonfleet.profiles import load_profile
+from xeonfleet.rules import evaluate_node
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+PYINFRA = str(Path(sys.executable).parent / "pyinfra")
+ADDED_PATHS = ("/etc/profile.d/xeonfleet-ai.sh", "/etc/sysctl.d/90-xeonfleet.conf", "/usr/local/bin/xeonfleet-run",
+               "/etc/systemd/system/xeonfleet-tune.service", "/usr/local/sbin/xeonfleet-tune.sh",
+               "/etc/systemd/system/multi-user.target.wants/xeonfleet-tune.service",
+               "/var/lib/xeonfleet", "/usr/local/lib/xeonfleet")
+
+
+def pyinfra(lab: Lab, *argv: str, options: tuple[str, ...] = (), inventory: str = "inventories/lab.py",
+            ) -> subprocess.CompletedProcess:
+    """`pyinfra -y [OPTIONS] INVENTORY ARGV...` from the repo root against this lab."""
+    return subprocess.run([PYINFRA, "-y", *options, inventory, *argv], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "XEONFLEET_LAB_DIR": str(lab.lab_dir)}, timeout=300)
+
+
+def changes(output: str) -> dict[str, int]:
+    """Operations that ran commands, per host ("[lab-01] Success" lines)."""
+    counts: dict[str, int] = {}
+    for line in output.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("] Success"):
+            name = line[1:line.index("]")]
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def node_facts(lab: Lab, name: str) -> dict:
+    result = lab.exec(name, ["sh", "-c", probe_command()])
+    return node_facts_from_lines(result.stdout.splitlines())
+
+
+def knob_failures(lab: Lab, name: str, profile: str = "xeon-ai-base") -> list[str]:
+    """Tunable rules (power/os/runtime/numa.balancing: the knobs) that are neither pass nor n/a."""
+    loaded = load_profile(profile)
+    knob_ids = {knob.id for knob in knobs_for(loaded)}
+    return [f"{f.rule}={f.status} ({f.evidence})" for f in evaluate_node(name, node_facts(lab, name), loaded)
+            if f.rule in knob_ids and f.status not in (PASS, NA)]
+
+
+def layer_checksum(host: LabHost) -> str:
+    """Everything a deploy can write on a host: its overlay upper dir and its generated /proc + /sys tree."""
+    digest = hashlib.sha256()
+    for top in (host.upper_dir, host.tree_dir):
+        for path in sorted(top.rglob("*")):
+            digest.update(str(path.relative_to(top)).encode())
+            if path.is_symlink():
+                digest.update(os.readlink(path).encode())
+            elif path.is_file():
+                digest.update(oct(path.stat().st_mode).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def present(lab: Lab, name: str, paths: tuple[str, ...]) -> list[str]:
+    result = lab.exec(name, ["sh", "-c", " ".join(f"[ -e {p} ] || [ -L {p} ] && echo {p};" for p in paths)])
+    return result.stdout.split()
+
+
+def test_dry_apply_rerun_restore(lab_factory) -> None:
+    lab = lab_factory(["icx-8380-2s-mistuned", "clx-6248-2s", "cloud-vm"])
+    names = [h.name for h in lab.hosts]
+    before = {name: node_facts(lab, name) for name in names}
+    assert any(knob_failures(lab, name) for name in names), "the lab should start mis-tuned"
+
+    # A first SSH login writes by itself (root's shell start-up files, e.g. pyenv shims); take the
+    # baseline after one, so the comparison sees only what pyinfra --dry does.
+    assert pyinfra(lab, "exec", "--", "true").returncode == 0
+    sums = {h.name: layer_checksum(h) for h in lab.hosts}
+    dry = pyinfra(lab, "deploys/ai_node.py", options=("--dry",))
+    assert dry.returncode == 0, dry.stderr + dry.stdout
+    assert {h.name: layer_checksum(h) for h in lab.hosts} == sums, "--dry changed a host"
+
+    first = pyinfra(lab, "deploys/ai_node.py")
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert changes(first.stdout + first.stderr), "the first run should change the mis-tuned hosts"
+    for name in names:
+        assert knob_failures(lab, name) == [], name
+    assert "manual fix needed (not tunable): numa.snc" in first.stdout + first.stderr
+
+    second = pyinfra(lab, "deploys/ai_node.py")
+    assert second.returncode == 0, second.stderr + second.stdout
+    assert changes(second.stdout + second.stderr) == {}, second.stdout
+
+    restored = pyinfra(lab, "deploys/restore.py")
+    assert restored.returncode == 0, restored.stderr + restored.stdout
+    for name in names:
+        after = node_facts(lab, name)
+        differing = sorted(k for k in before[name] if before[name][k] != after.get(k))
+        assert differing == [], f"{name}: {differing}"
+        assert present(lab, name, ADDED_PATHS) == [], name
+    again = pyinfra(lab, "deploys/restore.py")
+    assert again.returncode == 0 and changes(again.stdout + again.stderr) == {}
+
+
+def test_killed_host_does_not_stop_others(lab_factory, tmp_path: Path) -> None:
+    lab = lab_factory(["icx-8380-2s-mistuned"], hosts=3)
+    victim, survivors = "lab-02", ["lab-01", "lab-03"]
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([PYINFRA, "-y", "inventories/lab.py", "deploys/ai_node.py"], cwd=REPO, stdout=out,
+                                stderr=subprocess.STDOUT, env={**os.environ, "XEONFLEET_LAB_DIR": str(lab.lab_dir)})
+        deadline = time.monotonic() + 120
+        while "Starting operation" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        lab.stop(victim)
+        proc.wait(timeout=300)
+    for name in survivors:
+        assert knob_failures(lab, name) == [], log.read_text()
+    assert lab.start(victim).answering
+    rerun = pyinfra(lab, "deploys/ai_node.py")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert knob_failures(lab, victim) == []
+    assert set(changes(rerun.stdout)) <= {victim}
+
+
+def test_wrong_host_data_fails_that_host_alone(lab_factory, tmp_path: Path) -> None:
+    lab = lab_factory(["icx-8380-2s-mistuned"], hosts=4)
+    bad_profile = tmp_path / "schedutil.yaml"
+    bad_profile.write_text("include: xeon-ai-base\npower:\n  governor: schedutil\n")
+    overrides = {
+        "lab-01": {"xeonfleet_cores_per_instance": 64},
+        "lab-02": {"xeonfleet_profile": str(bad_profile)},
+        "lab-03": {"xeonfleet_install_packages": False},
+    }
+    lab.exec("lab-03", ["rm", "-f", "/usr/bin/cpupower"])  # a whiteout in that host's overlay only
+    inventory = tmp_path / "inventory.py"
+    inventory.write_text(
+        "from xeonfleet.lab.fleet import Lab\n"
+        f"OVERRIDES = {overrides!r}\n"
+        "hosts = [(name, {**data, **OVERRIDES.get(name, {})}) for name, data in Lab().inventory_hosts()]\n"
+    )
+    assert pyinfra(lab, "exec", "--", "true").returncode == 0  # login side effects happen before the baseline
+    sums = {h.name: layer_checksum(h) for h in lab.hosts}
+    run = pyinfra(lab, "deploys/ai_node.py", inventory=str(inventory))
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "xeonfleet_cores_per_instance=64 is larger than a NUMA node (20 physical cores)" in output
+    assert "governor 'schedutil' is not offered" in output
+    assert "cpupower required by the profile (os.tools) but absent" in output
+    for name in overrides:
+        assert layer_checksum(lab.host(name)) == sums[name], f"{name} was changed despite its error"
+    assert knob_failures(lab, "lab-04") == [], output

@@ -1,0 +1,84 @@
+"""xeonfleet-run (node-side launcher) on a generated 2S Ice Lake sysroot with SNC2: 4 NUMA nodes of
+20 cores / 40 logical CPUs. Plans are printed with --dry-run; real runs start real processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.lab.hardware import load_hardware
+from xeonfleet.lab.sysroot import build_sysroot
+from xeonfleet.launcher import xeonfleet_run
+
+SCRIPT = Path(xeonfleet_run.__file__)
+
+
+@pytest.fixture(scope="module")
+def sysroot(tmp_path_factory: pytest.TempPathFactory) -> str:
+    root = tmp_path_factory.mktemp("icx-snc2")
+    build_sysroot(load_hardware("icx-8380-2s-mistuned"), root, "launcher")
+    return str(root)
+
+
+def launch(sysroot: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), "--sysroot", sysroot, *args], capture_output=True,
+                          text=True, env=env)
+
+
+def plan_rows(output: str) -> list[list[str]]:
+    return [line.split(None, 4) for line in output.splitlines()[2:]]
+
+
+def test_throughput_mode_is_one_instance_per_numa_node(sysroot: str) -> None:
+    result = launch(sysroot, "--mode", "throughput", "--dry-run", "--", "app")
+    rows = plan_rows(result.stdout)
+    assert result.returncode == 0 and [r[1] for r in rows] == ["0", "1", "2", "3"]
+    assert rows[0][2:4] == ["20", "0-19"]  # physical cores only: HT siblings 80-99 stay free
+    assert rows[0][4] == "numactl -C 0-19 -m 0 app"
+
+
+def test_latency_mode_and_node_local(sysroot: str) -> None:
+    rows = plan_rows(launch(sysroot, "--mode", "latency", "--instances", "6", "--node-local", "--dry-run", "--",
+                            "app").stdout)
+    assert len(rows) == 6 and {r[2] for r in rows} == {"4"} and rows[5][1] == "1"  # 5 per node, then node 1
+    assert rows[0][4] == "numactl -C 0-3 -l app"
+
+
+def test_auto_follows_the_env_file(sysroot: str) -> None:
+    rows = plan_rows(launch(sysroot, "--dry-run", "--", "app", env={"XEONFLEET_CORES_PER_INSTANCE": "10"}).stdout)
+    assert len(rows) == 8 and {r[2] for r in rows} == {"10"}
+
+
+def test_too_many_cores_or_instances_is_a_clear_error(sysroot: str) -> None:
+    big = launch(sysroot, "--cores-per-instance", "21", "--dry-run", "--", "app")
+    assert big.returncode == 2 and "more than a NUMA node has (20 physical cores)" in big.stderr
+    many = launch(sysroot, "--cores-per-instance", "20", "--instances", "5", "--dry-run", "--", "app")
+    assert many.returncode == 2 and "this host holds 4" in many.stderr
+
+
+def test_missing_allocator_is_a_clear_error(sysroot: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(xeonfleet_run, "LIB_DIRS", ("/nonexistent",))
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+    code = xeonfleet_run.main(["--sysroot", sysroot, "--allocator", "jemalloc", "--dry-run", "--", "app"])
+    assert code == 2
+
+
+def test_instance_env_intel_vs_gnu() -> None:
+    inst = xeonfleet_run.Instance(index=1, node=0, cpus=(0, 1, 2), threads=3)
+    intel = xeonfleet_run.instance_env(inst, "intel", "/usr/lib/libjemalloc.so.2")
+    assert intel["OMP_NUM_THREADS"] == "3" and "KMP_AFFINITY" in intel and intel["LD_PRELOAD"].startswith("/usr/lib/libj")
+    gnu = xeonfleet_run.instance_env(inst, "gnu", None)
+    assert gnu["OMP_PROC_BIND"] == "close" and gnu["OMP_PLACES"] == "cores" and "KMP_AFFINITY" not in gnu
+
+
+def test_runs_every_instance_and_returns_the_worst_exit_code(sysroot: str, tmp_path: Path) -> None:
+    # numactl cannot pin to CPUs this test machine lacks, so a stand-in numactl on PATH runs the command.
+    fake = tmp_path / "numactl"
+    fake.write_text('#!/bin/sh\nwhile [ "$1" != app ]; do shift; done; shift; exec "$@"\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    result = launch(sysroot, "--mode", "throughput", "--", "app", "sh", "-c", 'echo "t=$OMP_NUM_THREADS"; exit $XEONFLEET_INSTANCE', env=env)
+    assert result.returncode == 3 and result.stdout.count("t=20") == 4

@@ -1,0 +1,57 @@
+"""node_state.py, the node-side undo log: first prior value wins, restore puts values and files back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.tune import node_state
+
+
+@pytest.fixture()
+def state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "var" / "state.json"
+    monkeypatch.setattr(node_state, "STATE", str(path))
+    monkeypatch.setattr(node_state, "OWNED_DIRS", (str(tmp_path / "owned"),))
+    return path
+
+
+def test_first_prior_value_is_never_overwritten(tmp_path: Path, state_file: Path) -> None:
+    gov = tmp_path / "scaling_governor"
+    gov.write_text("powersave\n")
+    assert node_state.main(["save-values", "power.governor", str(tmp_path / "scaling_*")]) == 0
+    gov.write_text("performance\n")
+    assert node_state.main(["save-values", "power.governor", str(gov)]) == 0
+    assert node_state.load()["values"][str(gov)]["content"] == "powersave"
+
+
+def test_restore_puts_values_and_files_back(tmp_path: Path, state_file: Path) -> None:
+    thp = tmp_path / "enabled"
+    thp.write_text("always [madvise] never\n")
+    existing, created, link = tmp_path / "existing.conf", tmp_path / "new.sh", tmp_path / "wants.service"
+    existing.write_text("old\n")
+    existing.chmod(0o600)
+    node_state.main(["save-values", "os.thp", str(thp)])
+    node_state.main(["save-files", str(existing), str(created), str(link)])
+    thp.write_text("always\n")
+    existing.write_text("new\n")
+    created.write_text("x")
+    link.symlink_to(created)
+    (tmp_path / "owned").mkdir()
+    (tmp_path / "owned" / "state.py").write_text("")
+
+    assert node_state.main(["restore"]) == 0
+    assert thp.read_text() == "madvise\n"  # the bare choice, as the kernel takes it
+    assert existing.read_text() == "old\n" and existing.stat().st_mode & 0o777 == 0o600
+    assert not created.exists() and not link.is_symlink()
+    assert not state_file.exists() and not (tmp_path / "owned").exists()
+    assert node_state.main(["restore"]) == 0  # nothing recorded: nothing to do
+
+
+def test_restore_skips_unchanged_values(tmp_path: Path, state_file: Path) -> None:
+    sysctl = tmp_path / "nmi_watchdog"
+    sysctl.write_text("0\n")
+    node_state.main(["save-values", "os.sysctl", str(sysctl)])
+    sysctl.chmod(0o444)  # read-only, like a sysctl the kernel does not let change: untouched, no error
+    assert node_state.main(["restore"]) == 0

@@ -1,0 +1,107 @@
+"""plan_host: what the tune deploy does per host, and every host-data error it refuses, from real facts
+(probe + parsers over sysroots generated from the lab hardware profiles)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.lab.hardware import load_hardware
+from xeonfleet.lab.sysroot import build_sysroot
+from xeonfleet.parsers.node import node_facts_from_lines
+from xeonfleet.probe import run_probe_local
+from xeonfleet.profiles import load_profile
+from xeonfleet.tune.plan import cmdline_advice, plan_host
+
+
+@lru_cache(maxsize=None)
+def _facts_cached(hardware: str, root: str) -> dict:
+    build_sysroot(load_hardware(hardware), Path(root), "unit")
+    facts = node_facts_from_lines(run_probe_local(root))
+    # A sysroot holds only /proc and /sys; the lab hosts run on a Debian root with the tools installed.
+    facts["tools"] = {"numactl": True, "cpupower": True, "dmidecode": True}
+    facts["os"]["distro"] = {"id": "debian", "version_id": "12", "pretty_name": "Debian GNU/Linux 12"}
+    return facts
+
+
+@pytest.fixture(scope="module")
+def facts(tmp_path_factory: pytest.TempPathFactory):
+    def get(hardware: str) -> dict:
+        return _facts_cached(hardware, str(tmp_path_factory.getbasetemp() / f"tune-{hardware}"))
+
+    return get
+
+
+BASE = load_profile("xeon-ai-base")
+
+
+def test_mistuned_host_plans_every_os_knob(facts) -> None:
+    plan = plan_host("h", BASE, facts("icx-8380-2s-mistuned"), {})
+    assert plan.errors == []
+    to_change = {s.knob.id for s in plan.steps if not s.in_place}
+    assert {"power.governor", "power.cstates", "power.turbo", "power.epp", "power.epb", "numa.balancing",
+            "os.sysctl.vm.swappiness"} <= to_change
+    assert plan.sysctls["kernel.numa_balancing"] == "0"
+    assert plan.env["OMP_NUM_THREADS"] == "80"  # physical cores, not the 160 logical CPUs
+    assert plan.env["XEONFLEET_CORES_PER_INSTANCE"] == "20"  # SNC2: a NUMA node holds 20 cores
+    assert any(item.startswith("numa.snc:") and "BIOS" in item for item in plan.manual)
+
+
+def test_compliant_host_changes_no_power_knob(facts) -> None:
+    plan = plan_host("h", BASE, facts("icx-8380-2s"), {})
+    power = [s.knob.id for s in plan.steps if s.knob.category == "power" and not s.in_place]
+    assert power == [] and plan.errors == []
+
+
+def test_vm_marks_cpufreq_knobs_not_applicable(facts) -> None:
+    plan = plan_host("h", BASE, facts("cloud-vm"), {})
+    assert {"power.governor", "power.turbo", "power.epp", "power.epb", "power.cstates"} <= set(plan.not_applicable)
+    assert plan.errors == []
+
+
+def test_skip_list_removes_steps_and_typos_are_errors(facts) -> None:
+    plan = plan_host("h", BASE, facts("icx-8380-2s-mistuned"),
+                     {"xeonfleet_skip": ["power.turbo", "os.sysctl", "persist.service"]})
+    ids = {s.knob.id for s in plan.steps}
+    assert "power.turbo" not in ids and not any(i.startswith("os.sysctl.") for i in ids)
+    assert "persist.service" not in plan.extra_steps and plan.errors == []
+    typo = plan_host("h", BASE, facts("icx-8380-2s-mistuned"), {"xeonfleet_skip": ["power.trubo"]})
+    assert typo.errors and "unknown step 'power.trubo'" in typo.errors[0]
+
+
+def test_cores_per_instance_larger_than_a_numa_node(facts) -> None:
+    plan = plan_host("h", BASE, facts("icx-8380-2s-mistuned"), {"xeonfleet_cores_per_instance": 21})
+    assert any("larger than a NUMA node (20 physical cores)" in e for e in plan.errors)
+    ok = plan_host("h", BASE, facts("icx-8380-2s-mistuned"), {"xeonfleet_cores_per_instance": 20})
+    assert ok.errors == [] and ok.env["XEONFLEET_CORES_PER_INSTANCE"] == "20"
+
+
+def test_governor_not_offered_by_the_driver(facts, tmp_path: Path) -> None:
+    custom = tmp_path / "schedutil.yaml"
+    custom.write_text("include: xeon-ai-base\npower:\n  governor: schedutil\n")
+    plan = plan_host("h", load_profile(str(custom)), facts("icx-8380-2s-mistuned"), {})
+    assert any("governor 'schedutil' is not offered" in e and "performance powersave" in e for e in plan.errors)
+
+
+def test_missing_tool_without_package_installs_is_an_error(facts) -> None:
+    host_facts = dict(facts("icx-8380-2s-mistuned"), tools={"numactl": True, "cpupower": False, "dmidecode": True})
+    plan = plan_host("h", BASE, host_facts, {"xeonfleet_install_packages": False})
+    assert any("cpupower required by the profile" in e for e in plan.errors)
+    installing = plan_host("h", BASE, host_facts, {})
+    assert installing.errors == [] and installing.packages == {"cpupower": "linux-cpupower"}
+    assert installing.package_manager == "apt"
+
+
+def test_cpupower_package_follows_the_distro(facts) -> None:
+    base = facts("icx-8380-2s-mistuned")
+    missing = {"numactl": True, "cpupower": False, "dmidecode": True}
+    for distro, package in (("debian", "linux-cpupower"), ("rocky", "kernel-tools"), ("rhel", "kernel-tools")):
+        host_facts = dict(base, tools=missing, os=dict(base["os"], distro={"id": distro}))
+        assert plan_host("h", BASE, host_facts, {}).packages == {"cpupower": package}
+
+
+def test_cmdline_advice_counts_intel_idle_states(facts) -> None:
+    assert cmdline_advice(BASE, facts("icx-8380-2s-mistuned")) == ["intel_idle.max_cstate=1"]
+    assert cmdline_advice(BASE, facts("cloud-vm")) == []
