@@ -62,12 +62,13 @@ def main() -> None:
         wheelhouse.build(envs, workdir / "wheelhouse")
         build_s = time.perf_counter() - start
         wheels = wheelhouse.wheel_files(workdir / "wheelhouse")
+        wheel_mib = round(sum(w.stat().st_size for w in wheels) / 2**20)  # before the temp dir goes
         direct_s = timed_round(args.hosts, workdir, {"frameworks": SPEC})
         via_wheelhouse_s = timed_round(args.hosts, workdir, {"frameworks": SPEC, "wheelhouse": str(workdir / "wheelhouse")})
     print(json.dumps({
         "hosts": args.hosts, "stacks": ["intel-python", "openvino"],
         "wheelhouse_build_s": round(build_s, 1), "wheelhouse_wheels": len(wheels),
-        "wheelhouse_mib": round(sum(w.stat().st_size for w in wheels) / 2**20),
+        "wheelhouse_mib": wheel_mib,
         "direct_deploy_s": round(direct_s, 1), "wheelhouse_deploy_s": round(via_wheelhouse_s, 1),
         "index_downloads": {"direct": args.hosts, "wheelhouse": 1},
     }, indent=1))
