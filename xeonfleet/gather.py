@@ -90,7 +90,12 @@ def _run_on_host(state: State, host: Host, fact: type[FactBase],
 
 def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
                 connect_timeout: int = 10, probe_timeout: int = 60) -> FleetGather:
-    """Run one pyinfra fact on every host of an inventory (or just the host named `only`) at once."""
+    """Run one pyinfra fact on every host of an inventory (or just the host named `only`) at once.
+
+    Not connect_all + get_facts: those wait for every connection before the first probe, drop
+    the reason a host failed, and raise "No hosts remaining" when all fail. One greenlet per host
+    (connect, probe, disconnect) keeps hosts independent and the reasons one line each.
+    """
     import gevent
     from pyinfra.api import Config
 
