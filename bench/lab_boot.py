@@ -2,6 +2,7 @@
 
 Boots in a temp lab dir on free ports, so a running user lab is untouched; prints the seconds
 for the first boot, an idempotent second `up`, and `down`, then downs the lab even on failure.
+The 1-minute load average is printed too: on a shared 2-core VM it explains most of the spread.
 
     .venv/bin/python bench/lab_boot.py [--hosts 20] [--hardware NAME ...]
 """
@@ -9,6 +10,7 @@ for the first boot, an idempotent second `up`, and `down`, then downs the lab ev
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -44,7 +46,7 @@ def main() -> int:
             start = time.monotonic()
             lab.down()
             down_s = time.monotonic() - start
-    print(f"hosts={args.hosts} hardware={','.join(hardware)}")
+    print(f"hosts={args.hosts} hardware={','.join(hardware)} load_1min={os.getloadavg()[0]:.1f}")
     print(f"boot_s={boot_s:.2f} up_again_s={again_s:.2f} down_s={down_s:.2f}")
     return 0
 

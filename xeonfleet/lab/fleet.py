@@ -399,13 +399,9 @@ class Lab:
         self._ensure_keys()
         for host in new:
             self._discard(host)  # leftovers of a host of that name that failed half-way
-        for host in to_boot:
-            self._prepare(host)
+        self._prepare_and_spawn(to_boot)
         by_name = {host.name: host for host in kept + new}
         ordered = [by_name[spec.name] for spec in wanted]
-
-        for host in to_boot:
-            self._spawn(host)
         self._write_state(settings, ordered)  # pids saved before waiting, so an interrupted up leaks no host
         errors = self._wait_ready(to_boot, timeout)
         self._write_state(settings, ordered)
@@ -463,8 +459,7 @@ class Lab:
         if self._running(host):
             return self._status(host)
         self._check_ports([host], 1)
-        self._prepare(host)
-        self._spawn(host)
+        self._prepare_and_spawn([host])
         self._save_host(host)
         errors = self._wait_ready([host], timeout)
         self._save_host(host)
@@ -547,17 +542,23 @@ class Lab:
         state_dir, tree_dir = self.hosts_dir / spec.name, self.trees_dir / spec.name
         return LabHost(spec.name, spec.hardware, spec.port, state_dir, tree_dir)
 
-    def _prepare(self, host: LabHost) -> None:
-        """Make what a boot needs: the overlay dirs and the generated tree (kept if present, so
-        a restarted host keeps its writes; rebuilt when lost, e.g. the tmpfs after a reboot)."""
+    def _prepare_and_spawn(self, hosts: list[LabHost]) -> None:
+        """Make what each boot needs, the overlay dirs and the generated tree, then spawn it at
+        once, so a host boots while the next one's tree is generated.
+
+        A tree present is kept, so a restarted host keeps its writes; a lost one (the tmpfs
+        after a reboot) is rebuilt.
+        """
         if not os.path.ismount(self.trees_dir):
             self.trees_dir.mkdir(parents=True, exist_ok=True)
             subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "xeonfleet-lab", str(self.trees_dir)],
                            check=True, capture_output=True)
-        for path in (host.upper_dir, host.work_dir, host.merged_dir):
-            path.mkdir(parents=True, exist_ok=True)
-        if not host.tree_dir.exists():
-            build_sysroot(_load_profile(host.hardware), host.tree_dir, host.name)
+        for host in hosts:
+            for path in (host.upper_dir, host.work_dir, host.merged_dir):
+                path.mkdir(parents=True, exist_ok=True)
+            if not host.tree_dir.exists():
+                build_sysroot(_load_profile(host.hardware), host.tree_dir, host.name)
+            self._spawn(host)
 
     @staticmethod
     def _discard(host: LabHost) -> None:
