@@ -242,8 +242,11 @@ def find_free_port_base(count: int, start: int = DEFAULT_PORT_BASE) -> int:
     raise LabError(f"no {count} consecutive free ports above {start} on {ADDRESS}")
 
 
-def sshd_answers(port: int, timeout: float = 1.0) -> bool:
-    """True when ADDRESS:port accepts a connection and sends an SSH banner."""
+def sshd_answers(port: int, timeout: float = 5.0) -> bool:
+    """True when ADDRESS:port accepts a connection and sends an SSH banner.
+
+    A refused connection returns at once; an accepted one waits for the banner, which sshd sends
+    only after re-executing itself for the connection: seconds on a VM with a load of 50."""
     try:
         with socket.create_connection((ADDRESS, port), timeout=timeout) as sock:
             # Read the whole banner line: closing with unread data would reset the connection
@@ -584,7 +587,7 @@ class Lab:
         deadline = time.monotonic() + timeout
         while pending:
             for name, host in list(pending.items()):
-                if sshd_answers(host.port, timeout=0.5):
+                if sshd_answers(host.port):
                     del pending[name]
                 elif not self._running(host):
                     errors[name] = f"exited: {_last_log_line(host.log_path)}"
