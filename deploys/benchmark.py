@@ -10,7 +10,8 @@ mid-run keeps the jobs already fetched and ingested, and its host row stays `inc
 Environment: XEONFLEET_BENCH_JOBS (light | all | names), XEONFLEET_BENCH_RUN_ID (one id for the run),
 XEONFLEET_DB (the results store), XEONFLEET_RESULTS_DIR (raw result files on the controller).
 Host data: xeonfleet_bench_env (python env, default /opt/xeonfleet/envs/ai), xeonfleet_bench_cpus
-(taskset CPU list: confine the runners, e.g. to throttle one node on purpose).
+(taskset CPU list: confine the runners), xeonfleet_bench_throttle_pct (run the runners only this % of
+the time: slow a node on purpose to check that regression detection catches it).
 """
 
 import os
@@ -37,6 +38,7 @@ facts = host.get_fact(NodeFacts)
 peak, peak_formula = node_peak(facts)
 env = host.data.get("xeonfleet_bench_env") or remote.DEFAULT_ENV
 cpus = host.data.get("xeonfleet_bench_cpus")
+throttle_pct = host.data.get("xeonfleet_bench_throttle_pct")
 
 python.call(name="Register the run and this host (incomplete until its last job is stored)",
             function=_with_store, action=ingest.start_run, args=(run_id, selection, [j.name for j in jobs]))
@@ -51,7 +53,7 @@ for job in jobs:
         params.update(peak_gflops=peak, peak_formula=peak_formula)
     out = remote.remote_result_path(run_id, job.name)
     local = remote.local_result_path(run_id, host.name, job.name)
-    server.shell(name=f"Run {job.name}", commands=[remote.runner_command(job, params, env, out, cpus)],
+    server.shell(name=f"Run {job.name}", commands=[remote.runner_command(job, params, env, out, cpus, throttle_pct)],
                  _timeout=job.timeout_s + 60)
     files.get(name=f"Fetch {job.name} result", src=out, dest=str(local), add_deploy_dir=False,
               create_local_dir=True, force=True)

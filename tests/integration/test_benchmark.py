@@ -3,9 +3,10 @@ numpy/faiss runs on the node side, real SQLite store).
 
 The python env the jobs use is one venv on this machine's root filesystem: every lab host's root is
 an overlay over it, so all hosts see the same env (a real fleet gets it from deploys/frameworks.py).
-Lab hosts share this VM's 2 cores, so regression runs go one host at a time (--parallel 1) and the
-thresholds are loose; the slowed host is pinned to one core (host data xeonfleet_bench_cpus), which
-halves its GEMM rate."""
+Lab hosts share this VM's 2 cores (and whatever else runs on it), so thresholds are loose and the slowed host's runner may run only 20 % of the time (host data
+xeonfleet_bench_throttle_pct, SIGSTOP/SIGCONT like cpulimit). Pinning it to one core
+(xeonfleet_bench_cpus) was tried first: with other work on the VM's 2 cores a 2-thread GEMM is no
+faster than a 1-thread one, so that slowdown drowned in the noise."""
 
 from __future__ import annotations
 
@@ -27,14 +28,14 @@ BENCH_ENV = Path("/var/cache/xeonfleet-test/bench-env")
 PACKAGES = ("numpy", "faiss-cpu")
 XEONFLEET = str(Path(sys.executable).with_name("xeonfleet"))
 HOSTS = 5
-LOOSE = ["--min-pct", "30", "--outlier-pct", "30"]
+LOOSE = ["--min-pct", "40", "--outlier-pct", "40"]
 
 
 @pytest.fixture(scope="module")
 def bench_env() -> Path:
     """A venv with the light jobs' packages, built once per machine and reused."""
     python = BENCH_ENV / "bin" / "python"
-    if subprocess.run([str(python), "-c", "import numpy, faiss"], capture_output=True).returncode != 0:
+    if not python.exists() or subprocess.run([str(python), "-c", "import numpy, faiss"]).returncode != 0:
         base = getattr(sys, "_base_executable", sys.executable)
         subprocess.run([base, "-m", "venv", "--clear", str(BENCH_ENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True)
@@ -51,7 +52,7 @@ def _inventory(tmp_path: Path, lab, env: Path, slowed: str | None = None) -> str
     for name, data in lab.inventory_hosts():
         data = {**data, "xeonfleet_bench_env": str(env)}
         if name == slowed:
-            data["xeonfleet_bench_cpus"] = "0"
+            data["xeonfleet_bench_throttle_pct"] = 20
         hosts.append((name, data))
     path = tmp_path / f"inventory-{slowed or 'all'}.py"
     path.write_text(f"lab_hosts = {hosts!r}\n")
@@ -96,21 +97,22 @@ def test_light_run_over_five_hosts_stores_every_sample(lab, bench_env, tmp_path)
     print(f"\nlight job set over {HOSTS} hosts: {elapsed:.0f} s\n{result.stdout}")
 
 
+@pytest.mark.timeout(1200)
 def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, bench_env, tmp_path):
     db = tmp_path / "bench.db"
-    common = ["--jobs", "gemm-fp32", "--parallel", "1", *LOOSE]
+    common = ["--jobs", "gemm-fp32", *LOOSE]
     first = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), *common)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     slowed = "lab-03"
     second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
     with ingest.open_bench_store(str(db)) as store:
-        analysis = analyze_run(store, _latest_run(db), load_jobs(), Thresholds(min_pct=30, outlier_pct=30))
+        analysis = analyze_run(store, _latest_run(db), load_jobs(), Thresholds(min_pct=40, outlier_pct=40))
     flagged = {(f.kind, f.host) for f in analysis.findings if f.metric == "gflops"}
     assert flagged == {("regression", slowed), ("outlier", slowed)}, second.stdout
     assert {f.host for f in analysis.findings} == {slowed}
     assert f"REGRESSION {slowed} gemm-fp32/gflops" in second.stdout
-    compare = _bench(tmp_path, db, "compare", _latest_run_pair(db)[0], _latest_run_pair(db)[1], "--min-pct", "30")
+    compare = _bench(tmp_path, db, "compare", _latest_run_pair(db)[0], _latest_run_pair(db)[1], "--min-pct", "40")
     assert compare.returncode == 1 and f"WORSE {slowed} gemm-fp32/gflops" in compare.stdout
 
 
@@ -124,7 +126,7 @@ def test_concurrent_nightly_starts_one_runs_one_exits_on_the_lock(lab, bench_env
     db, lock = tmp_path / "bench.db", tmp_path / "nightly.lock"
     inventory = _inventory(tmp_path, lab, bench_env)
     args = ["nightly", inventory, "--jobs", "gemm-fp32", "--lock", str(lock), "--html", str(tmp_path / "r.html"),
-            "--parallel", "1", *LOOSE]
+            *LOOSE]
     first = _bench(tmp_path, db, *args, wait=False)
     deadline = time.monotonic() + 30
     while not (lock.exists() and lock.read_text().startswith("pid")) and time.monotonic() < deadline:

@@ -75,13 +75,14 @@ def test_runner_script_writes_a_skip_document_without_its_stack(tmp_path):
     assert doc["status"] == "skipped" and "torch" in doc["reason"]
 
 
-def _run_wrapper(tmp_path: Path, monkeypatch, runner_text: str) -> dict:
+def _run_wrapper(tmp_path: Path, monkeypatch, runner_text: str, throttle_pct: int | None = None) -> dict:
     runners = tmp_path / "runners"
-    runners.mkdir()
+    runners.mkdir(exist_ok=True)
     (runners / "gemm.py").write_text(runner_text)
     monkeypatch.setattr(remote, "REMOTE_DIR", str(tmp_path))
     out = str(tmp_path / "results" / "gemm.json")
-    command = remote.runner_command(load_jobs()["gemm-fp32"], {"n": 1}, "/nonexistent-env", out)
+    command = remote.runner_command(load_jobs()["gemm-fp32"], {"n": 1}, "/nonexistent-env", out,
+                                    throttle_pct=throttle_pct)
     subprocess.run(["sh", "-c", command], check=True)
     return read_result(Path(out))
 
@@ -96,6 +97,22 @@ def test_wrapper_passes_params_and_falls_back_to_python3(tmp_path, monkeypatch):
               "'params': json.loads(a[a.index('--params') + 1])}, open(a[a.index('--out') + 1], 'w'))\n")
     doc = _run_wrapper(tmp_path, monkeypatch, script)
     assert doc["params"] == {"n": 1}
+
+
+SPIN = ("import json, sys, time\nstart = time.perf_counter(); cpu = time.process_time()\n"
+        "while time.perf_counter() - start < 1.0: pass\n"
+        "json.dump({'status': 'ok', 'samples': [], 'cpu_share': (time.process_time() - cpu) / 1.0}, "
+        "open(sys.argv[sys.argv.index('--out') + 1], 'w'))\n")
+
+
+def test_throttle_runs_the_runner_only_part_of_the_time(tmp_path, monkeypatch):
+    # Share of the CPU time the runner got over one second of wall time, relative to an unthrottled run:
+    # a ratio, so the load of the machine cancels out.
+    free = _run_wrapper(tmp_path, monkeypatch, SPIN)["cpu_share"]
+    throttled = _run_wrapper(tmp_path, monkeypatch, SPIN, throttle_pct=20)["cpu_share"]
+    assert throttled < 0.5 * free
+    with pytest.raises(ValueError, match="xeonfleet_bench_throttle_pct must be 1..99"):
+        remote.throttle_loop(100)
 
 
 def test_malformed_result_files_are_named(tmp_path):

@@ -35,24 +35,39 @@ def runner_files() -> list[Path]:
     return sorted(RUNNERS_DIR.glob("*.py")) + [PLANNER]
 
 
-def runner_command(job: JobSpec, params: dict, env: str, out: str, cpus: str | None = None) -> str:
+def throttle_loop(pct: int) -> str:
+    """Shell that lets the process group of $pid run `pct` % of each 50 ms (SIGSTOP/SIGCONT), the way
+    cpulimit does: a deterministic slowdown for testing regression detection, whatever else runs."""
+    if not 1 <= pct <= 99:
+        raise ValueError(f"xeonfleet_bench_throttle_pct must be 1..99 (got {pct})")
+    on, off = pct * 0.0005, (100 - pct) * 0.0005
+    return (f"while kill -0 $pid 2>/dev/null; do kill -STOP -$pid 2>/dev/null; sleep {off:.3f}; "
+            f"kill -CONT -$pid 2>/dev/null; sleep {on:.3f}; done; wait $pid")
+
+
+def runner_command(job: JobSpec, params: dict, env: str, out: str, cpus: str | None = None,
+                   throttle_pct: int | None = None) -> str:
     """The shell line that runs one job and always leaves a result file at `out`.
 
     The env's python runs the runner (plain python3 when the env is missing, so the runner reports
     the missing stack as a skip); `timeout` bounds it; `cpus` (host data xeonfleet_bench_cpus) limits
-    it with taskset, e.g. to throttle a node on purpose. If the runner dies before writing its file
+    it with taskset, e.g. to keep cores free for a service; `throttle_pct` (host data
+    xeonfleet_bench_throttle_pct) slows it on purpose. If the runner dies before writing its file
     (killed, timed out), a failed document naming the exit status is written instead."""
     python = shlex.quote(f"{env.rstrip('/')}/bin/python")
     pin = f"taskset -c {shlex.quote(cpus)} " if cpus else ""
     failed = json.dumps({"version": 1, "status": "failed", "samples": [], "versions": {},
                          "error": f"runner exited with status STATUS (timeout {job.timeout_s} s, or killed)"})
     before, _, after = failed.partition("STATUS")
+    run = (f"{pin}timeout {job.timeout_s} \"$py\" {shlex.quote(job.runner)} "
+           f"--params {shlex.quote(json.dumps(params, sort_keys=True))} --out {shlex.quote(out)}")
+    if throttle_pct:
+        # setsid: the runner and its instance processes get a process group of their own to stop.
+        run = f"setsid {run} & pid=$!; {throttle_loop(int(throttle_pct))}"
     return (
         f"mkdir -p {shlex.quote(os.path.dirname(out))} && rm -f {shlex.quote(out)} && "
         f"py={python}; [ -x \"$py\" ] || py=python3; "
-        f"cd {shlex.quote(REMOTE_DIR + '/runners')} && "
-        f"{pin}timeout {job.timeout_s} \"$py\" {shlex.quote(job.runner)} "
-        f"--params {shlex.quote(json.dumps(params, sort_keys=True))} --out {shlex.quote(out)}; "
+        f"cd {shlex.quote(REMOTE_DIR + '/runners')} && {run}; "
         f"rc=$?; [ -s {shlex.quote(out)} ] || printf '%s%s%s' {shlex.quote(before)} \"$rc\" {shlex.quote(after)} "
         f"> {shlex.quote(out)}"
     )
