@@ -8,6 +8,7 @@ On a lab host every "node" is the VM's single real node, so the gain measures no
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -18,9 +19,12 @@ BENCHMARK_NAME = "numa_local"
 REQUIRES = ("numpy",)
 
 
-def _triad_instance(barrier, threads: int, mib: int, seconds: float) -> dict:
+def _triad_instance(barrier, mib: int, seconds: float) -> dict:
     import numpy as np
 
+    # One Python thread per core of this instance (elementwise numpy is single-threaded per call and
+    # releases the GIL); run_instances put the instance's core count in OMP_NUM_THREADS.
+    threads = int(os.environ["OMP_NUM_THREADS"])
     length = mib * 1024 * 1024 // 8
     moved = [0.0] * threads
 
@@ -51,10 +55,8 @@ def Prepare(params: dict) -> benchlib.CpuPlan:
 def Run(params: dict, plan: benchlib.CpuPlan) -> list[benchlib.Sample]:
     mib, seconds = int(params["array_mib"]), float(params["seconds"])
     threads = [len(c) for c in plan.cpusets]
-    # One numpy thread per instance process: the instance's own Python threads give the parallelism.
-    pinned = benchlib.run_instances(_triad_instance, (threads[0], mib, seconds), plan.cpusets, [1] * len(threads))
-    unpinned = benchlib.run_instances(_triad_instance, (threads[0], mib, seconds), [None] * len(threads),
-                                      [1] * len(threads))
+    pinned = benchlib.run_instances(_triad_instance, (mib, seconds), plan.cpusets, threads)
+    unpinned = benchlib.run_instances(_triad_instance, (mib, seconds), [None] * len(threads), threads)
     return _ParseTriadResults(pinned, unpinned, params, plan)
 
 
