@@ -37,10 +37,12 @@ def load_inventory(spec: str) -> tuple[State, Inventory]:
     Loaded the way the pyinfra CLI does (an empty State in context, cwd on sys.path), so any
     inventory that works with `pyinfra INVENTORY ...` works here; the caller then inits the State.
     """
-    # Importing pyinfra_cli monkey-patches sockets for gevent: the hosts then connect in parallel.
+    # Importing pyinfra_cli monkey-patches the stdlib for gevent (hosts then connect in
+    # parallel); it must come before pyinfra.api pulls in paramiko and its threads.
+    from pyinfra_cli.inventory import make_inventory  # isort: skip
+
     from pyinfra.api import State
     from pyinfra.context import ctx_state
-    from pyinfra_cli.inventory import make_inventory
 
     if spec.endswith(".py") and not Path(spec).is_file():
         raise GatherError(f"inventory file {spec} not found: pass an existing pyinfra inventory file")
