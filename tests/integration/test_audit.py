@@ -31,7 +31,8 @@ RUNTIME_ENV = {f"runtime.env.{var}" for var in ("OMP_NUM_THREADS", "TF_NUM_INTRA
                                                 "KMP_BLOCKTIME", "KMP_SETTINGS", "TF_NUM_INTEROP_THREADS")}
 # What icx-8380-2s-mistuned.yaml deliberately gets wrong, plus its DIMM layout differing from its ICX peers.
 MISTUNED_FAILS = {"numa.snc", "memory.channels", "power.governor", "power.cstates", "power.turbo", "power.epp",
-                  "power.epb", "numa.balancing", "os.sysctl.vm.swappiness", "fleet.memory.layout"}
+                  "power.epb", "numa.balancing", "os.sysctl.vm.swappiness", "os.sysctl.kernel.nmi_watchdog",
+                  "fleet.memory.layout"}
 # What the tune deploy writes to a node; no hardware profile holds it, so the test writes it by ssh.
 TUNED_OS = {"OMP_NUM_THREADS": "80", "TF_NUM_INTRAOP_THREADS": "80",
             "KMP_AFFINITY": "granularity=fine,verbose,compact,1,0", "KMP_BLOCKTIME": "1", "KMP_SETTINGS": "1",
