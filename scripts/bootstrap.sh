@@ -25,7 +25,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.xeonfleet-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e ".[test,bench]"
+    echo "bootstrap: installing xeonfleet and its Python dependencies into .venv"
+    log=.venv/bootstrap-pip.log
+    if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[test,bench]"; } >"$log" 2>&1; then
+        tail -n 20 "$log" >&2
+        echo "bootstrap: pip install failed (full log: $log); check the network to PyPI and re-run" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
