@@ -152,6 +152,34 @@ def _check_microcode_uniform(facts: Facts, wanted: Any) -> Verdict:
     return (PASS if uniform else FAIL), code if uniform else "different revisions across CPUs", "same revision on every CPU"
 
 
+def _check_stacks(facts: Facts, wanted: Any) -> Verdict:
+    from xeonfleet.frameworks.stacks import required_stacks_rule_input, validate_frameworks_spec
+
+    spec = validate_frameworks_spec(wanted, source="profile frameworks")
+    result = required_stacks_rule_input(fact(facts, "frameworks.envs"), spec)
+    expected = "; ".join(f"env {env.name}: {', '.join(s.name for s in env.stacks)}" for env in spec)
+    return result["status"], "; ".join(result["evidence"]), expected
+
+
+# The oneDNN ISA a CPU should reach, best first: (cpu.isa flag, oneDNN ISA name).
+ONEDNN_ISA_FOR_FLAG = (("amx_tile", "avx512_core_amx"), ("avx512_bf16", "avx512_core_bf16"),
+                       ("avx512_vnni", "avx512_core_vnni"), ("avx512f", "avx512_core"), ("avx2", "avx2"))
+
+
+def _check_dispatch_isa(facts: Facts, wanted: Any) -> Verdict:
+    """A stack whose oneDNN kernels ran below what the CPU offers fell back silently (e.g. to AVX2)."""
+    from xeonfleet.frameworks.node_env import isa_rank
+
+    isa = fact(facts, "cpu.isa") or {}
+    best = next((name for flag, name in ONEDNN_ISA_FOR_FLAG if isa.get(flag)), None)
+    envs = [env for env in fact(facts, "frameworks.envs") or [] if env.get("isa")]
+    if best is None or not envs:
+        return UNKNOWN, "no oneDNN dispatch recorded (no smoke-tested env, or no x86 ISA flags)", best or "?"
+    low = [f"env {env['name']}: {env['isa']}" for env in envs if isa_rank(env["isa"]) < isa_rank(best)]
+    evidence = "; ".join(low) if low else "; ".join(f"env {env['name']}: {env['isa']}" for env in envs)
+    return (FAIL if low else PASS), evidence, f"{best} or better"
+
+
 READ_ONLY_RULES: tuple[Rule, ...] = (
     Rule("cpu.intel_xeon", "cpu", "critical", "Intel Xeon processor", "cpu.intel_xeon",
          ("cpu.vendor", "cpu.model_name"), _check_intel_xeon,
@@ -188,6 +216,12 @@ READ_ONLY_RULES: tuple[Rule, ...] = (
          ("power.driver",), _check_driver,
          "BIOS: enable HWP; kernel cmdline: drop intel_pstate=disable (acpi-cpufreq cannot set EPP)",
          intel_only=True),
+    Rule("frameworks.stacks", "frameworks", "high", "Required AI stacks at the profile's versions", "frameworks",
+         ("frameworks.envs",), _check_stacks, "pyinfra INVENTORY deploys/frameworks.py"),
+    Rule("frameworks.isa", "frameworks", "high", "oneDNN dispatches the CPU's best AI ISA", "frameworks",
+         ("frameworks.envs", "cpu.isa"), _check_dispatch_isa,
+         "check the stack's build (a wheel built without AVX-512/AMX) and ONEDNN_MAX_CPU_ISA in the env; "
+         "rebuild with pyinfra INVENTORY deploys/frameworks.py"),
 )
 
 

@@ -117,3 +117,32 @@ def test_fleet_flags_the_odd_node_out(changed: str) -> None:
     findings = evaluate_fleet({"prod": list(fleet)}, fleet, {h: profile for h in fleet})
     failed = {(f.host, f.rule) for f in findings if f.status == FAIL}
     assert failed == {("n2", f"fleet.{changed}")}
+
+
+def ai_env(isa: str, ok: bool = True) -> dict[str, Any]:
+    return {"name": "ai", "backend": "venv", "ok": ok, "isa": isa,
+            "stacks": {"openvino": {"variant": "runtime"}, "intel-python": {"variant": "sklearnex"}},
+            "versions": {"openvino": "2026.4.1", "scikit-learn-intelex": "2026.2.0"}}
+
+
+@pytest.mark.parametrize(
+    ("envs", "stacks", "isa"),
+    [
+        ([ai_env("avx512_core_vnni")], PASS, PASS),
+        ([ai_env("avx2")], PASS, FAIL),  # VNNI CPU, kernels ran AVX2: a silent fallback
+        ([], FAIL, UNKNOWN),
+        ([ai_env("avx512_core_vnni", ok=False)], FAIL, PASS),
+    ],
+)
+def test_framework_rules_read_the_env_records(envs: list, stacks: str, isa: str) -> None:
+    facts = copy.deepcopy(COMPLIANT)
+    facts["frameworks"] = {"envs": envs}
+    findings = {f.rule: f for f in evaluate_node("n1", facts, load_profile("xeon-ai-stack"))}
+    assert (findings["frameworks.stacks"].status, findings["frameworks.isa"].status) == (stacks, isa)
+    if isa == FAIL:
+        assert "avx2" in findings["frameworks.isa"].evidence
+        assert findings["frameworks.isa"].expected == "avx512_core_vnni or better"
+
+
+def test_base_profile_asks_for_no_frameworks() -> None:
+    assert not any(rule.startswith("frameworks.") for rule in statuses(COMPLIANT))
