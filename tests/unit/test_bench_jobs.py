@@ -21,7 +21,7 @@ def test_params_merge_light_overrides_and_carry_pinning():
     job = load_jobs()["gemm-fp32"]
     assert job.params()["n"] == 4096
     light = job.params(light=True)
-    assert light["n"] == 1024 and light["pinning"] == "single" and light["job"] == "gemm-fp32"
+    assert light["n"] == 2048 and light["pinning"] == "single" and light["job"] == "gemm-fp32"
 
 
 @pytest.mark.parametrize("change, message", [
