@@ -2,13 +2,20 @@
 
     .venv/bin/python bench/facts_vs_ansible.py [--hosts 20] [--runs 3]
 
-Boots its own lab (a temp lab dir, free ports), then for each run times, wall clock:
-  floor    one paramiko connection + `true` per host, all hosts at once (threads): the least any
-           SSH-based tool can do;
-  facts    `xeonfleet facts inventories/lab.py --json` (a fresh process, as a user runs it);
-  ansible  `ansible all -m setup` (forks = hosts, pipelining on, the lab's key and known_hosts).
-Prints each time, the median over runs and the ratios against the issue-2 targets
-(facts <= 1.3x floor, ansible >= 5x facts). Exit 1 when a tool fails, 0 otherwise.
+Boots its own lab (a temp lab dir, free ports), then in each run times, wall clock, back to back:
+  ansible  a fresh `ansible all -m setup` process (forks = hosts, pipelining on, the lab's key and
+           known_hosts): interpreter start, ansible's imports, SSH + one pipelined python3 per host.
+  floor    a fresh `python bench/ssh_floor.py` process: interpreter start, `import paramiko`, then
+           one paramiko connection + `true` per host, all hosts at once (threads). The least a
+           paramiko-based tool started from the shell can do; the ratios use this one.
+  (floor in-process)  the same connections from this already-warm process (no start-up, no
+           imports): printed for information, to show what start-up costs.
+  facts    a fresh `xeonfleet facts inventories/lab.py --json` process, as a user runs it:
+           interpreter start, imports, inventory load, connect, the probe, parsing, JSON output.
+Each session on a host also pays that host's login shell start-up (root's ~/.bashrc), the same
+for every tool. Prints each run, the load average (other jobs may load the machine: compare only
+numbers of one run), the medians and the ratios against the issue-2 targets (facts <= 1.3x floor,
+ansible >= 5x facts). Exit 1 when a tool fails, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -24,37 +31,40 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import paramiko
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.ssh_floor import ssh_floor  # noqa: E402
 from xeonfleet.lab.fleet import ADDRESS, Lab, find_free_port_base  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 FLOOR_TARGET = 1.3
 ANSIBLE_TARGET = 5.0
+TOOLS = ("ansible", "floor", "floor-inproc", "facts")  # run in this order
 
 
-def floor_once(lab: Lab) -> float:
-    """All hosts in parallel: connect with paramiko (the transport pyinfra uses), run `true`."""
-    key = paramiko.Ed25519Key.from_private_key_file(str(lab.client_key))
+def floor_args(lab: Lab) -> tuple[str, list[int], str, str]:
+    """ssh_floor's arguments for this lab: address, ports, client key, known_hosts."""
+    return ADDRESS, [host.port for host in lab.hosts], str(lab.client_key), str(lab.known_hosts)
 
-    def one(port: int) -> None:
-        client = paramiko.SSHClient()
-        client.load_host_keys(str(lab.known_hosts))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        client.connect(ADDRESS, port=port, username="root", pkey=key, allow_agent=False,
-                       look_for_keys=False, timeout=10)
-        _, stdout, _ = client.exec_command("true")
-        if stdout.channel.recv_exit_status() != 0:
-            raise RuntimeError(f"`true` failed on port {port}")
-        client.close()
 
-    ports = [host.port for host in lab.hosts]
+def floor_process_once(lab: Lab) -> float:
+    """A fresh bench/ssh_floor.py process (start-up and imports included, like the tools)."""
+    address, ports, key, known_hosts = floor_args(lab)
+    command = [sys.executable, str(REPO / "bench" / "ssh_floor.py"), "--key", key,
+               "--known-hosts", known_hosts, "--address", address, *map(str, ports)]
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=len(ports)) as pool:
-        list(pool.map(one, ports))
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"ssh floor failed (exit {result.returncode}): {result.stderr.strip()}")
+    return elapsed
+
+
+def floor_inprocess_once(lab: Lab) -> float:
+    """The same connections from this process: no interpreter start, paramiko already imported."""
+    start = time.perf_counter()
+    ssh_floor(*floor_args(lab))
     return time.perf_counter() - start
 
 
@@ -125,13 +135,16 @@ def main() -> int:
                 print(f"lab hosts did not boot: {', '.join(down)}", file=sys.stderr)
                 return 1
             env = write_ansible_setup(lab, workdir)
-            times: dict[str, list[float]] = {"floor": [], "facts": [], "ansible": []}
+            times: dict[str, list[float]] = {name: [] for name in TOOLS}
             for run in range(1, args.runs + 1):
+                load = os.getloadavg()[0]
                 # ansible first: its ControlPersist masters must not linger into the others' runs.
                 times["ansible"].append(ansible_once(env, args.hosts))
-                times["floor"].append(floor_once(lab))
+                times["floor"].append(floor_process_once(lab))
+                times["floor-inproc"].append(floor_inprocess_once(lab))
                 times["facts"].append(facts_once(lab, args.hosts))
-                print(f"run {run}: " + "  ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()))
+                print(f"run {run}: " + "  ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items())
+                      + f"  (load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
         except RuntimeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -142,8 +155,8 @@ def main() -> int:
     facts_vs_floor = median["facts"] / median["floor"]
     ansible_vs_facts = median["ansible"] / median["facts"]
     print(f"\n{args.hosts} hosts, median of {args.runs} runs:")
-    for name in ("floor", "facts", "ansible"):
-        print(f"  {name:8s} {median[name]:6.2f} s")
+    for name in TOOLS:
+        print(f"  {name:12s} {median[name]:6.2f} s")
     print(f"  facts / floor   = {facts_vs_floor:.2f}x  (target <= {FLOOR_TARGET}x: "
           f"{'met' if facts_vs_floor <= FLOOR_TARGET else 'MISSED'})")
     print(f"  ansible / facts = {ansible_vs_facts:.2f}x  (target >= {ANSIBLE_TARGET}x: "
