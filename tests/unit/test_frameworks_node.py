@@ -4,7 +4,7 @@ node's tools (FrameworkEnvs / CondaTools / FrameworkPython parsers)."""
 import json
 
 from facts.frameworks import FrameworkPython, parse_conda_tools, parse_env_records
-from xeonfleet.frameworks.node_env import best_isa, install_error_line, parse_onednn_verbose
+from xeonfleet.frameworks.node_env import best_isa, failure_line, install_error_line, parse_onednn_verbose
 
 # Real lines: OpenVINO 2026.4 on this Zen 4 VM, and oneDNN 3.x on Sapphire Rapids / AVX2 hosts.
 OPENVINO_ZEN4 = [
@@ -98,3 +98,27 @@ def test_python_fact_quotes_the_version_and_keeps_globs_for_the_shell():
     assert "command -v python3.11" in command and "/root/.pyenv/versions/3.11*/bin/python3.11" in command
     assert FrameworkPython().process(["/usr/bin/python3.11"]) == "/usr/bin/python3.11"
     assert FrameworkPython().process([]) is None
+
+
+# Tail of intel-tensorflow 2.14 imported under numpy 2.4.6 (lab host, before the numpy<2 fix).
+TF_UNDER_NUMPY2 = [
+    "A module that was compiled using NumPy 1.x cannot be run in",
+    "NumPy 2.4.6 as it may crash. To support both 1.x and 2.x",
+    "AttributeError: _ARRAY_API not found",
+    "    _np_bfloat16 = pywrap_ml_dtypes.bfloat16()",
+    "TypeError: Unable to convert function return value to a Python type! The signature was",
+    "\t() -> handle",
+]
+
+
+def test_numpy_abi_break_is_named_not_its_last_traceback_line():
+    assert failure_line(TF_UNDER_NUMPY2, 1) == (
+        "a module built for NumPy 1.x was imported under NumPy 2; pin numpy<2 for this stack")
+
+
+def test_failure_line_is_the_last_exception_else_the_last_line():
+    lines = ["onednn_verbose,info,x", "Traceback (most recent call last):", '  File "x.py", line 1',
+             "ModuleNotFoundError: No module named 'faiss'", "  (hint)"]
+    assert failure_line(lines, 1) == "ModuleNotFoundError: No module named 'faiss'"
+    assert failure_line(["Segmentation fault"], -11) == "Segmentation fault"
+    assert failure_line(["onednn_verbose,info"], -9) == "exit -9"

@@ -32,7 +32,15 @@ def test_default_variant_and_release_when_only_the_stack_is_named():
 
 def test_exact_version_is_pinned_exactly():
     (spec,) = validate_frameworks_spec(env({"tensorflow": {"variant": "intel", "version": "2.14.0"}}), "p")
-    assert spec.pip_requirements() == ["intel-tensorflow==2.14.0"]
+    assert spec.pip_requirements() == ["intel-tensorflow==2.14.0", "numpy<2"]
+
+
+def test_release_fixes_go_to_pip_only_and_only_for_their_release():
+    # TF 2.14 wheels ask numpy>=1.23.5 unbounded; numpy 2 breaks their import (seen on a lab host).
+    (old, new) = (validate_frameworks_spec(env({"tensorflow": version}), "p")[0] for version in ("2.15", "2.16"))
+    assert old.pip_requirements() == ["tensorflow-cpu==2.15.*", "numpy<2"]
+    assert old.conda_packages() == ["tensorflow=2.15.*"]
+    assert new.pip_requirements() == ["tensorflow-cpu==2.16.*"]
 
 
 @pytest.mark.parametrize(

@@ -230,6 +230,20 @@ def cmd_check(stack, variant):
     return 0
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
+_NUMPY_ABI = re.compile(r"compiled using NumPy 1\.x cannot be run in")
+
+
+def failure_line(lines, returncode):
+    """The one line that says why a check died: NumPy 2 under a NumPy-1 build is named as
+    such (its traceback ends in an unrelated pybind11 TypeError), else the last exception line."""
+    text = [line for line in lines if line.strip() and not line.startswith(("onednn_verbose", "dnnl_verbose"))]
+    if any(_NUMPY_ABI.search(line) for line in text):
+        return "a module built for NumPy 1.x was imported under NumPy 2; pin numpy<2 for this stack"
+    exceptions = [line.strip() for line in text if _EXCEPTION_LINE.match(line)]
+    return (exceptions or text or [f"exit {returncode}"])[-1]
+
+
 def run_stack_check(python, stack, variant):
     """Run one check in a child with ONEDNN_VERBOSE=1; return its result with the ISA found."""
     env = dict(os.environ, ONEDNN_VERBOSE="1", DNNL_VERBOSE="1")
@@ -242,8 +256,7 @@ def run_stack_check(python, stack, variant):
     lines = proc.stdout.splitlines()
     result_lines = [line for line in lines if line.startswith(RESULT_PREFIX)]
     if proc.returncode != 0 or not result_lines:
-        tail = [line for line in lines if line.strip() and not line.startswith("onednn_verbose")]
-        return {"ok": False, "error": f"{stack}: " + (tail[-1] if tail else f"exit {proc.returncode}")}
+        return {"ok": False, "error": f"{stack}: " + failure_line(lines, proc.returncode)}
     result = json.loads(result_lines[-1][len(RESULT_PREFIX):])
     result.update(parse_onednn_verbose(lines))
     return result

@@ -45,11 +45,15 @@ class StackSpec:
     pin: str  # the pip specifier every versioned package of the stack gets, e.g. "==2.8.*"
 
     def packages(self, kind: str = "pip") -> list[str]:
-        """Requirements for pip (kind="pip") or package specs for conda (kind="conda")."""
+        """Requirements for pip (kind="pip") or package specs for conda (kind="conda"); pip also
+        gets the release's `pip_also` fixes (conda's own metadata carries those bounds)."""
         variant = load_catalogue()[self.name]["variants"][self.variant]
         pin = self.pin if kind == "pip" else self.pin.lstrip("=")
         sep = "" if kind == "pip" else "="
-        return [p.replace("{version}", sep + pin if "{version}" in p else "") for p in variant[kind]]
+        packages = [p.replace("{version}", sep + pin if "{version}" in p else "") for p in variant[kind]]
+        if kind == "pip":
+            packages += variant["releases"][self.release].get("pip_also") or []
+        return packages
 
     def versioned_packages(self) -> list[str]:
         """The pip names whose installed version must match the pin (torch and IPEX, openvino...)."""
