@@ -36,7 +36,7 @@ class ProbeLines(FactBase[list[str]]):
     """The probe's raw output lines (what `xeonfleet snapshot` turns back into a sysroot tree)."""
 
     def command(self) -> str:
-        return probe_command()
+        return probe_command(full_cpuinfo=True)
 
     @staticmethod
     def default() -> list[str]:

@@ -21,24 +21,27 @@ def probe_script() -> str:
     return PROBE_PATH.read_text()
 
 
-def probe_command(parts: tuple[str, ...] = ALL_PARTS, root: str = "", pack: bool = True) -> str:
+def probe_command(parts: tuple[str, ...] = ALL_PARTS, root: str = "", pack: bool = True,
+                  full_cpuinfo: bool = False) -> str:
     """A shell command running the probe inline (no file to upload: one round trip).
 
     pack=True compresses the output on the node: over SSH, reading ~10,000 lines costs far more
-    than gzip does.
+    than gzip does. full_cpuinfo=True sends proc/cpuinfo whole rather than the lines the parsers
+    read (for snapshots, which rebuild the file; the facts are the same either way).
     """
     unknown = sorted(set(parts) - set(ALL_PARTS))
     if unknown:
         raise ValueError(f"unknown probe parts {unknown}; choose from {list(ALL_PARTS)}")
     header = (f"ROOT={shlex.quote(root)}\nPARTS={shlex.quote(' '.join(parts))}\n"
-              f"PACK={'1' if pack else ''}\n")
+              f"PACK={'1' if pack else ''}\nFULL_CPUINFO={'1' if full_cpuinfo else ''}\n")
     return header + probe_script()
 
 
-def run_probe_local(root: str | Path, parts: tuple[str, ...] = ALL_PARTS) -> list[str]:
+def run_probe_local(root: str | Path, parts: tuple[str, ...] = ALL_PARTS,
+                    full_cpuinfo: bool = False) -> list[str]:
     """Run the probe on a local tree (ROOT=root) and return its output lines."""
     result = subprocess.run(
-        ["sh", "-c", probe_command(parts, str(root), pack=False)],
+        ["sh", "-c", probe_command(parts, str(root), pack=False, full_cpuinfo=full_cpuinfo)],
         capture_output=True,
         text=True,
         errors="replace",

@@ -5,10 +5,13 @@
 # the parsers say so. $PARTS limits the groups read (default: all), so small pyinfra facts reuse it.
 # PACK=1 sends the output gzipped + base64 after a "@@@ packed gzip base64" line (when the node has
 # both tools): a 2-socket host's ~10,000 lines become ~450, which is most of a remote run's cost.
+# proc/cpuinfo is sent as the first processor's whole block, then only each CPU's placement and
+# microcode lines (all the parsers read: 400 KB become 17 KB on 224 CPUs); FULL_CPUINFO=1 sends it
+# whole (snapshots, which rebuild the file), as does a node without awk.
 #
 # Output (sections start with "@@@ "):
 #   @@@ xeonfleet-probe 1
-#   @@@ file PATH       then the raw content of one big text file (proc/cpuinfo)
+#   @@@ file PATH       then the raw content of one big text file (proc/cpuinfo, trimmed as above)
 #   @@@ text            then "relative/path:line" for every line of every other text file (one grep)
 #   @@@ hex PATH        then `od -An -v -tx1` of a binary file (the SMBIOS table)
 #   @@@ unreadable PATH a file that exists but cannot be read (the SMBIOS table needs root)
@@ -19,6 +22,7 @@
 ROOT="${ROOT:-}"
 PARTS="${PARTS:-cpu numa memory power os devices tools frameworks}"
 PACK="${PACK:-}"
+FULL_CPUINFO="${FULL_CPUINFO:-}"
 
 probe() {
 echo "@@@ xeonfleet-probe 1"
@@ -36,7 +40,15 @@ kernel/nmi_watchdog kernel/perf_event_paranoid net/core/somaxconn net/core/rmem_
 set --
 if has cpu || has power || has numa; then
     # cpuinfo is most of the output on a big host: sent raw (no per-line path prefix).
-    if [ -r proc/cpuinfo ]; then echo "@@@ file proc/cpuinfo"; cat proc/cpuinfo 2>/dev/null; fi
+    if [ -r proc/cpuinfo ]; then
+        echo "@@@ file proc/cpuinfo"
+        if [ -z "$FULL_CPUINFO" ] && command -v awk >/dev/null 2>&1; then
+            awk 'seen < 2 { print; if ($0 ~ /^processor[ \t]*:/) seen = 1; else if (seen && $0 ~ /^[ \t]*$/) seen = 2; next }
+                 /^(processor|physical id|core id|microcode)[ \t]*:/' proc/cpuinfo 2>/dev/null
+        else
+            cat proc/cpuinfo 2>/dev/null
+        fi
+    fi
     set -- "$@" $C/online $C/offline $C/present $C/possible $C/smt/active \
         $C/cpu[0-9]*/topology/physical_package_id $C/cpu[0-9]*/topology/core_id \
         $C/cpu0/cpufreq/cpuinfo_max_freq $C/cpu0/cpufreq/cpuinfo_min_freq \

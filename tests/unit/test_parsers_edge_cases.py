@@ -121,3 +121,9 @@ def test_old_kernel_without_cpu_lists_uses_per_cpu_online_flags():
     assert (cpu["online_cpus"], cpu["logical_cpus"], cpu["offline_cpus"]) == (2, 3, [2])
     assert cpu["microarch"] == "zen3" and cpu["fma_units"] == 0 and cpu["physical_cores"] == 2
     assert facts["numa"]["nps"] == 1 and facts["numa"]["snc_enabled"] is None
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in FIXTURES.iterdir() if path.is_dir()))
+def test_trimmed_cpuinfo_gives_the_whole_files_facts(name):
+    full = node_facts_from_lines(run_probe_local(FIXTURES / name, full_cpuinfo=True))
+    assert facts_of(name) == full

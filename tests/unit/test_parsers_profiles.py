@@ -23,8 +23,13 @@ def test_generated_tree_matches_profile_expectations(name):
     assert hw.expect, f"hardware/{name}.yaml has no expect: block"
     with tempfile.TemporaryDirectory(dir=SCRATCH, prefix="xeonfleet-sysroot-") as tmp:
         build_sysroot(hw, Path(tmp) / "root", f"{name}-host")
-        facts = node_facts_from_lines(run_probe_local(Path(tmp) / "root"))
+        lean = run_probe_local(Path(tmp) / "root")
+        full = run_probe_local(Path(tmp) / "root", full_cpuinfo=True)
+    facts = node_facts_from_lines(lean)
     assert expect_mismatches(facts, hw.expect) == []
+    # The trimmed cpuinfo the fleet gather reads gives the facts a snapshot's whole file gives.
+    assert len(lean) < len(full)
+    assert node_facts_from_lines(full) == facts
     # Whatever the profile does not pin down must still be consistent with itself.
     cpu = facts["cpu"]
     assert cpu["physical_cores"] == cpu["sockets"] * cpu["cores_per_socket"]
