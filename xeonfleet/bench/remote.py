@@ -36,11 +36,11 @@ def runner_files() -> list[Path]:
 
 
 def throttle_loop(pct: int) -> str:
-    """Shell that lets the process group of $pid run `pct` % of each 50 ms (SIGSTOP/SIGCONT), the way
+    """Shell that lets the process group of $pid run `pct` % of each 100 ms (SIGSTOP/SIGCONT), the way
     cpulimit does: a deterministic slowdown for testing regression detection, whatever else runs."""
     if not 1 <= pct <= 99:
         raise ValueError(f"xeonfleet_bench_throttle_pct must be 1..99 (got {pct})")
-    on, off = pct * 0.0005, (100 - pct) * 0.0005
+    on, off = pct * 0.001, (100 - pct) * 0.001
     return (f"while kill -0 $pid 2>/dev/null; do kill -STOP -$pid 2>/dev/null; sleep {off:.3f}; "
             f"kill -CONT -$pid 2>/dev/null; sleep {on:.3f}; done; wait $pid")
 
