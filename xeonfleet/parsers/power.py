@@ -16,7 +16,8 @@ def _uniform(values: list[str]) -> str | None:
 
 
 def _per_cpu(probe: ProbeOutput, online: list[int], leaf: str) -> list[str]:
-    return [v for cpu in online if (v := probe.value(f"{CPU}cpu{cpu}/{leaf}")) is not None]
+    values = probe.per_cpu(leaf)
+    return [values[cpu] for cpu in online if cpu in values]
 
 
 def _khz(probe: ProbeOutput, leaf: str) -> int | None:

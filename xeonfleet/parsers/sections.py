@@ -5,14 +5,21 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import re
 import zlib
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
 MARKER = "@@@ "
 PACKED = "@@@ packed gzip base64"
-_GREP_LINE = re.compile(r"^([^:\n]*):(.*)$", re.MULTILINE)
+CPU_DIR = "sys/devices/system/cpu/cpu"
+
+
+def to_int(text: str | None) -> int | None:
+    """A sysfs value as an integer; None when missing or not an integer."""
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -26,6 +33,9 @@ class ProbeOutput:
     tools: dict[str, str] = field(default_factory=dict)
     complete: bool = False
     _paths: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+    _cpu_leaves: dict[str, dict[int, str]] = field(default_factory=dict, init=False, repr=False,
+                                                   compare=False)
+    _cpu_leaves_seen: int = field(default=-1, init=False, repr=False, compare=False)
 
     def lines(self, path: str) -> list[str] | None:
         """The file's lines, or None when the probe did not see it."""
@@ -41,11 +51,7 @@ class ProbeOutput:
 
     def int_value(self, path: str) -> int | None:
         """A one-integer sysfs file; None when missing, empty or not an integer."""
-        text = self.value(path)
-        try:
-            return int(text) if text is not None else None
-        except ValueError:
-            return None
+        return to_int(self.value(path))
 
     def matching(self, prefix: str, suffix: str) -> dict[str, list[str]]:
         """Files whose path starts with prefix and ends with suffix, keyed by the middle part."""
@@ -59,6 +65,29 @@ class ProbeOutput:
             if path.endswith(suffix) and len(path) > len(prefix) + len(suffix):
                 found[path[len(prefix) : len(path) - len(suffix)]] = self.files[path]
         return found
+
+    def per_cpu(self, leaf: str) -> dict[int, str]:
+        """{cpu: value} of every sys/devices/system/cpu/cpuN/<leaf> ("cpufreq/scaling_governor"),
+        stripped; missing and empty files are left out (as value() gives None for them).
+
+        Indexed in one pass: parsers read ~10 per-CPU leaves of up to a few hundred CPUs each.
+        """
+        if self._cpu_leaves_seen != len(self.files):
+            self._cpu_leaves = self._index_cpu_leaves()
+            self._cpu_leaves_seen = len(self.files)
+        return self._cpu_leaves.get(leaf, {})
+
+    def _index_cpu_leaves(self) -> dict[str, dict[int, str]]:
+        leaves: dict[str, dict[int, str]] = {}
+        paths = self._sorted_paths()
+        for path in paths[bisect_left(paths, CPU_DIR) :]:
+            if not path.startswith(CPU_DIR):
+                break
+            number, sep, leaf = path[len(CPU_DIR) :].partition("/")
+            lines = self.files[path]
+            if sep and number.isdigit() and lines and (text := lines[0].strip()):
+                leaves.setdefault(leaf, {})[int(number)] = text
+        return leaves
 
     def _sorted_paths(self) -> list[str]:
         """The paths in order, recomputed only when files were added since the last call."""
@@ -79,9 +108,12 @@ def unpack(lines: list[str]) -> str:
 
 
 def _add_text_lines(out: ProbeOutput, body: str) -> None:
-    """grep -H output: "path:line" per line, a file's lines contiguous."""
+    """grep -H output: "path:line" per line (split at the first colon), a file's lines contiguous."""
     files = out.files
-    for path, line in _GREP_LINE.findall(body):
+    for text in body.split("\n"):
+        path, sep, line = text.partition(":")
+        if not sep:
+            continue
         lines = files.get(path)
         if lines is None:
             files[path] = [line]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from xeonfleet.parsers.cpulist import parse_cpulist
-from xeonfleet.parsers.sections import ProbeOutput
+from xeonfleet.parsers.sections import ProbeOutput, to_int
 
 CPU = "sys/devices/system/cpu/"
 
@@ -51,10 +51,12 @@ def _placement(probe: ProbeOutput, blocks: list[dict[str, str]], online: list[in
                errors: list[str]) -> dict[int, tuple[int | None, int | None]]:
     """(package, core) per online CPU from sysfs topology, else cpuinfo."""
     by_processor = {int(b["processor"]): b for b in blocks if b.get("processor", "").isdigit()}
+    packages = probe.per_cpu("topology/physical_package_id")
+    cores = probe.per_cpu("topology/core_id")
     placement = {}
     for cpu in online:
-        package = probe.int_value(f"{CPU}cpu{cpu}/topology/physical_package_id")
-        core = probe.int_value(f"{CPU}cpu{cpu}/topology/core_id")
+        package = to_int(packages.get(cpu))
+        core = to_int(cores.get(cpu))
         block = by_processor.get(cpu, {})
         if package is None and block.get("physical id", "").isdigit():
             package = int(block["physical id"])
