@@ -36,11 +36,11 @@ def test_exact_version_is_pinned_exactly():
 
 
 def test_release_fixes_go_to_pip_only_and_only_for_their_release():
-    # TF 2.14 wheels ask numpy>=1.23.5 unbounded; numpy 2 breaks their import (seen on a lab host).
-    (old, new) = (validate_frameworks_spec(env({"tensorflow": version}), "p")[0] for version in ("2.15", "2.16"))
-    assert old.pip_requirements() == ["tensorflow-cpu==2.15.*", "numpy<2"]
-    assert old.conda_packages() == ["tensorflow=2.15.*"]
-    assert new.pip_requirements() == ["tensorflow-cpu==2.16.*"]
+    # TF 2.14.0 wheels ask numpy>=1.23.5 unbounded; numpy 2 breaks their import (seen on a lab host).
+    (old, new) = (validate_frameworks_spec(env({"tensorflow": version}), "p")[0] for version in ("2.14.0", "2.15"))
+    assert old.pip_requirements() == ["tensorflow-cpu==2.14.0", "numpy<2"]
+    assert old.conda_packages() == ["tensorflow=2.14.0"]
+    assert new.pip_requirements() == ["tensorflow-cpu==2.15.*"]
 
 
 @pytest.mark.parametrize(
