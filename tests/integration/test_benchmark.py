@@ -155,6 +155,6 @@ def test_host_killed_mid_run_keeps_finished_jobs_marked_incomplete(lab, bench_en
                              (run_id, victim))
     assert hosts[victim] == "incomplete", out[-2000:] + err[-2000:]
     assert 1 <= len(done) < len(light)
-    assert all(status == "complete" for host, status in hosts.items() if host != victim)
+    assert all(status == "complete" for host, status in hosts.items() if host != victim), out[-3000:] + err[-3000:]
     assert f"{victim}: incomplete" in out
     lab.start(victim)
