@@ -222,69 +222,62 @@ def _tool_knob(tool: str) -> Knob:
     )
 
 
+def _epp_applies(facts: Facts) -> str | None:
+    if reason := needs_intel_pstate(facts):
+        return reason
+    return None if fact(facts, "power.epp") is not None else "no EPP control (HWP off or not exposed)"
+
+
+def _epb_applies(facts: Facts) -> str | None:
+    if not is_intel(facts):
+        return "EPB is an Intel MSR"
+    return None if fact(facts, "power.epb") is not None else "no energy_perf_bias exposed (VM or kernel without it)"
+
+
+def _numa_balancing_applies(facts: Facts) -> str | None:
+    if fact(facts, "numa.balancing") is not None or (fact(facts, "numa.node_count") or 1) > 1:
+        return None
+    return "single NUMA node kernel without numa_balancing"
+
+
+# Knobs whose current value is one fact and whose target is one profile key, in apply order:
+# (profile key = knob id, kind, sysctl key, severity, title, fact path, applies)
+SIMPLE_KNOBS: tuple[tuple[str, str, str | None, str, str, str, Callable[[Facts], str | None]], ...] = (
+    ("power.governor", "governor", None, "high", "CPU frequency governor", "power.governor", needs_cpufreq),
+    ("power.turbo", "turbo", None, "high", "Turbo Boost", "power.turbo_enabled", needs_cpufreq),
+    ("power.epp", "epp", None, "medium", "Energy-performance preference (EPP)", "power.epp", _epp_applies),
+    ("power.epb", "epb", None, "medium", "Energy-performance bias (EPB)", "power.epb", _epb_applies),
+    ("numa.balancing", "sysctl", "kernel.numa_balancing", "medium", "Automatic NUMA balancing", "numa.balancing",
+     _numa_balancing_applies),
+    ("os.thp", "thp", None, "low", "Transparent huge pages", "os.thp", lambda facts: None),
+)
+
+
+def _simple_knob(knob_id: str, kind: str, key: str | None, severity: str, title: str, path: str,
+                 applies: Callable[[Facts], str | None]) -> Knob:
+    return Knob(
+        id=knob_id, kind=kind, key=key, category=knob_id.split(".")[0], severity=severity, title=title,
+        facts=(path,), read=lambda facts: fact(facts, path),
+        wanted=lambda profile, facts: profile.get(knob_id), applies=applies,
+    )
+
+
+def _cstates_knob(max_cstate: str) -> Knob:
+    return Knob(
+        id="power.cstates", kind="cstates", category="power", severity="high",
+        title=f"C-states deeper than {max_cstate} disabled", facts=("power.cstates",),
+        read=_cstates_read(max_cstate),
+        wanted=lambda profile, facts: f"none deeper than {max_cstate}",
+        applies=_cstates_applies(max_cstate),
+    )
+
+
 def knobs_for(profile: Profile) -> list[Knob]:
     """Every knob the profile asks for, in the order the tune deploy applies them."""
     knobs: list[Knob] = [_tool_knob(tool) for tool in profile.get("os.tools", [])]
-    if profile.get("power.governor") is not None:
-        knobs.append(Knob(
-            id="power.governor", kind="governor", category="power", severity="high",
-            title="CPU frequency governor", facts=("power.governor",),
-            read=lambda facts: fact(facts, "power.governor"),
-            wanted=lambda profile, facts: profile.get("power.governor"),
-            applies=needs_cpufreq,
-        ))
+    knobs += [_simple_knob(*spec) for spec in SIMPLE_KNOBS if profile.get(spec[0]) is not None]
     if profile.get("power.max_cstate") is not None:
-        max_cstate = profile.get("power.max_cstate")
-        knobs.append(Knob(
-            id="power.cstates", kind="cstates", category="power", severity="high",
-            title=f"C-states deeper than {max_cstate} disabled", facts=("power.cstates",),
-            read=_cstates_read(max_cstate),
-            wanted=lambda profile, facts: f"none deeper than {max_cstate}",
-            applies=_cstates_applies(max_cstate),
-        ))
-    if profile.get("power.turbo") is not None:
-        knobs.append(Knob(
-            id="power.turbo", kind="turbo", category="power", severity="high",
-            title="Turbo Boost", facts=("power.turbo_enabled",),
-            read=lambda facts: fact(facts, "power.turbo_enabled"),
-            wanted=lambda profile, facts: profile.get("power.turbo"),
-            applies=needs_cpufreq,
-        ))
-    if profile.get("power.epp") is not None:
-        knobs.append(Knob(
-            id="power.epp", kind="epp", category="power", severity="medium",
-            title="Energy-performance preference (EPP)", facts=("power.epp",),
-            read=lambda facts: fact(facts, "power.epp"),
-            wanted=lambda profile, facts: profile.get("power.epp"),
-            applies=lambda facts: needs_intel_pstate(facts)
-            or (None if fact(facts, "power.epp") is not None else "no EPP control (HWP off or not exposed)"),
-        ))
-    if profile.get("power.epb") is not None:
-        knobs.append(Knob(
-            id="power.epb", kind="epb", category="power", severity="medium",
-            title="Energy-performance bias (EPB)", facts=("power.epb",),
-            read=lambda facts: fact(facts, "power.epb"),
-            wanted=lambda profile, facts: profile.get("power.epb"),
-            applies=lambda facts: ("EPB is an Intel MSR" if not is_intel(facts)
-                                   else None if fact(facts, "power.epb") is not None
-                                   else "no energy_perf_bias exposed (VM or kernel without it)"),
-        ))
-    if profile.get("numa.balancing") is not None:
-        knobs.append(Knob(
-            id="numa.balancing", kind="sysctl", key="kernel.numa_balancing", category="numa", severity="medium",
-            title="Automatic NUMA balancing", facts=("numa.balancing",),
-            read=lambda facts: fact(facts, "numa.balancing"),
-            wanted=lambda profile, facts: profile.get("numa.balancing"),
-            applies=lambda facts: None if fact(facts, "numa.balancing") is not None or (fact(facts, "numa.node_count") or 1) > 1
-            else "single NUMA node kernel without numa_balancing",
-        ))
-    if profile.get("os.thp") is not None:
-        knobs.append(Knob(
-            id="os.thp", kind="thp", category="os", severity="low",
-            title="Transparent huge pages", facts=("os.thp",),
-            read=lambda facts: fact(facts, "os.thp"),
-            wanted=lambda profile, facts: profile.get("os.thp"),
-        ))
+        knobs.append(_cstates_knob(profile.get("power.max_cstate")))
     knobs += [_sysctl_knob(key) for key in (profile.get("os.sysctl") or {})]
     if profile.get("runtime.omp_num_threads") is not None:
         declared = [*COMPUTED_ENV, *(var for var, key in ENV_FROM_PROFILE if profile.get(key) is not None)]

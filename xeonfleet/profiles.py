@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import yaml
 
+from xeonfleet.merge import deep_merge
+
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 DEFAULT_PROFILE = "xeon-ai-base"
 
@@ -216,16 +218,6 @@ def _read(path: Path) -> tuple[yaml.Node, dict[str, Any]]:
     return root, yaml.safe_load(text)
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def load_profile(name_or_path: str) -> Profile:
     """Resolve a profile and its include chain; raises ProfileError (one line) on any defect."""
     chain: list[Path] = []
@@ -256,5 +248,5 @@ def load_profile(name_or_path: str) -> Profile:
             path = sibling if sibling.exists() else PROFILES_DIR / f"{parent}.yaml"
     merged: dict[str, Any] = {}
     for layer in reversed(layers):
-        merged = _merge(merged, {k: v for k, v in layer.items() if k != "include"})
+        merged = deep_merge(merged, {k: v for k, v in layer.items() if k != "include"})
     return Profile(name=Path(name_or_path).stem, data=merged, chain=tuple(p.stem for p in chain))

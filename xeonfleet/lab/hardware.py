@@ -21,6 +21,8 @@ from typing import Any, Union
 
 import yaml
 
+from xeonfleet.merge import deep_merge
+
 HARDWARE_DIR = Path(__file__).resolve().parents[2] / "hardware"
 CHANNEL_LETTERS = "ABCDEFGHIJKLMNOP"
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
@@ -274,18 +276,7 @@ def _read_with_includes(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     parent = data.pop("include", None)
     if parent is None:
         return data
-    return _merge(_read_with_includes(_locate(str(parent)), (*seen, path)), data)
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge mappings; lists and scalars in `override` replace the parent's."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merged[key] = _merge(base[key], value)
-        else:
-            merged[key] = value
-    return merged
+    return deep_merge(_read_with_includes(_locate(str(parent)), (*seen, path)), data)
 
 
 def _fail(path: Path, key: str, problem: str, fix: str) -> HardwareProfileError:
