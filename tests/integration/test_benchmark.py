@@ -73,6 +73,18 @@ def _latest_run(db: Path) -> str:
         return store.execute("SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 1")[0][0]
 
 
+def _stored_jobs(db: Path, host: str) -> list:
+    """The host's stored ok results in the newest run ([] before the run registered itself)."""
+    if not db.exists():
+        return []
+    try:
+        with ingest.open_bench_store(str(db)) as store:
+            return store.execute("SELECT job FROM bench_results WHERE host = ? AND status = 'ok' AND run_id = "
+                                 "(SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 1)", (host,))
+    except Exception:  # the store is being created by the run under test; ask again
+        return []
+
+
 def test_light_run_over_five_hosts_stores_every_sample(lab, bench_env, tmp_path):
     db = tmp_path / "bench.db"
     start = time.monotonic()
@@ -142,9 +154,10 @@ def test_concurrent_nightly_starts_one_runs_one_exits_on_the_lock(lab, bench_env
 def test_host_killed_mid_run_keeps_finished_jobs_marked_incomplete(lab, bench_env, tmp_path):
     db, victim = tmp_path / "bench.db", "lab-05"
     run = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), "--jobs", "light", wait=False)
+    # Kill the victim once its first job is stored (fetched and ingested), before its last one is.
     deadline = time.monotonic() + 300
-    while not list((tmp_path / "raw").glob(f"*/{victim}/*.json")) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    while not _stored_jobs(db, victim) and time.monotonic() < deadline:
+        time.sleep(0.1)
     lab.stop(victim)
     out, err = run.communicate(timeout=600)
     run_id = _latest_run(db)

@@ -47,6 +47,10 @@ done
 done
 
 echo "$name" >"$root/etc/hostname"
+# A server's root has a plain shell. The build machine's ~/.bashrc (pyenv init: a rehash under a lock on
+# every SSH command) would make each lab command slow, and stall it 60 s behind a lock left by a killed one.
+cp /etc/skel/.bashrc "$root/root/.bashrc"
+cp /etc/skel/.profile "$root/root/.profile"
 mkdir -p "$root/run/sshd" "$root/etc/xeonfleet-lab"
 mount --bind -o ro "$ssh_dir" "$root/etc/xeonfleet-lab"
 
