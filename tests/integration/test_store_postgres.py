@@ -1,0 +1,223 @@
+"""The results store on a real PostgreSQL server: the store API, the benchmark ingestion + baseline
++ regression path, and the audit drift history, all through a `postgresql://` URL.
+
+The test starts a throwaway cluster of its own (initdb as the `postgres` user into a temp dir,
+pg_ctl on a free loopback port with its socket in that dir) and stops it at teardown, so it never
+touches a server the machine may already run. Needs root (to run initdb as `postgres`), Debian's
+`postgresql` package and `psycopg[binary]`; without root and outside CI it is skipped, in CI a
+missing piece fails the run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.bench import ingest
+from xeonfleet.bench.analyze import Thresholds, analyze_run
+from xeonfleet.bench.compare import compare_runs
+from xeonfleet.bench.jobs import load_jobs
+from xeonfleet.drift import drift_since_last, save_audit
+from xeonfleet.findings import FAIL, PASS, Finding
+from xeonfleet.reports.model import AuditReport, NodeSummary
+from xeonfleet.store import StoreError, open_store
+
+PG_ROOT = Path("/usr/lib/postgresql")
+DDL = "CREATE TABLE IF NOT EXISTS runs (id {pk}, name TEXT NOT NULL, value DOUBLE PRECISION)"
+HOSTS = ("n1", "n2", "n3", "n4")
+
+
+def _pg_bin() -> Path | None:
+    """The newest installed server's bin dir (Debian keeps initdb/pg_ctl out of PATH)."""
+    found = sorted(PG_ROOT.glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    return found[-1].parent if found else None
+
+
+def _unavailable_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to run initdb as the postgres user"
+    if _pg_bin() is None:
+        return f"no PostgreSQL server under {PG_ROOT}: apt-get install postgresql"
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return "psycopg missing: pip install 'psycopg[binary]'"
+    return None
+
+
+if _unavailable_reason() and not os.environ.get("CI"):
+    pytestmark = pytest.mark.skip(reason=f"PostgreSQL store test: {_unavailable_reason()}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_postgres(*command: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True,
+                            timeout=120, check=False)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}): {result.stderr or result.stdout}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A private cluster on a free loopback port; yields the URL of its `postgres` database."""
+    reason = _unavailable_reason()
+    if reason:
+        pytest.fail(f"CI is set but {reason}")
+    pg_bin = _pg_bin()
+    # Not under pytest's tmp dir: that is root-only (0700), and the server runs as `postgres`.
+    base = Path(tempfile.mkdtemp(prefix="xeonfleet-pg-"))
+    shutil.chown(base, "postgres", "postgres")
+    data, port = base / "data", _free_port()
+    _as_postgres(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                 "--no-sync")
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    _as_postgres(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "-w", "stop"], capture_output=True, timeout=60, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def url(server: str, request: pytest.FixtureRequest) -> str:
+    """A fresh database per test, so tests never see each other's rows."""
+    name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "")[:50]
+    with open_store(server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
+def test_roundtrip_placeholders_returning_and_literal_percent(url: str) -> None:
+    with open_store(url) as store:
+        assert store.dialect == "postgresql"
+        store.ensure_schema("runs", DDL)
+        store.ensure_schema("runs", DDL)  # unchanged DDL: not run again
+        first = store.execute("INSERT INTO runs (name, value) VALUES (?, ?) RETURNING id", ("50%", 1.5))
+        second = store.execute("INSERT INTO runs (name, value) VALUES (?, ?) RETURNING id", ("b?", 2.0))
+        assert first[0][0] < second[0][0]
+        assert store.execute("SELECT name, value FROM runs WHERE name LIKE '%?' OR value < ? ORDER BY id",
+                             (2.0,)) == [("50%", 1.5), ("b?", 2.0)]
+        assert store.execute("SELECT count(*) FROM xeonfleet_schemas") == [(1,)]
+
+
+def test_transaction_rolls_back_as_a_whole_and_nests(url: str) -> None:
+    with open_store(url) as store:
+        store.ensure_schema("runs", DDL)
+        with pytest.raises(KeyError):
+            with store.transaction():
+                store.execute("INSERT INTO runs (name) VALUES (?)", ("lost",))
+                with store.transaction():
+                    store.execute("INSERT INTO runs (name) VALUES (?)", ("lost too",))
+                raise KeyError("boom")
+        assert store.execute("SELECT count(*) FROM runs") == [(0,)]
+        with store.transaction():
+            store.executemany("INSERT INTO runs (name) VALUES (?)", [("a",), ("b",)])
+        assert store.execute("SELECT count(*) FROM runs") == [(2,)]
+
+
+def test_sql_error_is_a_one_line_store_error_and_the_connection_survives(url: str) -> None:
+    with open_store(url) as store:
+        store.ensure_schema("runs", DDL)
+        with pytest.raises(StoreError, match=r"^results store postgresql://.*: relation \"nope\" does not exist$"):
+            store.execute("SELECT * FROM nope")
+        with pytest.raises(StoreError, match="null value"):
+            with store.transaction():
+                store.execute("INSERT INTO runs (name) VALUES (?)", (None,))
+        assert store.execute("SELECT count(*) FROM runs") == [(0,)]
+
+
+def test_unreachable_server_and_password_are_one_line_and_redacted(server: str) -> None:
+    port = _free_port()
+    with pytest.raises(StoreError) as error:
+        open_store(f"postgresql://bob:secret@127.0.0.1:{port}/x?connect_timeout=5")
+    message = str(error.value)
+    assert "\n" not in message and "secret" not in message and "bob:***@127.0.0.1" in message
+
+
+def _facts(governor: str = "performance") -> dict:
+    return {"cpu": {"model_name": "Xeon 8380", "sockets": 2, "physical_cores": 80},
+            "power": {"governor": governor}}
+
+
+def _bench_run(store, tmp_path: Path, run_id: str, gflops: dict[str, float], slow_governor: str | None = None,
+               incomplete: tuple[str, ...] = ()) -> None:
+    ingest.start_run(store, run_id, "gemm-fp32", ["gemm-fp32"])
+    for host, value in gflops.items():
+        ingest.start_host(store, run_id, host, _facts(slow_governor if slow_governor and host == "n4" else "performance"))
+        path = tmp_path / f"{run_id}-{host}.json"
+        path.write_text(json.dumps({"status": "ok", "versions": {"numpy": "2.1"}, "samples": [
+            {"metric": "gflops", "value": value, "unit": "GFLOP/s", "metadata": {"n": 1024}},
+            {"metric": "pct_of_peak", "value": value / 100, "unit": "%", "metadata": {}}]}))
+        ingest.ingest_result(store, run_id, host, "gemm-fp32", path)
+        if host not in incomplete:
+            ingest.complete_host(store, run_id, host)
+    ingest.finish_run(store, run_id)
+
+
+def test_bench_ingest_baseline_regression_outlier_and_compare(url: str, tmp_path: Path) -> None:
+    with ingest.open_bench_store(url) as store:
+        for index, run_id in enumerate(("r1", "r2", "r3")):
+            _bench_run(store, tmp_path, run_id, {h: 100.0 + index for h in HOSTS}, incomplete=("n2",) if index else ())
+        _bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0}, slow_governor="powersave")
+        analysis = analyze_run(store, "r4", load_jobs(), Thresholds(min_pct=10.0, outlier_pct=20.0))
+        kinds = {(f.kind, f.host, f.metric) for f in analysis.findings}
+        assert kinds == {("regression", "n4", "gflops"), ("regression", "n4", "pct_of_peak"),
+                         ("outlier", "n4", "gflops"), ("outlier", "n4", "pct_of_peak")}
+        regression = next(f for f in analysis.regressions if f.metric == "gflops")
+        assert regression.reference == 101.0
+        assert regression.facts_diff == {"power.governor": ("performance", "powersave")}
+        statuses = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = ?", ("r2",)))
+        assert statuses == {"n1": "complete", "n2": "incomplete", "n3": "complete", "n4": "complete"}
+        worse = {(d.host, d.metric) for d in compare_runs(store, "r3", "r4", load_jobs()) if d.worse}
+        assert worse == {("n4", "gflops"), ("n4", "pct_of_peak")}
+        # Re-ingesting a job replaces its rows instead of doubling them.
+        _bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0})
+        assert store.execute("SELECT count(*) FROM bench_samples WHERE run_id = ?", ("r4",)) == [(8,)]
+    with ingest.open_bench_store(url) as reopened:  # schema already there: a second opener just uses it
+        assert reopened.execute("SELECT count(DISTINCT run_id) FROM bench_samples") == [(4,)]
+
+
+def _finding(host: str, rule: str, status: str, evidence: str) -> Finding:
+    return Finding(host, rule, rule.split(".")[0], "high", rule, status, evidence, "performance",
+                   "fix it" if status == FAIL else "")
+
+
+def _audit(store, findings: list[Finding], unreachable: dict[str, str] | None = None) -> AuditReport:
+    hosts = sorted({f.host for f in findings})
+    report = AuditReport("inv.py", "2026-11-02T10:00:00+00:00", 1.0,
+                         [NodeSummary(h, "xeon-ai-base", "Xeon") for h in hosts], findings, unreachable or {})
+    report.run_id = save_audit(store, report)
+    report.drift = drift_since_last(store, report, report.run_id)
+    return report
+
+
+def test_audit_history_and_drift(url: str) -> None:
+    with open_store(url) as store:
+        first = _audit(store, [_finding("a", "power.governor", PASS, "performance"),
+                               _finding("b", "power.governor", PASS, "performance")])
+        _audit(store, [_finding("b", "power.governor", PASS, "performance")], {"a": "unreachable: refused"})
+        third = _audit(store, [_finding("a", "power.governor", FAIL, "powersave"),
+                               _finding("b", "power.governor", PASS, "performance")])
+        drift = {d.host: d for d in third.drift}
+        assert drift["a"].previous_run == first.run_id  # the last run where `a` answered
+        (change,) = drift["a"].changes
+        assert (change.old_status, change.new_status, change.old_evidence, change.new_evidence) == (
+            PASS, FAIL, "performance", "powersave")
+        assert drift["b"].changes == []
+        assert store.execute("SELECT count(*) FROM audit_runs") == [(3,)]
