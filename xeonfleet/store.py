@@ -35,6 +35,7 @@ PRIMARY_KEY = {
     "postgresql": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 }
 
+SCHEMA_LOCK_KEY = 0x78656F6E  # "xeon": PostgreSQL advisory lock held while a schema is created
 SCHEMAS_DDL = """
 CREATE TABLE IF NOT EXISTS xeonfleet_schemas (
     name TEXT PRIMARY KEY,
@@ -166,6 +167,10 @@ class Store:
         DDL should be idempotent (`CREATE TABLE IF NOT EXISTS`): a changed DDL text is run again."""
         digest = hashlib.sha256(ddl.encode()).hexdigest()
         with self.transaction():
+            if self.dialect == "postgresql":
+                # Parallel first openers (one per host) would race in CREATE TABLE IF NOT EXISTS and
+                # fail on pg_type's unique index; SQLite's BEGIN IMMEDIATE already serialises them.
+                self.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
             self.executescript(SCHEMAS_DDL)
             done = self.execute("SELECT ddl_sha256 FROM xeonfleet_schemas WHERE name = ?", (name,))
             if done and done[0][0] == digest:
@@ -287,8 +292,8 @@ def _redact(url: str) -> str:
     if "@" not in rest:
         return url
     credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    user, has_password, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
 
 
 def open_store(url: str | None = None) -> Store:

@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,3 +222,29 @@ def test_audit_history_and_drift(url: str) -> None:
             PASS, FAIL, "performance", "powersave")
         assert drift["b"].changes == []
         assert store.execute("SELECT count(*) FROM audit_runs") == [(3,)]
+
+
+def test_parallel_first_openers_create_the_schema_once(url: str) -> None:
+    """Every host's deploy opens the store on its own connection; on a fresh database they all create
+    the tables at once (PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against that by itself)."""
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def open_and_register(host: str) -> None:
+        try:
+            barrier.wait()
+            with ingest.open_bench_store(url) as store:
+                ingest.start_run(store, "r1", "light", ["gemm-fp32"])
+                ingest.start_host(store, "r1", host, _facts())
+        except BaseException as exc:  # collected and asserted in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_register, args=(f"n{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with open_store(url) as store:
+        assert store.execute("SELECT count(*) FROM bench_hosts") == [(6,)]
+        assert store.execute("SELECT count(*) FROM bench_runs") == [(1,)]
