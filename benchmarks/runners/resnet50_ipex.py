@@ -1,11 +1,17 @@
-"""ResNet-50 inference with PyTorch + Intel Extension for PyTorch: FP32, BF16 (only where the ISA has
-AVX-512 BF16 or AMX) and INT8 (IPEX static quantisation, calibrated on random images).
+"""ResNet-50 inference with PyTorch (+ Intel Extension for PyTorch when installed): FP32 always,
+BF16 only where the ISA has AVX-512 BF16 or AMX, INT8 by IPEX static quantisation only when IPEX is
+installed. A precision that cannot run is listed in the samples' `skipped_precisions` with the
+reason; the job is skipped only without torch.
 
-Weights are random (the network is built here, so nothing is downloaded): throughput and latency do
-not depend on the weight values. Reports images/s at `batch` and median latency at batch 1."""
+Weights are random and the network is built here (torchvision's resnet50 when torchvision is
+installed, else the same layout by hand), so nothing is downloaded: throughput and latency do not
+depend on the weight values. Without IPEX the model is plain torch, TorchScript-traced and frozen
+(oneDNN still runs the convolutions); `optimizer` in the metadata says which. Reports images/s at
+`batch` and median latency at batch 1."""
 
 from __future__ import annotations
 
+import importlib.util
 import statistics
 import sys
 import time
@@ -13,12 +19,24 @@ import time
 import benchlib
 
 BENCHMARK_NAME = "resnet50_ipex"
-REQUIRES = ("torch", "intel_extension_for_pytorch")
+REQUIRES = ("torch",)
+OPTIONAL = ("intel_extension_for_pytorch", "torchvision")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+PRECISIONS = ("fp32", "bf16", "int8")
+JIT_WARMUP = 3  # TorchScript's profiling executor re-optimises the graph during its first calls
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
 def build_resnet50():
-    """torchvision's ResNet-50 v1.5 layout (bottlenecks 3-4-6-3, stride on the 3x3), random weights."""
+    """ResNet-50 v1.5 with random weights: torchvision's when installed, else its layout by hand
+    (bottlenecks 3-4-6-3, stride on the 3x3)."""
+    if _installed("torchvision"):
+        from torchvision.models import resnet50
+
+        return resnet50(weights=None).eval()
     from torch import nn
 
     class Bottleneck(nn.Module):
@@ -47,25 +65,30 @@ def build_resnet50():
 
 
 def _optimised(precision: str, batch: int, size: int):
-    """The model IPEX-optimised and TorchScript-traced for one precision, plus its input."""
-    import intel_extension_for_pytorch as ipex
+    """The model for one precision (IPEX-optimised when IPEX is installed), TorchScript-traced and
+    frozen, plus its input."""
     import torch
 
-    model = build_resnet50().to(memory_format=torch.channels_last)
+    # No grad on the weights: the BF16 autocast casts become constants of the frozen graph, and
+    # TorchScript refuses a constant that requires grad.
+    model = build_resnet50().requires_grad_(False).to(memory_format=torch.channels_last)
     x = torch.rand(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+    ipex = None
+    if _installed("intel_extension_for_pytorch"):
+        import intel_extension_for_pytorch as ipex
     with torch.no_grad():
-        if precision == "int8":
+        if precision == "int8":  # Prepare lets int8 through only with IPEX
             from intel_extension_for_pytorch.quantization import convert, prepare
 
             prepared = prepare(model, ipex.quantization.default_static_qconfig_mapping, example_inputs=x, inplace=False)
             for _ in range(4):  # calibration on random images: enough to fix the scales
                 prepared(x)
-            traced = torch.jit.freeze(torch.jit.trace(convert(prepared), x))
-        elif precision == "bf16":
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                traced = torch.jit.freeze(torch.jit.trace(ipex.optimize(model, dtype=torch.bfloat16), x))
-        else:
-            traced = torch.jit.freeze(torch.jit.trace(ipex.optimize(model, dtype=torch.float32), x))
+            return torch.jit.freeze(torch.jit.trace(convert(prepared), x)), x
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        if ipex is not None:
+            model = ipex.optimize(model, dtype=dtype)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            traced = torch.jit.freeze(torch.jit.trace(model, x))
     return traced, x
 
 
@@ -77,7 +100,7 @@ def _resnet_instance(barrier, precision: str, params: dict) -> dict:
     single_model, one = _optimised(precision, 1, size)
     barrier.wait()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-        for _ in range(int(params["warmup"])):
+        for _ in range(max(int(params["warmup"]), JIT_WARMUP)):
             model(x)
             single_model(one)
         done, start = 0, time.perf_counter()
@@ -98,13 +121,21 @@ def _node_flags() -> set[str]:
 
 
 def Prepare(params: dict) -> dict:
-    flags = _node_flags()
-    wanted = params.get("precisions", ["fp32", "bf16", "int8"])
+    wanted = params.get("precisions", list(PRECISIONS))
+    unknown = [p for p in wanted if p not in PRECISIONS]
+    if unknown:
+        raise benchlib.RunnerError(f"precisions {unknown} unknown; use some of {list(PRECISIONS)}")
     skipped = {}
-    if "bf16" in wanted and not flags.intersection(BF16_FLAGS):
+    if "bf16" in wanted and not _node_flags().intersection(BF16_FLAGS):
         skipped["bf16"] = f"no {' or '.join(BF16_FLAGS)} in /proc/cpuinfo flags"
-    return {"plan": benchlib.node_plan(params.get("pinning", "single")),
-            "precisions": [p for p in wanted if p not in skipped], "skipped": skipped}
+    if "int8" in wanted and not _installed("intel_extension_for_pytorch"):
+        skipped["int8"] = (f"intel_extension_for_pytorch not importable by {sys.executable} (INT8 is IPEX static "
+                           "quantisation): install the pytorch stack with IPEX")
+    precisions = [p for p in wanted if p not in skipped]
+    if not precisions:
+        raise benchlib.SkipBenchmark("; ".join(f"{p}: {why}" for p, why in skipped.items()))
+    return {"plan": benchlib.node_plan(params.get("pinning", "single")), "precisions": precisions,
+            "skipped": skipped}
 
 
 def Run(params: dict, state: dict) -> list[benchlib.Sample]:
@@ -118,8 +149,11 @@ def Run(params: dict, state: dict) -> list[benchlib.Sample]:
 def _ParseResNetResults(results: dict[str, list[dict]], skipped: dict[str, str], params: dict,
                         plan: benchlib.CpuPlan) -> list[benchlib.Sample]:
     """Per precision: images/s over all instances and median batch-1 latency."""
-    meta = {key: params[key] for key in ("batch", "image_size", "seconds", "warmup", "latency_repeats")}
-    meta.update(plan.metadata, weights="random", skipped_precisions=skipped)
+    meta = {key: params[key] for key in ("batch", "image_size", "seconds", "latency_repeats")}
+    meta["warmup"] = max(int(params["warmup"]), JIT_WARMUP)
+    meta.update(plan.metadata, weights="random", skipped_precisions=skipped,
+                optimizer="ipex" if _installed("intel_extension_for_pytorch") else "torch.jit",
+                model_source="torchvision" if _installed("torchvision") else "built-in")
     samples = []
     for precision, runs in results.items():
         if not runs or any(r["images"] <= 0 or not r["latencies"] for r in runs):
