@@ -1,0 +1,89 @@
+"""The ResNet-50 runner for real: run the way deploys/benchmark.py runs it (remote.runner_command, the
+env's python, a result file), on tiny sizes, in a torch venv.
+
+The venv (`pip install torch==2.13.0 numpy`: the CPU wheel) is built once per machine under
+/var/cache/xeonfleet-test/torch-env and reused, like the bench env of tests/integration/test_benchmark.py.
+Without root (cannot write the cache) and outside CI the test is skipped; in CI a failed build fails it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xeonfleet.bench import remote
+from xeonfleet.bench.ingest import read_result
+from xeonfleet.bench.jobs import load_jobs
+
+TORCH_ENV = Path("/var/cache/xeonfleet-test/torch-env")
+PACKAGES = ("torch==2.13.0", "numpy")  # 2.13.0: the CPU wheel; a plain `torch` pulls a CUDA build
+TINY = {"batch": 4, "image_size": 64, "seconds": 1, "latency_repeats": 3, "warmup": 1, "pinning": "single"}
+
+
+def _cpu_flags() -> set[str]:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+@pytest.fixture(scope="module")
+def torch_env() -> Path:
+    python = TORCH_ENV / "bin" / "python"
+    if python.exists() and subprocess.run([str(python), "-c", "import torch, numpy"]).returncode == 0:
+        return TORCH_ENV
+    if os.geteuid() != 0 and not os.environ.get("CI"):
+        pytest.skip(f"no torch venv at {TORCH_ENV} and not root to build it")
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--clear", str(TORCH_ENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True, timeout=1200)
+    return TORCH_ENV
+
+
+def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: Path, extra: dict) -> dict:
+    """runner_command against a node-like dir: runners + planner copied into REMOTE_DIR/runners."""
+    runners = tmp_path / "runners"
+    runners.mkdir()
+    for path in remote.runner_files():
+        shutil.copy(path, runners / path.name)
+    monkeypatch.setattr(remote, "REMOTE_DIR", str(tmp_path))
+    job = load_jobs()["resnet50-ipex"]
+    out = str(tmp_path / "results" / "resnet50-ipex.json")
+    subprocess.run(["sh", "-c", remote.runner_command(job, {**job.params(), **TINY, **extra}, str(env), out)],
+                   check=True, timeout=300)
+    return read_result(Path(out))
+
+
+def test_resnet50_measures_fp32_and_bf16_where_the_isa_has_it(torch_env, tmp_path, monkeypatch):
+    doc = _run(tmp_path, monkeypatch, torch_env, {})
+    assert doc["status"] == "ok", doc.get("error") or doc.get("reason")
+    samples = {s["metric"]: s for s in doc["samples"]}
+    bf16 = bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    expected = {"throughput_fp32", "latency_fp32"} | ({"throughput_bf16", "latency_bf16"} if bf16 else set())
+    assert set(samples) == expected
+    assert all(s["value"] > 0 for s in samples.values())
+    meta = samples["throughput_fp32"]["metadata"]
+    assert meta["weights"] == "random" and meta["image_size"] == 64 and meta["batch"] == 4
+    assert meta["optimizer"] == "torch.jit" and "int8" in meta["skipped_precisions"]
+    assert "intel_extension_for_pytorch" in meta["skipped_precisions"]["int8"]
+    assert ("bf16" in meta["skipped_precisions"]) is not bf16
+    assert doc["versions"]["torch"].startswith("2.13.0")
+
+
+def test_resnet50_with_only_int8_asked_and_no_ipex_is_skipped_with_the_reason(torch_env, tmp_path, monkeypatch):
+    doc = _run(tmp_path, monkeypatch, torch_env, {"precisions": ["int8"]})
+    assert doc["status"] == "skipped" and "int8: intel_extension_for_pytorch not importable" in doc["reason"]
+
+
+def test_hand_built_resnet50_has_the_torchvision_layout(torch_env):
+    """Without torchvision the runner builds ResNet-50 itself: 25 557 032 parameters, as torchvision's."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import resnet50_ipex as r; "
+            "m = r.build_resnet50(); print(sum(p.numel() for p in m.parameters()), r._installed('torchvision'))")
+    out = subprocess.run([str(torch_env / "bin" / "python"), "-c", code, str(remote.RUNNERS_DIR)],
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(remote.REPO_DIR)})
+    assert out.stdout.split() == ["25557032", "False"]
