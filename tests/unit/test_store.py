@@ -147,3 +147,11 @@ def test_real_read_only_filesystem(tmp_path: Path) -> None:
     assert result.returncode == 3, result.stderr
     line = result.stdout.strip()
     assert len(line.splitlines()) == 1 and ("read-only" in line or "cannot open" in line), line
+
+
+def test_postgres_url_is_redacted_only_where_it_has_a_password() -> None:
+    from xeonfleet.store import _redact
+
+    assert _redact("postgresql://bob:secret@db:5432/x") == "postgresql://bob:***@db:5432/x"
+    assert _redact("postgresql://bob@db/x") == "postgresql://bob@db/x"
+    assert _redact("postgresql:///x?host=/run/pg") == "postgresql:///x?host=/run/pg"
