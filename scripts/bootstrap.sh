@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# bazel-bootstrap + a JDK: the real (offline-capable) Bazel the tf_wheel deploy is tested with.
+# bazel-bootstrap + a JDK: the real (offline-capable) Bazel the tf_wheel deploy is tested with;
+# postgresql: the results store is tested against a throwaway server of its own.
 APT_PACKAGES=(openssh-server openssh-client numactl linux-cpupower dmidecode util-linux iproute2 procps python3-venv
-    git bazel-bootstrap default-jdk-headless)
+    git bazel-bootstrap default-jdk-headless postgresql)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -27,7 +28,7 @@ stamp=.venv/.xeonfleet-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "bootstrap: installing xeonfleet and its Python dependencies into .venv"
     log=.venv/bootstrap-pip.log
-    if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[test,bench]"; } >"$log" 2>&1; then
+    if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[test,bench,postgres]"; } >"$log" 2>&1; then
         tail -n 20 "$log" >&2
         echo "bootstrap: pip install failed (full log: $log); check the network to PyPI and re-run" >&2
         exit 1
