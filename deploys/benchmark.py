@@ -23,6 +23,7 @@ from facts.node import NodeFacts
 from xeonfleet.bench import ingest, remote
 from xeonfleet.bench.jobs import LIGHT, load_jobs, select_jobs
 from xeonfleet.bench.peak import node_peak
+from xeonfleet.hostcommand import HostCommand
 
 
 def _with_store(action, args: tuple) -> None:
@@ -53,7 +54,8 @@ for job in jobs:
         params.update(peak_gflops=peak, peak_formula=peak_formula)
     out = remote.remote_result_path(run_id, job.name)
     local = remote.local_result_path(run_id, host.name, job.name)
-    server.shell(name=f"Run {job.name}", commands=[remote.runner_command(job, params, env, out, cpus, throttle_pct)],
+    server.shell(name=f"Run {job.name}",
+                 commands=[HostCommand(remote.runner_command(job, params, env, out, cpus, throttle_pct))],
                  _timeout=job.timeout_s + 60)
     files.get(name=f"Fetch {job.name} result", src=out, dest=str(local), add_deploy_dir=False,
               create_local_dir=True, force=True)
@@ -61,6 +63,6 @@ for job in jobs:
                 args=(run_id, host.name, job.name, local))
 
 server.shell(name="Remove this run's files from the node",
-             commands=[f"rm -rf {remote.REMOTE_DIR}/results/{run_id}"])
+             commands=[HostCommand(f"rm -rf {remote.REMOTE_DIR}/results/{run_id}")])
 python.call(name="Mark host complete", function=_with_store, action=ingest.complete_host,
             args=(run_id, host.name))

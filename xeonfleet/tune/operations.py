@@ -14,28 +14,15 @@ import shlex
 from typing import Any
 
 from pyinfra import host, logger
-from pyinfra.api import FunctionCommand, StringCommand, operation
+from pyinfra.api import FunctionCommand, operation
 
+from xeonfleet.hostcommand import HostCommand
 from xeonfleet.tune import commands
 
 LIB_DIR = "/usr/local/lib/xeonfleet"
 STATE_HELPER = f"{LIB_DIR}/state.py"
 SYSCTL_FILE = "/etc/sysctl.d/90-xeonfleet.conf"
 GRUB_FILE = "/etc/default/grub"
-
-
-class HostCommand(StringCommand):
-    """A shell command whose lost SSH connection fails only its own host.
-
-    pyinfra 3.10 turns OSError/SSHException from a command into a host failure, but paramiko reports a
-    peer that died between commands as EOFError, which escapes and aborts the run for every host. Seen
-    on the lab when a host is stopped mid-run; re-raised as ConnectionError (an OSError) here."""
-
-    def execute(self, state, host, connector_arguments):  # noqa: ANN001, ANN201  (pyinfra's signature)
-        try:
-            return super().execute(state, host, connector_arguments)
-        except EOFError as exc:
-            raise ConnectionError(f"SSH connection to {host.name} lost") from exc
 
 
 def sha1(text: str) -> str:

@@ -13,7 +13,8 @@ from typing import Any
 from pyinfra import host
 from pyinfra.api import deploy, operation
 
-from xeonfleet.tune.operations import STATE_HELPER, HostCommand
+from xeonfleet.hostcommand import HostCommand
+from xeonfleet.tune.operations import STATE_HELPER
 
 
 @operation()
