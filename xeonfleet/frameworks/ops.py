@@ -9,6 +9,7 @@ wheelhouse.
 
 from __future__ import annotations
 
+import os
 import re
 from io import StringIO
 from typing import Any
@@ -19,7 +20,7 @@ from pyinfra.operations import files
 
 from facts.frameworks import CondaTools, FrameworkEnvs, FrameworkPython
 from xeonfleet.frameworks import render
-from xeonfleet.frameworks.stacks import DEFAULT_ROOT, EnvSpec
+from xeonfleet.frameworks.stacks import DEFAULT_ROOT, EnvSpec, validate_frameworks_spec
 
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
 
@@ -134,3 +135,21 @@ def framework_envs(
             name=f"Framework env {env.name} ({env.backend}: {', '.join(s.name for s in env.stacks)})",
             env=env, root=root, wheelhouse=remote_wheelhouse, conda_channels=conda_channels,
         )
+
+
+def host_framework_envs(spec: dict, source: str) -> None:
+    """framework_envs for the current host, with its host data (`wheelhouse`, `frameworks_root`,
+    `conda_channels`); shared by deploys/frameworks.py and deploys/ai_node.py so both read it alike.
+
+    + spec: the `frameworks:` mapping of a profile or of host data
+    + source: where the spec came from, quoted in every error
+    """
+    wheelhouse = host.data.get("wheelhouse")
+    if wheelhouse and not os.path.isdir(wheelhouse):
+        raise ValueError(f"{host.name}: wheelhouse {wheelhouse!r} is not a directory; run `xeonfleet wheelhouse build -o DIR`")
+    framework_envs(
+        envs=validate_frameworks_spec(spec, source),
+        root=host.data.get("frameworks_root") or DEFAULT_ROOT,
+        local_wheelhouse=wheelhouse,
+        conda_channels=tuple(host.data.get("conda_channels") or render.DEFAULT_CONDA_CHANNELS),
+    )

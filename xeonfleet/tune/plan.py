@@ -16,7 +16,7 @@ from xeonfleet.profiles import Profile
 from xeonfleet.rules import READ_ONLY_RULES, evaluate_node
 
 # Steps that are not knobs (nothing for the audit to read) but can be opted out of like one.
-EXTRA_STEPS = ("persist.service", "runtime.launcher")
+EXTRA_STEPS = ("persist.service", "runtime.launcher", "frameworks")
 # Boot-time re-application covers the sysfs knobs only: sysctls persist through /etc/sysctl.d.
 BOOT_KINDS = ("governor", "cstates", "turbo", "epp", "epb", "thp")
 DEBIAN_LIKE = ("debian", "ubuntu", "linuxmint", "pop")
