@@ -6,6 +6,7 @@ repeated runs (and CI on the same machine) download from the index once.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -36,12 +37,17 @@ def light_wheelhouse() -> Path:
     return cached_wheelhouse(validate_frameworks_spec(LIGHT_SPEC, "test"))
 
 
-def run_deploy(lab, tmp_path: Path, data: dict) -> subprocess.CompletedProcess:
-    """pyinfra INVENTORY deploys/frameworks.py, the inventory being the lab's hosts plus `data`."""
+def write_inventory(lab, tmp_path: Path, data: dict) -> Path:
+    """A pyinfra inventory file: the lab's hosts, each with `data` added to its host data."""
     inventory = tmp_path / f"inventory_{len(list(tmp_path.glob('inventory_*')))}.py"
     hosts = [(name, dict(host_data, **data)) for name, host_data in lab.inventory_hosts()]
     inventory.write_text(f"hosts = {hosts!r}\n")
-    return subprocess.run([PYINFRA, "-y", str(inventory), "deploys/frameworks.py"], cwd=REPO,
+    return inventory
+
+
+def run_deploy(lab, tmp_path: Path, data: dict, deploy: str = "deploys/frameworks.py") -> subprocess.CompletedProcess:
+    """pyinfra INVENTORY DEPLOY, the inventory being the lab's hosts plus `data`."""
+    return subprocess.run([PYINFRA, "-y", str(write_inventory(lab, tmp_path, data)), deploy], cwd=REPO,
                           capture_output=True, text=True, timeout=1800)
 
 
@@ -79,6 +85,23 @@ def test_light_stacks_install_smoke_test_and_rerun_is_a_noop(lab, tmp_path, ligh
     assert second.returncode == 0, second.stderr[-2000:]
     assert "Starting operation" not in second.stdout  # nothing uploaded, nothing installed
     assert host_sh(lab, "stat -c %Y /opt/xeonfleet/envs/ai/xeonfleet-env.json").stdout == before
+
+
+def test_ai_node_builds_the_profile_stacks_and_the_audit_passes_them(lab, tmp_path, light_wheelhouse):
+    """xeon-ai-stack asks for the light stacks: ai_node.py builds them after tuning, and the audit's
+    frameworks rules read the env's record."""
+    assert host_sh(lab, "rm -rf /opt/xeonfleet/envs/ai").returncode == 0
+    data = {"xeonfleet_profile": "xeon-ai-stack", "wheelhouse": str(light_wheelhouse)}
+    tuned = run_deploy(lab, tmp_path, data, "deploys/ai_node.py")
+    assert tuned.returncode == 0, tuned.stdout[-3000:] + tuned.stderr[-2000:]
+    assert "Framework env ai (venv: intel-python, openvino)" in tuned.stdout + tuned.stderr
+    assert [r["ok"] for r in env_records(lab) if r["name"] == "ai"] == [True]
+    audit = subprocess.run([str(Path(sys.executable).with_name("xeonfleet")), "audit",
+                            str(write_inventory(lab, tmp_path, data)), "--format", "json"],
+                           cwd=REPO, capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "XEONFLEET_DB": str(tmp_path / "audit.db")})
+    findings = {f["rule"]: f["status"] for f in json.loads(audit.stdout)["nodes"]["lab-01"]["findings"]}
+    assert findings["frameworks.stacks"] == "pass" and findings["frameworks.isa"] == "pass", audit.stdout[-2000:]
 
 
 def test_half_installed_env_is_detected_and_rebuilt(lab, tmp_path, light_wheelhouse):
