@@ -23,5 +23,17 @@ $BIN/pyinfra -y inventories/lab.py deploys/ai_node.py
 
 step "Audit again: what is left is BIOS and hardware, with the manual fix for each"
 $BIN/xeonfleet audit inventories/lab.py --since last
+
+# Framework stacks on request (real installs from the package index):
+#   DEMO_STACKS=1 make demo      intel-python + openvino on lab-01 (about 1 min, 640 MB)
+#   DEMO_STACKS=dl make demo     also PyTorch and TensorFlow envs (several minutes, several GB)
+if [ -n "${DEMO_STACKS:-}" ]; then
+    profile=xeon-ai-stack
+    [ "$DEMO_STACKS" = dl ] && profile=xeon-ai-stack-dl
+    step "AI stacks ($profile) on lab-01: pyinfra inventories/lab.py deploys/frameworks.py"
+    $BIN/pyinfra -y inventories/lab.py deploys/frameworks.py --limit lab-01 --data xeonfleet_profile=$profile
+    $BIN/xeonfleet audit inventories/lab.py --profile $profile |
+        awk '/^lab-01/ {show = 1} /^lab-0[2-9]/ {show = 0} show && /^lab-01|frameworks\./' 
+fi
 echo
 echo "The lab is still up: try 'pyinfra inventories/lab.py deploys/restore.py' or 'make lab-down'."
