@@ -16,6 +16,11 @@ def test_shipped_profiles_load_and_inherit() -> None:
     assert online.get("power.governor") == "performance"  # inherited unchanged
 
 
+@pytest.mark.parametrize("name", list_profiles())
+def test_every_shipped_profile_loads(name: str) -> None:
+    assert load_profile(name).get("power.governor") == "performance"
+
+
 def test_child_mapping_merges_key_by_key() -> None:
     training = load_profile("training")
     sysctl = training.get("os.sysctl")
