@@ -29,9 +29,9 @@ from xeonfleet.drift import drift_since_last, save_audit
 from xeonfleet.findings import FAIL, PASS, Finding
 from xeonfleet.reports.model import AuditReport, NodeSummary
 from xeonfleet.store import StoreError, open_store
+from tests.store_checks import DDL, check_transactions_roll_back_as_a_whole_and_nest
 
 PG_ROOT = Path("/usr/lib/postgresql")
-DDL = "CREATE TABLE IF NOT EXISTS runs (id {pk}, name TEXT NOT NULL, value DOUBLE PRECISION)"
 HOSTS = ("n1", "n2", "n3", "n4")
 
 
@@ -119,17 +119,7 @@ def test_roundtrip_placeholders_returning_and_literal_percent(url: str) -> None:
 
 def test_transaction_rolls_back_as_a_whole_and_nests(url: str) -> None:
     with open_store(url) as store:
-        store.ensure_schema("runs", DDL)
-        with pytest.raises(KeyError):
-            with store.transaction():
-                store.execute("INSERT INTO runs (name) VALUES (?)", ("lost",))
-                with store.transaction():
-                    store.execute("INSERT INTO runs (name) VALUES (?)", ("lost too",))
-                raise KeyError("boom")
-        assert store.execute("SELECT count(*) FROM runs") == [(0,)]
-        with store.transaction():
-            store.executemany("INSERT INTO runs (name) VALUES (?)", [("a",), ("b",)])
-        assert store.execute("SELECT count(*) FROM runs") == [(2,)]
+        check_transactions_roll_back_as_a_whole_and_nest(store)
 
 
 def test_sql_error_is_a_one_line_store_error_and_the_connection_survives(url: str) -> None:

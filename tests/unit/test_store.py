@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.store import StoreError, _to_pyformat, open_store
+from tests.store_checks import DDL, check_transactions_roll_back_as_a_whole_and_nest
 
-DDL = "CREATE TABLE IF NOT EXISTS runs (id {pk}, name TEXT NOT NULL, value DOUBLE PRECISION)"
 
 
 def _can_unshare_mounts() -> bool:
@@ -45,18 +45,7 @@ def test_sqlite_url_and_env_default(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_transaction_rolls_back_as_a_whole_and_nests(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "t.db"))
-    store.ensure_schema("runs", DDL)
-    with pytest.raises(KeyError):
-        with store.transaction():
-            store.execute("INSERT INTO runs (name) VALUES (?)", ("lost",))
-            with store.transaction():
-                store.execute("INSERT INTO runs (name) VALUES (?)", ("lost too",))
-            raise KeyError("boom")
-    assert store.execute("SELECT count(*) FROM runs") == [(0,)]
-    with store.transaction():
-        store.executemany("INSERT INTO runs (name) VALUES (?)", [("a",), ("b",)])
-    assert store.execute("SELECT count(*) FROM runs") == [(2,)]
+    check_transactions_roll_back_as_a_whole_and_nest(open_store(str(tmp_path / "t.db")))
 
 
 def test_ensure_schema_runs_changed_ddl_once(tmp_path: Path) -> None:
