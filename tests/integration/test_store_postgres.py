@@ -9,7 +9,6 @@ missing piece fails the run."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -25,11 +24,16 @@ from xeonfleet.bench import ingest
 from xeonfleet.bench.analyze import Thresholds, analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import load_jobs
-from xeonfleet.drift import drift_since_last, save_audit
-from xeonfleet.findings import FAIL, PASS, Finding
-from xeonfleet.reports.model import AuditReport, NodeSummary
+from xeonfleet.findings import FAIL, PASS
 from xeonfleet.store import StoreError, open_store
-from tests.store_checks import DDL, check_transactions_roll_back_as_a_whole_and_nest
+from tests.store_checks import (
+    DDL,
+    bench_facts,
+    check_transactions_roll_back_as_a_whole_and_nest,
+    finding,
+    store_audit,
+    store_bench_run,
+)
 
 PG_ROOT = Path("/usr/lib/postgresql")
 HOSTS = ("n1", "n2", "n3", "n4")
@@ -141,31 +145,11 @@ def test_unreachable_server_and_password_are_one_line_and_redacted(server: str) 
     assert "\n" not in message and "secret" not in message and "bob:***@127.0.0.1" in message
 
 
-def _facts(governor: str = "performance") -> dict:
-    return {"cpu": {"model_name": "Xeon 8380", "sockets": 2, "physical_cores": 80},
-            "power": {"governor": governor}}
-
-
-def _bench_run(store, tmp_path: Path, run_id: str, gflops: dict[str, float], slow_governor: str | None = None,
-               incomplete: tuple[str, ...] = ()) -> None:
-    ingest.start_run(store, run_id, "gemm-fp32", ["gemm-fp32"])
-    for host, value in gflops.items():
-        ingest.start_host(store, run_id, host, _facts(slow_governor if slow_governor and host == "n4" else "performance"))
-        path = tmp_path / f"{run_id}-{host}.json"
-        path.write_text(json.dumps({"status": "ok", "versions": {"numpy": "2.1"}, "samples": [
-            {"metric": "gflops", "value": value, "unit": "GFLOP/s", "metadata": {"n": 1024}},
-            {"metric": "pct_of_peak", "value": value / 100, "unit": "%", "metadata": {}}]}))
-        ingest.ingest_result(store, run_id, host, "gemm-fp32", path)
-        if host not in incomplete:
-            ingest.complete_host(store, run_id, host)
-    ingest.finish_run(store, run_id)
-
-
 def test_bench_ingest_baseline_regression_outlier_and_compare(url: str, tmp_path: Path) -> None:
     with ingest.open_bench_store(url) as store:
         for index, run_id in enumerate(("r1", "r2", "r3")):
-            _bench_run(store, tmp_path, run_id, {h: 100.0 + index for h in HOSTS}, incomplete=("n2",) if index else ())
-        _bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0}, slow_governor="powersave")
+            store_bench_run(store, tmp_path, run_id, {h: 100.0 + index for h in HOSTS}, incomplete=("n2",) if index else ())
+        store_bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0}, slow_governor="powersave")
         analysis = analyze_run(store, "r4", load_jobs(), Thresholds(min_pct=10.0, outlier_pct=20.0))
         kinds = {(f.kind, f.host, f.metric) for f in analysis.findings}
         assert kinds == {("regression", "n4", "gflops"), ("regression", "n4", "pct_of_peak"),
@@ -178,33 +162,19 @@ def test_bench_ingest_baseline_regression_outlier_and_compare(url: str, tmp_path
         worse = {(d.host, d.metric) for d in compare_runs(store, "r3", "r4", load_jobs()) if d.worse}
         assert worse == {("n4", "gflops"), ("n4", "pct_of_peak")}
         # Re-ingesting a job replaces its rows instead of doubling them.
-        _bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0})
+        store_bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0})
         assert store.execute("SELECT count(*) FROM bench_samples WHERE run_id = ?", ("r4",)) == [(8,)]
     with ingest.open_bench_store(url) as reopened:  # schema already there: a second opener just uses it
         assert reopened.execute("SELECT count(DISTINCT run_id) FROM bench_samples") == [(4,)]
 
 
-def _finding(host: str, rule: str, status: str, evidence: str) -> Finding:
-    return Finding(host, rule, rule.split(".")[0], "high", rule, status, evidence, "performance",
-                   "fix it" if status == FAIL else "")
-
-
-def _audit(store, findings: list[Finding], unreachable: dict[str, str] | None = None) -> AuditReport:
-    hosts = sorted({f.host for f in findings})
-    report = AuditReport("inv.py", "2026-11-02T10:00:00+00:00", 1.0,
-                         [NodeSummary(h, "xeon-ai-base", "Xeon") for h in hosts], findings, unreachable or {})
-    report.run_id = save_audit(store, report)
-    report.drift = drift_since_last(store, report, report.run_id)
-    return report
-
-
 def test_audit_history_and_drift(url: str) -> None:
     with open_store(url) as store:
-        first = _audit(store, [_finding("a", "power.governor", PASS, "performance"),
-                               _finding("b", "power.governor", PASS, "performance")])
-        _audit(store, [_finding("b", "power.governor", PASS, "performance")], {"a": "unreachable: refused"})
-        third = _audit(store, [_finding("a", "power.governor", FAIL, "powersave"),
-                               _finding("b", "power.governor", PASS, "performance")])
+        first = store_audit(store, [finding("a", "power.governor", PASS, "performance"),
+                               finding("b", "power.governor", PASS, "performance")])
+        store_audit(store, [finding("b", "power.governor", PASS, "performance")], {"a": "unreachable: refused"})
+        third = store_audit(store, [finding("a", "power.governor", FAIL, "powersave"),
+                               finding("b", "power.governor", PASS, "performance")])
         drift = {d.host: d for d in third.drift}
         assert drift["a"].previous_run == first.run_id  # the last run where `a` answered
         (change,) = drift["a"].changes
@@ -225,7 +195,7 @@ def test_parallel_first_openers_create_the_schema_once(url: str) -> None:
             barrier.wait()
             with ingest.open_bench_store(url) as store:
                 ingest.start_run(store, "r1", "light", ["gemm-fp32"])
-                ingest.start_host(store, "r1", host, _facts())
+                ingest.start_host(store, "r1", host, bench_facts())
         except BaseException as exc:  # collected and asserted in the main thread
             errors.append(exc)
 

@@ -10,27 +10,9 @@ from xeonfleet.bench.analyze import Thresholds, analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import load_jobs
 from xeonfleet.bench.report import html_report, terminal_summary, claim_gains
+from tests.store_checks import bench_facts, store_bench_run
 
 HOSTS = ("n1", "n2", "n3", "n4")
-
-
-def _facts(governor="performance"):
-    return {"cpu": {"model_name": "Xeon 8380", "sockets": 2, "physical_cores": 80},
-            "power": {"governor": governor}}
-
-
-def _store_run(store, tmp_path, run_id, gflops, governor=None, skip_complete=()):
-    ingest.start_run(store, run_id, "gemm-fp32", ["gemm-fp32"])
-    for host, value in gflops.items():
-        ingest.start_host(store, run_id, host, _facts(governor if governor and host == "n4" else "performance"))
-        path = tmp_path / f"{run_id}-{host}.json"
-        path.write_text(json.dumps({"status": "ok", "versions": {"numpy": "2.1"}, "samples": [
-            {"metric": "gflops", "value": value, "unit": "GFLOP/s", "metadata": {"n": 1024}},
-            {"metric": "pct_of_peak", "value": value / 100, "unit": "%", "metadata": {}}]}))
-        ingest.ingest_result(store, run_id, host, "gemm-fp32", path)
-        if host not in skip_complete:
-            ingest.complete_host(store, run_id, host)
-    ingest.finish_run(store, run_id)
 
 
 @pytest.fixture
@@ -41,8 +23,8 @@ def store(tmp_path):
 
 def test_slowed_host_is_a_regression_and_an_outlier_with_its_facts_diff(store, tmp_path):
     for index, run_id in enumerate(("r1", "r2", "r3")):
-        _store_run(store, tmp_path, run_id, {h: 100.0 + index for h in HOSTS})
-    _store_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0}, governor="powersave")
+        store_bench_run(store, tmp_path, run_id, {h: 100.0 + index for h in HOSTS})
+    store_bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0}, slow_governor="powersave")
     analysis = analyze_run(store, "r4", load_jobs(), Thresholds(min_pct=10.0, outlier_pct=20.0))
     kinds = {(f.kind, f.host, f.metric) for f in analysis.findings}
     assert kinds == {("regression", "n4", "gflops"), ("regression", "n4", "pct_of_peak"),
@@ -53,12 +35,12 @@ def test_slowed_host_is_a_regression_and_an_outlier_with_its_facts_diff(store, t
 
 
 def test_first_run_has_no_baseline_and_no_regression(store, tmp_path):
-    _store_run(store, tmp_path, "r1", {h: 100.0 for h in HOSTS})
+    store_bench_run(store, tmp_path, "r1", {h: 100.0 for h in HOSTS})
     assert analyze_run(store, "r1", load_jobs()).regressions == []
 
 
 def test_samples_carry_tags_and_incomplete_hosts_stay_marked(store, tmp_path):
-    _store_run(store, tmp_path, "r1", {h: 100.0 for h in HOSTS}, skip_complete=("n2",))
+    store_bench_run(store, tmp_path, "r1", {h: 100.0 for h in HOSTS}, incomplete=("n2",))
     rows = store.execute("SELECT run_id, host, job, time, facts_fingerprint, versions_json FROM bench_samples")
     assert len(rows) == 8 and all(r[4] != "unknown" and json.loads(r[5]) == {"numpy": "2.1"} for r in rows)
     statuses = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = 'r1'"))
@@ -67,7 +49,7 @@ def test_samples_carry_tags_and_incomplete_hosts_stay_marked(store, tmp_path):
 
 def test_unreadable_result_is_stored_as_a_failed_job(store, tmp_path):
     ingest.start_run(store, "r1", "x", ["gemm-fp32"])
-    ingest.start_host(store, "r1", "n1", _facts())
+    ingest.start_host(store, "r1", "n1", bench_facts())
     bad = tmp_path / "bad.json"
     bad.write_text("not json")
     ingest.ingest_result(store, "r1", "n1", "gemm-fp32", bad)
@@ -76,8 +58,8 @@ def test_unreadable_result_is_stored_as_a_failed_job(store, tmp_path):
 
 
 def test_compare_marks_worse_metrics(store, tmp_path):
-    _store_run(store, tmp_path, "a", {"n1": 100.0, "n2": 100.0})
-    _store_run(store, tmp_path, "b", {"n1": 99.0, "n2": 60.0})
+    store_bench_run(store, tmp_path, "a", {"n1": 100.0, "n2": 100.0})
+    store_bench_run(store, tmp_path, "b", {"n1": 99.0, "n2": 60.0})
     worse = {(d.host, d.metric) for d in compare_runs(store, "a", "b", load_jobs()) if d.worse}
     assert worse == {("n2", "gflops"), ("n2", "pct_of_peak")}
     with pytest.raises(ValueError, match="run 'zzz' has no samples"):
@@ -86,7 +68,7 @@ def test_compare_marks_worse_metrics(store, tmp_path):
 
 def test_html_report_is_self_contained_with_trends_and_distributions(store, tmp_path):
     for run_id, slow in (("r1", 100.0), ("r2", 100.0), ("r3", 40.0)):
-        _store_run(store, tmp_path, run_id, {"n1": 100.0, "n2": 101.0, "n3": 99.0, "n4": slow})
+        store_bench_run(store, tmp_path, run_id, {"n1": 100.0, "n2": 101.0, "n3": 99.0, "n4": slow})
     analysis = analyze_run(store, "r3", load_jobs())
     page = html_report(store, load_jobs(), analysis)
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page

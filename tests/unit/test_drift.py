@@ -4,42 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xeonfleet.drift import drift_since_last, node_changes, save_audit
-from xeonfleet.findings import FAIL, NA, PASS, Finding
-from xeonfleet.reports.model import AuditReport, NodeSummary
-from xeonfleet.store import Store, open_store
-
-
-def finding(host: str, rule: str, status: str, evidence: str) -> Finding:
-    return Finding(host, rule, rule.split(".")[0], "high", rule, status, evidence, "performance",
-                   "fix it" if status == FAIL else "")
-
-
-def report(findings: list[Finding], unreachable: dict[str, str] | None = None) -> AuditReport:
-    hosts = sorted({f.host for f in findings})
-    return AuditReport("inv.py", "2026-11-02T10:00:00+00:00", 1.0,
-                       [NodeSummary(h, "xeon-ai-base", "Xeon") for h in hosts], findings, unreachable or {})
-
-
-def audit(store: Store, findings: list[Finding], unreachable: dict[str, str] | None = None) -> AuditReport:
-    result = report(findings, unreachable)
-    result.run_id = save_audit(store, result)
-    result.drift = drift_since_last(store, result, result.run_id)
-    return result
+from tests.store_checks import finding, store_audit
+from xeonfleet.drift import node_changes
+from xeonfleet.findings import FAIL, NA, PASS
+from xeonfleet.store import open_store
 
 
 def test_first_audit_has_nothing_to_compare(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "h.db"))
-    first = audit(store, [finding("a", "power.governor", PASS, "performance")])
+    first = store_audit(store, [finding("a", "power.governor", PASS, "performance")])
     assert [(d.host, d.previous_run, d.changes) for d in first.drift] == [("a", None, [])]
 
 
 def test_status_change_reported_with_old_and_new_evidence(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "h.db"))
-    first = audit(store, [finding("a", "power.governor", PASS, "performance"),
+    first = store_audit(store, [finding("a", "power.governor", PASS, "performance"),
                           finding("a", "power.turbo", PASS, "on"),
                           finding("b", "power.governor", PASS, "performance")])
-    second = audit(store, [finding("a", "power.governor", FAIL, "powersave"),
+    second = store_audit(store, [finding("a", "power.governor", FAIL, "powersave"),
                            finding("a", "power.turbo", PASS, "on"),
                            finding("b", "power.governor", PASS, "performance")])
     drift = {d.host: d for d in second.drift}
@@ -52,10 +34,10 @@ def test_status_change_reported_with_old_and_new_evidence(tmp_path: Path) -> Non
 
 def test_previous_is_the_last_run_the_node_was_reachable(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "h.db"))
-    seen = audit(store, [finding("a", "power.governor", PASS, "performance"),
+    seen = store_audit(store, [finding("a", "power.governor", PASS, "performance"),
                          finding("b", "power.governor", PASS, "performance")])
-    audit(store, [finding("b", "power.governor", PASS, "performance")], {"a": "unreachable: refused"})
-    back = audit(store, [finding("a", "power.governor", FAIL, "powersave"),
+    store_audit(store, [finding("b", "power.governor", PASS, "performance")], {"a": "unreachable: refused"})
+    back = store_audit(store, [finding("a", "power.governor", FAIL, "powersave"),
                          finding("b", "power.governor", PASS, "performance")])
     drift = {d.host: d for d in back.drift}
     assert drift["a"].previous_run == seen.run_id
@@ -71,7 +53,7 @@ def test_rules_appearing_and_disappearing_are_changes() -> None:
 
 def test_runs_are_stored_whole(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "h.db"))
-    result = audit(store, [finding("a", "power.governor", FAIL, "powersave")], {"z": "unreachable: timeout"})
+    result = store_audit(store, [finding("a", "power.governor", FAIL, "powersave")], {"z": "unreachable: timeout"})
     assert store.execute("SELECT nodes, failing_nodes, unreachable FROM audit_runs WHERE id = ?",
                          (result.run_id,)) == [(1, 1, 1)]
     assert store.execute("SELECT host, reachable, error FROM audit_nodes ORDER BY host") == [
