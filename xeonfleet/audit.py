@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xeonfleet.drift import drift_since_last, save_audit
 from xeonfleet.findings import Finding
@@ -23,6 +24,9 @@ from xeonfleet.profiles import DEFAULT_PROFILE, Profile, load_profile
 from xeonfleet.reports.model import AuditReport, NodeSummary
 from xeonfleet.rules import evaluate_node
 from xeonfleet.store import Store
+
+if TYPE_CHECKING:
+    from pyinfra.api import Inventory, State
 
 PROFILE_DATA_KEY = "xeonfleet_profile"
 
@@ -34,6 +38,8 @@ class FleetPlan:
     inventory: str
     profiles: dict[str, Profile]
     groups: dict[str, list[str]]
+    # pyinfra's (State, Inventory) as plan_inventory read it, so the gather does not read it again.
+    loaded: tuple[State, Inventory] | None = None
 
 
 def load_profiles(names_by_host: dict[str, str]) -> dict[str, Profile]:
@@ -46,13 +52,13 @@ def plan_inventory(spec: str, profile_override: str | None = None) -> FleetPlan:
     """Read the inventory and load every host's profile. Raises GatherError or ProfileError."""
     from xeonfleet.gather import load_inventory
 
-    _, inventory = load_inventory(spec)
+    state, inventory = load_inventory(spec)
     names = {
         host.name: profile_override or host.data.get(PROFILE_DATA_KEY) or DEFAULT_PROFILE
         for host in inventory
     }
     groups = {name: [host.name for host in members] for name, members in inventory.groups.items()}
-    return FleetPlan(inventory=spec, profiles=load_profiles(names), groups=groups)
+    return FleetPlan(inventory=spec, profiles=load_profiles(names), groups=groups, loaded=(state, inventory))
 
 
 def judge(plan: FleetPlan, facts_by_host: dict[str, Facts]) -> list[Finding]:
@@ -89,13 +95,8 @@ def audit_inventory(plan: FleetPlan, connect_timeout: int = 10) -> AuditReport:
     from xeonfleet.gather import gather_inventory
 
     started, started_at = _now()
-    gathered = gather_inventory(plan.inventory, connect_timeout=connect_timeout)
-    # The inventory is re-read by the gather: a host added in between has no planned profile.
-    unplanned = set(gathered.results) - set(plan.profiles)
-    unreachable = dict(gathered.unreachable)
-    unreachable.update({h: "appeared in the inventory after the profiles were chosen; re-run" for h in unplanned})
-    facts = {h: f for h, f in gathered.results.items() if h not in unplanned}
-    return build_report(plan, facts, unreachable, started, started_at)
+    gathered = gather_inventory(plan.inventory, connect_timeout=connect_timeout, loaded=plan.loaded)
+    return build_report(plan, gathered.results, gathered.unreachable, started, started_at)
 
 
 def plan_sysroot(root: str, profile_override: str | None = None) -> FleetPlan:

@@ -91,7 +91,8 @@ def _run_on_host(state: State, host: Host, fact: type[FactBase],
 
 
 def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
-                connect_timeout: int = 10, probe_timeout: int = 60) -> FleetGather:
+                connect_timeout: int = 10, probe_timeout: int = 60,
+                loaded: tuple[State, Inventory] | None = None) -> FleetGather:
     """Run one pyinfra fact on every host of an inventory (or just the host named `only`) at once.
 
     Not connect_all + get_facts: those wait for every connection before the first probe, drop
@@ -101,7 +102,7 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
     import gevent
     from pyinfra.api import Config
 
-    state, inventory = load_inventory(spec)
+    state, inventory = loaded or load_inventory(spec)
     hosts = [host for host in inventory if only is None or host.name == only]
     if not hosts:
         names = ", ".join(host.name for host in inventory)
@@ -119,11 +120,13 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
     return gathered
 
 
-def gather_inventory(spec: str, connect_timeout: int = 10) -> FleetGather:
-    """NodeFacts of every host of an inventory, keyed by host name."""
+def gather_inventory(spec: str, connect_timeout: int = 10,
+                     loaded: tuple[State, Inventory] | None = None) -> FleetGather:
+    """NodeFacts of every host of an inventory, keyed by host name (`loaded`: load_inventory's result,
+    when the caller already read the inventory)."""
     from facts.node import NodeFacts
 
-    return gather_fact(spec, NodeFacts, connect_timeout=connect_timeout)
+    return gather_fact(spec, NodeFacts, connect_timeout=connect_timeout, loaded=loaded)
 
 
 def gather_sysroot(root: str | Path) -> dict:
