@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from xeonfleet.instances import format_cpulist
 from xeonfleet.lab.hardware import THP_CHOICES, BiosSpec, HardwareProfile, SystemSpec
 from xeonfleet.lab.smbios import build_smbios, host_bytes
 
@@ -53,20 +54,6 @@ def logical_cpus(hw: HardwareProfile) -> list[LogicalCpu]:
         for socket in range(s)
         for core in range(c)
     ]
-
-
-def format_cpulist(cpus: list[int]) -> str:
-    """[0,1,2,5] -> "0-2,5" (the kernel's %*pbl format)."""
-    ranges: list[str] = []
-    ordered = sorted(cpus)
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        ranges.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
-        i = j + 1
-    return ",".join(ranges)
 
 
 def format_cpumask(cpus: list[int], nbits: int) -> str:
