@@ -41,19 +41,16 @@ def test_prune_removes_only_runs_older_than_the_window(tmp_path):
 
 
 def test_timer_service_and_cron_templates_render_the_nightly_command():
-    import jinja2
+    from xeonfleet.templates import render
 
-    from xeonfleet.bench.jobs import REPO_DIR
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(REPO_DIR / "templates"), undefined=jinja2.StrictUndefined)
     values = {"jobs": "all", "inventory": "inventories/prod.py", "user": "bench", "repo_dir": "/srv/xeonfleet",
               "db": "/srv/xeonfleet/results/xeonfleet.db", "results_dir": "/srv/xeonfleet/results/raw",
               "keep_days": 30, "lock_path": "/srv/xeonfleet/results/nightly.lock", "html_path": "/srv/r.html",
               "timeout_s": 14400, "on_calendar": "*-*-* 02:00:00", "randomized_delay_s": 600,
               "cron_schedule": "0 2 * * *", "log_path": "/var/log/xeonfleet-bench.log"}
-    service = env.get_template("xeonfleet-bench.service.j2").render(values)
+    service = render("xeonfleet-bench.service.j2", **values)
     assert "ExecStart=/srv/xeonfleet/.venv/bin/xeonfleet bench nightly inventories/prod.py --jobs all" in service
     assert "SuccessExitStatus=1 75" in service
-    assert "OnCalendar=*-*-* 02:00:00" in env.get_template("xeonfleet-bench.timer.j2").render(values)
-    cron = env.get_template("xeonfleet-bench.cron.j2").render(values)
+    assert "OnCalendar=*-*-* 02:00:00" in render("xeonfleet-bench.timer.j2", **values)
+    cron = render("xeonfleet-bench.cron.j2", **values)
     assert "0 2 * * * bench cd /srv/xeonfleet && .venv/bin/xeonfleet bench nightly" in cron

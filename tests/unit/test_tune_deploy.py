@@ -9,7 +9,8 @@ from pathlib import Path
 from xeonfleet.knobs import knobs_for
 from xeonfleet.profiles import list_profiles, load_profile
 from xeonfleet.tune import commands
-from xeonfleet.tune.deploy import BOOT_COMMANDS, KIND_OPERATIONS, render
+from xeonfleet.templates import render
+from xeonfleet.tune.deploy import BOOT_COMMANDS, KIND_OPERATIONS
 from xeonfleet.tune.plan import BOOT_KINDS
 
 # Every kind the Knob docstring promises, whether or not a shipped profile uses it today.

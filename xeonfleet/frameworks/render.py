@@ -8,33 +8,27 @@ import re
 import shlex
 from pathlib import Path
 
-import jinja2
-
 from xeonfleet.frameworks.stacks import EnvSpec
+from xeonfleet.templates import render
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 NODE_ENV_SCRIPT = Path(__file__).with_name("node_env.py")
 REMOTE_LIB = "/opt/xeonfleet/lib"
 REMOTE_NODE_ENV = f"{REMOTE_LIB}/node_env.py"
 REMOTE_WHEELHOUSE = "/opt/xeonfleet/wheelhouse"
 DEFAULT_CONDA_CHANNELS = ("conda-forge",)
 
-_jinja = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
-)
-_jinja.filters["quote"] = shlex.quote
 q = shlex.quote
 
 
 def render_activate(env: EnvSpec, path: str) -> str:
-    return _jinja.get_template("activate.sh.j2").render(
-        name=env.name, backend=env.backend, path=path, stacks=[s.name for s in env.stacks]
+    return render(
+        "activate.sh.j2", name=env.name, backend=env.backend, path=path, stacks=[s.name for s in env.stacks]
     )
 
 
 def render_conda_env(env: EnvSpec, path: str, tool: str, channels: tuple[str, ...] = DEFAULT_CONDA_CHANNELS) -> str:
-    return _jinja.get_template("conda-env.yml.j2").render(
-        name=env.name, python=env.python, packages=env.conda_packages(), channels=list(channels), tool=tool, path=path
+    return render(
+        "conda-env.yml.j2", name=env.name, python=env.python, packages=env.conda_packages(), channels=list(channels), tool=tool, path=path
     )
 
 

@@ -8,12 +8,10 @@ disconnects, i.e. at the very end of the run, because no command can fix them.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import jinja2
 from pyinfra import host, logger
 from pyinfra.api import State, deploy
 from pyinfra.api.state import BaseStateCallback
@@ -21,11 +19,11 @@ from pyinfra.api.state import BaseStateCallback
 from xeonfleet import instances
 from xeonfleet.knobs import Facts, deep_cstates, fact
 from xeonfleet.profiles import Profile
+from xeonfleet.templates import render
 from xeonfleet.tune import commands, node_state, operations
 from xeonfleet.tune.plan import BOOT_KINDS, Step, TunePlan
 
 REPO_DIR = Path(__file__).resolve().parents[2]
-TEMPLATES = REPO_DIR / "templates"
 LAUNCHER_SOURCE = REPO_DIR / "xeonfleet" / "launcher" / "xeonfleet_run.py"
 ENV_FILE = "/etc/profile.d/xeonfleet-ai.sh"
 BOOT_SCRIPT = "/usr/local/sbin/xeonfleet-tune.sh"
@@ -47,13 +45,6 @@ class Context:
     facts: Facts
     plan: TunePlan
     files: dict[str, Any]
-
-
-def render(name: str, **values: Any) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, keep_trailing_newline=True)
-    env.filters["shell_quote"] = lambda value: shlex.quote(str(value))
-    return env.get_template(name).render(**values)
 
 
 def _cstate_indices(ctx: Context) -> list[int]:
