@@ -10,6 +10,9 @@ Boots its own lab (a temp lab dir, free ports), then in each run times, wall clo
            paramiko-based tool started from the shell can do; the ratios use this one.
   (floor in-process)  the same connections from this already-warm process (no start-up, no
            imports): printed for information, to show what start-up costs.
+  pyinfra  a fresh `pyinfra inventories/lab.py fact server.Hostname` process: the issue's "bare
+           one-command pyinfra probe", i.e. what pyinfra itself costs on top of the floor (start-up,
+           imports, inventory, state) before a probe does any work. Printed for information.
   facts    a fresh `xeonfleet facts inventories/lab.py --json` process, as a user runs it:
            interpreter start, imports, inventory load, connect, the probe, parsing, JSON output.
 Every session on a host also pays that host's login shell start-up (root's ~/.bashrc, which lab
@@ -17,7 +20,9 @@ hosts inherit from this machine), the same for every tool; and the lab's 20 "nod
 machine's cores, so node-side work (the probe, ansible's setup module) is summed there too.
 Prints each run with its load average and ratios (other jobs may load the machine, so a ratio only
 compares numbers of one run), the median times, and the median of the per-run ratios against the
-issue-2 targets (facts <= 1.3x floor, ansible >= 5x facts). Exit 1 when a tool fails, 0 otherwise.
+issue-2 targets (facts <= 1.3x floor, ansible >= 5x facts), with facts/pyinfra beside them: the
+issue's anchors (floor 1.5 s, bare pyinfra probe 1.9 s) put pyinfra alone at 1.27x the floor, so
+facts/pyinfra says what the probe's own work adds. Exit 1 when a tool fails, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from xeonfleet.lab.fleet import ADDRESS, Lab, find_free_port_base  # noqa: E402
 VENV_BIN = Path(sys.executable).parent
 FLOOR_TARGET = 1.3
 ANSIBLE_TARGET = 5.0
-TOOLS = ("ansible", "floor", "floor-inproc", "facts")  # run in this order
+TOOLS = ("ansible", "floor", "floor-inproc", "pyinfra", "facts")  # run in this order
 
 
 def floor_args(lab: Lab) -> tuple[str, list[int], str, str]:
@@ -70,13 +75,27 @@ def floor_inprocess_once(lab: Lab) -> float:
     return time.perf_counter() - start
 
 
-def facts_once(lab: Lab, expected: int) -> float:
-    """A fresh `xeonfleet facts --json` process; checks every host answered."""
+def _timed_on_lab(lab: Lab, command: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    """Run a tool against inventories/lab.py for this lab, from the repo root: (seconds, result)."""
     env = {**os.environ, "XEONFLEET_LAB_DIR": str(lab.lab_dir)}
     start = time.perf_counter()
-    result = subprocess.run([str(VENV_BIN / "xeonfleet"), "facts", "inventories/lab.py", "--json"],
-                            cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    return time.perf_counter() - start, result
+
+
+def pyinfra_once(lab: Lab, expected: int) -> float:
+    """A fresh `pyinfra INVENTORY fact server.Hostname` process; checks every host answered."""
+    elapsed, result = _timed_on_lab(lab, [str(VENV_BIN / "pyinfra"), "inventories/lab.py", "fact",
+                                          "server.Hostname"])
+    answered = (result.stdout + result.stderr).count('": "bench-')
+    if result.returncode != 0 or answered < expected:
+        raise RuntimeError(f"pyinfra fact: {answered} of {expected} hosts answered (exit {result.returncode})")
+    return elapsed
+
+
+def facts_once(lab: Lab, expected: int) -> float:
+    """A fresh `xeonfleet facts --json` process; checks every host answered."""
+    elapsed, result = _timed_on_lab(lab, [str(VENV_BIN / "xeonfleet"), "facts", "inventories/lab.py", "--json"])
     if result.returncode != 0:
         raise RuntimeError(f"xeonfleet facts failed (exit {result.returncode}): {result.stderr.strip()}")
     facts = json.loads(result.stdout)
@@ -144,6 +163,7 @@ def main() -> int:
                 times["ansible"].append(ansible_once(env, args.hosts))
                 times["floor"].append(floor_process_once(lab))
                 times["floor-inproc"].append(floor_inprocess_once(lab))
+                times["pyinfra"].append(pyinfra_once(lab, args.hosts))
                 times["facts"].append(facts_once(lab, args.hosts))
                 print(f"run {run}: " + "  ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items())
                       + f"  facts/floor {times['facts'][-1] / times['floor'][-1]:.2f}x"
@@ -159,6 +179,8 @@ def main() -> int:
     # Load drifts between runs, so each run's ratios compare only numbers taken back to back.
     facts_vs_floor = statistics.median(f / fl for f, fl in zip(times["facts"], times["floor"]))
     ansible_vs_facts = statistics.median(a / f for a, f in zip(times["ansible"], times["facts"]))
+    pyinfra_vs_floor = statistics.median(p / fl for p, fl in zip(times["pyinfra"], times["floor"]))
+    facts_vs_pyinfra = statistics.median(f / p for f, p in zip(times["facts"], times["pyinfra"]))
     print(f"\n{args.hosts} hosts, median of {args.runs} runs:")
     for name in TOOLS:
         print(f"  {name:12s} {median[name]:6.2f} s")
@@ -167,6 +189,8 @@ def main() -> int:
           f"{'met' if facts_vs_floor <= FLOOR_TARGET else 'MISSED'})")
     print(f"  ansible / facts = {ansible_vs_facts:.2f}x  (target >= {ANSIBLE_TARGET}x: "
           f"{'met' if ansible_vs_facts >= ANSIBLE_TARGET else 'MISSED'})")
+    print(f"  pyinfra / floor = {pyinfra_vs_floor:.2f}x  (the issue's anchors: 1.27x)")
+    print(f"  facts / pyinfra = {facts_vs_pyinfra:.2f}x  (what the probe's work adds to a bare pyinfra probe)")
     return 0
 
 
