@@ -1,4 +1,4 @@
-"""`xeonfleet bench run|compare|nightly` and `xeonfleet report`: the fleet benchmark from the controller.
+"""`xeonfleet bench run|compare|nightly|schedule` and `xeonfleet report`: the fleet benchmark from the controller.
 
 `bench run` drives `pyinfra INVENTORY deploys/benchmark.py` (nodes in parallel, jobs serially per node),
 then checks the run against each series' rolling baseline and the fleet's peers. Exit codes:
@@ -6,6 +6,7 @@ then checks the run against each series' rolling baseline and the fleet's peers.
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
 import sys
@@ -15,16 +16,18 @@ from pathlib import Path
 
 import click
 
-from xeonfleet.bench import ingest, nightly, remote
+from xeonfleet.bench import ingest, nightly, remote, schedule
 from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import REPO_DIR, JobError, load_jobs, select_jobs
 from xeonfleet.bench.report import claim_gains, html_report, terminal_summary
-from xeonfleet.store import ENV_VAR, StoreError
+from xeonfleet.store import ENV_VAR, StoreError, default_location
 
 DEPLOY = REPO_DIR / "deploys" / "benchmark.py"
 EXIT_REGRESSION, EXIT_USAGE, EXIT_LOCKED = 1, 2, 75
 DEFAULT_LOCK = REPO_DIR / "results" / "nightly.lock"
+DEFAULT_NIGHTLY_HTML = REPO_DIR / "results" / "nightly.html"
+DEFAULT_NIGHTLY_LOG = REPO_DIR / "results" / "nightly.log"
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
@@ -151,6 +154,49 @@ def nightly_command(inventory: str, selection: str, keep_days: float, lock_path:
         _fail(str(exc))
     if analysis.regressions:
         sys.exit(EXIT_REGRESSION)
+
+
+@bench.command("schedule")
+@click.argument("inventory")
+@click.option("--systemd", "kind", flag_value="systemd", default=True,
+              help="A systemd service + timer (the default).")
+@click.option("--cron", "kind", flag_value="cron", help="A cron.d entry instead.")
+@click.option("--at", default="02:00", show_default=True, help="Time of day on the controller, HH:MM.")
+@click.option("--jobs", "selection", default="all", show_default=True, help="Job selection (see `bench run`).")
+@click.option("--keep-days", type=float, default=30, show_default=True, help="Days of raw result files to keep.")
+@click.option("--user", default=getpass.getuser, show_default="you", help="The user the nightly run runs as.")
+@click.option("--lock", "lock_path", type=click.Path(path_type=Path), default=DEFAULT_LOCK, show_default=True,
+              help="The nightly lock file (see `bench nightly`).")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=DEFAULT_NIGHTLY_HTML,
+              show_default=True, help="Where each run writes the HTML report.")
+@click.option("--install", is_flag=True, help="Write the files under --root instead of printing them.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"), show_default=True,
+              help="Install under this root (/etc/systemd/system or /etc/cron.d below it).")
+@_db_option
+def schedule_command(inventory: str, kind: str, at: str, selection: str, keep_days: float, user: str,
+                     lock_path: Path, html_path: Path, install: bool, root: Path, db: str | None) -> None:
+    """Print (or --install) the nightly timer or cron entry that runs `bench nightly` from this clone."""
+    location = db or default_location()
+    if "://" not in location:  # a SQLite path: the unit runs elsewhere, so it must be absolute
+        location = str(Path(location).resolve())
+    settings = schedule.NightlySettings(
+        inventory=Path(inventory), jobs=selection, at=at, user=user, db=location,
+        results_dir=remote.results_dir(), keep_days=keep_days, lock_path=lock_path, html_path=html_path,
+        log_path=DEFAULT_NIGHTLY_LOG)
+    try:
+        select_jobs(load_jobs(), selection)
+        files = schedule.schedule_files(settings, kind)
+        if not install:
+            for path, content in files.items():
+                click.echo(f"# ==> /{path} <==\n{content}")
+            return
+        written = schedule.install_files(files, root)
+    except (JobError, schedule.ScheduleError) as exc:
+        _fail(str(exc))
+    for path in written:
+        click.echo(f"wrote {path}")
+    if kind == "systemd":
+        click.echo("next: systemctl daemon-reload && systemctl enable --now xeonfleet-bench.timer")
 
 
 @click.command("report")

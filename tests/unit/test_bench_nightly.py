@@ -1,13 +1,19 @@
-"""The nightly lock (across real processes) and raw-result retention."""
+"""The nightly lock (across real processes), raw-result retention, and the schedule files that run it."""
 
+import getpass
 import os
+import shlex
 import subprocess
 import sys
 import time
 
 import pytest
+from click.testing import CliRunner
 
+from xeonfleet.bench.jobs import REPO_DIR
 from xeonfleet.bench.nightly import LockHeld, NightlyLock, prune_raw_results
+from xeonfleet.cli import main as cli
+from xeonfleet.cli_bench import nightly_command
 
 HOLD = "import sys, time; from pathlib import Path; from xeonfleet.bench.nightly import NightlyLock\n" \
        "with NightlyLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(30)\n"
@@ -40,17 +46,57 @@ def test_prune_removes_only_runs_older_than_the_window(tmp_path):
         prune_raw_results(tmp_path, 0)
 
 
-def test_timer_service_and_cron_templates_render_the_nightly_command():
-    from xeonfleet.templates import render
+def _nightly_argv(command_line: str) -> list[str]:
+    """The arguments after `xeonfleet bench nightly` in a unit's or cron entry's command line."""
+    words = shlex.split(command_line)
+    return words[words.index("nightly") + 1 :]
 
-    values = {"jobs": "all", "inventory": "inventories/prod.py", "user": "bench", "repo_dir": "/srv/xeonfleet",
-              "db": "/srv/xeonfleet/results/xeonfleet.db", "results_dir": "/srv/xeonfleet/results/raw",
-              "keep_days": 30, "lock_path": "/srv/xeonfleet/results/nightly.lock", "html_path": "/srv/r.html",
-              "timeout_s": 14400, "on_calendar": "*-*-* 02:00:00", "randomized_delay_s": 600,
-              "cron_schedule": "0 2 * * *", "log_path": "/var/log/xeonfleet-bench.log"}
-    service = render("xeonfleet-bench.service.j2", **values)
-    assert "ExecStart=/srv/xeonfleet/.venv/bin/xeonfleet bench nightly inventories/prod.py --jobs all" in service
-    assert "SuccessExitStatus=1 75" in service
-    assert "OnCalendar=*-*-* 02:00:00" in render("xeonfleet-bench.timer.j2", **values)
-    cron = render("xeonfleet-bench.cron.j2", **values)
-    assert "0 2 * * * bench cd /srv/xeonfleet && .venv/bin/xeonfleet bench nightly" in cron
+
+def _schedule(*args: str) -> str:
+    result = CliRunner().invoke(cli, ["bench", "schedule", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_systemd_schedule_runs_this_clones_nightly_at_the_given_time(tmp_path):
+    out = _schedule("inventories/prod.py", "--at", "3:05", "--jobs", "light", "--user", "bench",
+                    "--db", str(tmp_path / "b.db"), "--lock", str(tmp_path / "n.lock"))
+    service, timer = out.split("# ==> /etc/systemd/system/xeonfleet-bench.timer <==")
+    assert f"WorkingDirectory={REPO_DIR}" in service and "User=bench" in service
+    assert f"Environment=XEONFLEET_DB={tmp_path / 'b.db'}" in service and "SuccessExitStatus=1 75" in service
+    exec_start = next(line for line in service.splitlines() if line.startswith("ExecStart="))
+    assert exec_start.startswith(f"ExecStart={REPO_DIR}/.venv/bin/xeonfleet bench nightly ")
+    # Every flag the unit passes is one `bench nightly` accepts, with the values given here.
+    ctx = nightly_command.make_context("nightly", _nightly_argv(exec_start))
+    assert ctx.params["inventory"] == str(REPO_DIR / "inventories/prod.py")
+    assert (ctx.params["selection"], ctx.params["lock_path"]) == ("light", tmp_path / "n.lock")
+    assert "OnCalendar=*-*-* 03:05:00" in timer and "WantedBy=timers.target" in timer
+
+
+def test_cron_schedule_is_a_valid_cron_line_running_the_nightly(tmp_path):
+    written = _schedule("inventories/prod.py", "--cron", "--at", "23:40", "--install", "--root", str(tmp_path))
+    cron_file = tmp_path / "etc/cron.d/xeonfleet-bench"
+    assert f"wrote {cron_file}" in written
+    entry = cron_file.read_text().splitlines()[-1]
+    minute, hour, dom, month, dow, user, command = entry.split(None, 6)
+    assert (minute, hour, dom, month, dow) == ("40", "23", "*", "*", "*") and user == getpass.getuser()
+    assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0
+    ctx = nightly_command.make_context("nightly", _nightly_argv(command.split(">>")[0]))
+    assert ctx.params["keep_days"] == 30 and ctx.params["html_path"] == REPO_DIR / "results/nightly.html"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope.py"], "inventory nope.py not found"),
+    (["inventories/prod.py", "--at", "25:00"], "--at '25:00' is not a time of day; use HH:MM"),
+    (["inventories/prod.py", "--jobs", "bogus"], "unknown job(s) bogus"),
+    (["inventories/prod.py", "--keep-days", "0"], "--keep-days must be positive"),
+])
+def test_schedule_refuses_bad_options_in_one_line(args, message):
+    result = CliRunner().invoke(cli, ["bench", "schedule", *args])
+    assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_schedule_install_names_the_file_it_cannot_write(tmp_path):
+    (tmp_path / "etc").write_text("a file where a directory should be")
+    result = CliRunner().invoke(cli, ["bench", "schedule", "inventories/prod.py", "--install", "--root", str(tmp_path)])
+    assert result.exit_code == 2 and f"cannot write {tmp_path}/etc/systemd/system/xeonfleet-bench.service" in result.output
