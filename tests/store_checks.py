@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.bench import ingest
+from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
+from xeonfleet.bench.jobs import load_jobs
 from xeonfleet.drift import drift_since_last, save_audit
-from xeonfleet.findings import FAIL, Finding
+from xeonfleet.findings import FAIL, PASS, Finding
 from xeonfleet.reports.model import AuditReport, NodeSummary
 from xeonfleet.store import Store
 
@@ -52,6 +54,26 @@ def store_bench_run(store: Store, tmp_path: Path, run_id: str, gflops: dict[str,
     ingest.finish_run(store, run_id)
 
 
+BENCH_HOSTS = ("n1", "n2", "n3", "n4")
+
+
+def check_slowed_host_is_a_regression_and_an_outlier(store: Store, tmp_path: Path,
+                                                     incomplete: tuple[str, ...] = ()) -> RunAnalysis:
+    """Three good runs r1-r3 (r2, r3 with `incomplete` hosts), then r4 with n4 at half speed on another
+    governor: n4, and only n4, is a regression and an outlier, with the governor change as its facts diff."""
+    for index, run_id in enumerate(("r1", "r2", "r3")):
+        store_bench_run(store, tmp_path, run_id, {h: 100.0 + index for h in BENCH_HOSTS},
+                        incomplete=incomplete if index else ())
+    store_bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0}, slow_governor="powersave")
+    analysis = analyze_run(store, "r4", load_jobs(), Thresholds(min_pct=10.0, outlier_pct=20.0))
+    kinds = {(f.kind, f.host, f.metric) for f in analysis.findings}
+    assert kinds == {("regression", "n4", "gflops"), ("regression", "n4", "pct_of_peak"),
+                     ("outlier", "n4", "gflops"), ("outlier", "n4", "pct_of_peak")}
+    regression = next(f for f in analysis.regressions if f.metric == "gflops")
+    assert regression.reference == 101.0 and regression.facts_diff == {"power.governor": ("performance", "powersave")}
+    return analysis
+
+
 def finding(host: str, rule: str, status: str, evidence: str) -> Finding:
     return Finding(host, rule, rule.split(".")[0], "high", rule, status, evidence, "performance",
                    "fix it" if status == FAIL else "")
@@ -69,3 +91,19 @@ def store_audit(store: Store, findings: list[Finding], unreachable: dict[str, st
     result.run_id = save_audit(store, result)
     result.drift = drift_since_last(store, result, result.run_id)
     return result
+
+
+def check_drift_compares_with_the_last_run_a_node_answered(store: Store) -> None:
+    """Node a answers, is unreachable, then answers with its governor changed: its drift is measured
+    against the first run (the last one it answered), b has no changes."""
+    seen = store_audit(store, [finding("a", "power.governor", PASS, "performance"),
+                               finding("b", "power.governor", PASS, "performance")])
+    store_audit(store, [finding("b", "power.governor", PASS, "performance")], {"a": "unreachable: refused"})
+    back = store_audit(store, [finding("a", "power.governor", FAIL, "powersave"),
+                               finding("b", "power.governor", PASS, "performance")])
+    drift = {d.host: d for d in back.drift}
+    assert drift["a"].previous_run == seen.run_id
+    (change,) = drift["a"].changes
+    assert (change.rule, change.old_status, change.new_status, change.old_evidence, change.new_evidence) == (
+        "power.governor", PASS, FAIL, "performance", "powersave")
+    assert drift["b"].changes == []

@@ -77,6 +77,18 @@ def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int 
         return analyze_run(store, run_id, jobs, limits), elapsed
 
 
+def run_and_summarise(inventory: str, selection: str, db: str | None, parallel: int | None, limit: str | None,
+                      limits: Thresholds, html_path: Path | None = None) -> RunAnalysis:
+    """run_benchmark, then the terminal summary (and the HTML report when asked): `bench run` and
+    `bench nightly` report a run the same way."""
+    analysis, elapsed = run_benchmark(inventory, selection, db, parallel, limit, limits)
+    with ingest.open_bench_store(db) as store:
+        click.echo(terminal_summary(analysis, claim_gains(store, analysis.run_id), elapsed))
+        if html_path:
+            html_path.write_text(html_report(store, load_jobs(), analysis))
+    return analysis
+
+
 @click.group()
 def bench() -> None:
     """Fleet benchmarks: run jobs on nodes, compare runs, nightly runs."""
@@ -95,9 +107,7 @@ def run_command(inventory: str, selection: str, parallel: int | None, limit: str
     """Benchmark INVENTORY, store the samples, exit 1 on a regression."""
     limits = Thresholds(baseline_runs, min_pct, z, outlier_pct)
     try:
-        analysis, elapsed = run_benchmark(inventory, selection, db, parallel, limit, limits)
-        with ingest.open_bench_store(db) as store:
-            click.echo(terminal_summary(analysis, claim_gains(store, analysis.run_id), elapsed))
+        analysis = run_and_summarise(inventory, selection, db, parallel, limit, limits)
     except (JobError, StoreError, ValueError) as exc:
         _fail(str(exc))
     if analysis.regressions:
@@ -140,12 +150,8 @@ def nightly_command(inventory: str, selection: str, keep_days: float, lock_path:
     """The timer's entry: lock, run, prune old raw results, write the report."""
     try:
         with nightly.NightlyLock(lock_path):
-            analysis, elapsed = run_benchmark(inventory, selection, db, parallel, None,
-                                              Thresholds(baseline_runs, min_pct, z, outlier_pct))
-            with ingest.open_bench_store(db) as store:
-                click.echo(terminal_summary(analysis, claim_gains(store, analysis.run_id), elapsed))
-                if html_path:
-                    html_path.write_text(html_report(store, load_jobs(), analysis))
+            analysis = run_and_summarise(inventory, selection, db, parallel, None,
+                                         Thresholds(baseline_runs, min_pct, z, outlier_pct), html_path)
             for removed in nightly.prune_raw_results(remote.results_dir(), keep_days):
                 click.echo(f"pruned {removed}", err=True)
     except nightly.LockHeld as exc:

@@ -21,22 +21,19 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.bench import ingest
-from xeonfleet.bench.analyze import Thresholds, analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import load_jobs
-from xeonfleet.findings import FAIL, PASS
 from xeonfleet.store import StoreError, open_store
 from tests.store_checks import (
     DDL,
     bench_facts,
+    check_drift_compares_with_the_last_run_a_node_answered,
+    check_slowed_host_is_a_regression_and_an_outlier,
     check_transactions_roll_back_as_a_whole_and_nest,
-    finding,
-    store_audit,
     store_bench_run,
 )
 
 PG_ROOT = Path("/usr/lib/postgresql")
-HOSTS = ("n1", "n2", "n3", "n4")
 
 
 def _pg_bin() -> Path | None:
@@ -147,16 +144,7 @@ def test_unreachable_server_and_password_are_one_line_and_redacted(server: str) 
 
 def test_bench_ingest_baseline_regression_outlier_and_compare(url: str, tmp_path: Path) -> None:
     with ingest.open_bench_store(url) as store:
-        for index, run_id in enumerate(("r1", "r2", "r3")):
-            store_bench_run(store, tmp_path, run_id, {h: 100.0 + index for h in HOSTS}, incomplete=("n2",) if index else ())
-        store_bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0}, slow_governor="powersave")
-        analysis = analyze_run(store, "r4", load_jobs(), Thresholds(min_pct=10.0, outlier_pct=20.0))
-        kinds = {(f.kind, f.host, f.metric) for f in analysis.findings}
-        assert kinds == {("regression", "n4", "gflops"), ("regression", "n4", "pct_of_peak"),
-                         ("outlier", "n4", "gflops"), ("outlier", "n4", "pct_of_peak")}
-        regression = next(f for f in analysis.regressions if f.metric == "gflops")
-        assert regression.reference == 101.0
-        assert regression.facts_diff == {"power.governor": ("performance", "powersave")}
+        check_slowed_host_is_a_regression_and_an_outlier(store, tmp_path, incomplete=("n2",))
         statuses = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = ?", ("r2",)))
         assert statuses == {"n1": "complete", "n2": "incomplete", "n3": "complete", "n4": "complete"}
         worse = {(d.host, d.metric) for d in compare_runs(store, "r3", "r4", load_jobs()) if d.worse}
@@ -170,17 +158,7 @@ def test_bench_ingest_baseline_regression_outlier_and_compare(url: str, tmp_path
 
 def test_audit_history_and_drift(url: str) -> None:
     with open_store(url) as store:
-        first = store_audit(store, [finding("a", "power.governor", PASS, "performance"),
-                               finding("b", "power.governor", PASS, "performance")])
-        store_audit(store, [finding("b", "power.governor", PASS, "performance")], {"a": "unreachable: refused"})
-        third = store_audit(store, [finding("a", "power.governor", FAIL, "powersave"),
-                               finding("b", "power.governor", PASS, "performance")])
-        drift = {d.host: d for d in third.drift}
-        assert drift["a"].previous_run == first.run_id  # the last run where `a` answered
-        (change,) = drift["a"].changes
-        assert (change.old_status, change.new_status, change.old_evidence, change.new_evidence) == (
-            PASS, FAIL, "performance", "powersave")
-        assert drift["b"].changes == []
+        check_drift_compares_with_the_last_run_a_node_answered(store)
         assert store.execute("SELECT count(*) FROM audit_runs") == [(3,)]
 
 

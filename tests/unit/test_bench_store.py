@@ -6,13 +6,12 @@ import re
 import pytest
 
 from xeonfleet.bench import ingest
-from xeonfleet.bench.analyze import Thresholds, analyze_run
+from xeonfleet.bench.analyze import analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import load_jobs
 from xeonfleet.bench.report import html_report, terminal_summary, claim_gains
-from tests.store_checks import bench_facts, store_bench_run
-
-HOSTS = ("n1", "n2", "n3", "n4")
+from tests.store_checks import BENCH_HOSTS as HOSTS
+from tests.store_checks import bench_facts, check_slowed_host_is_a_regression_and_an_outlier, store_bench_run
 
 
 @pytest.fixture
@@ -22,15 +21,8 @@ def store(tmp_path):
 
 
 def test_slowed_host_is_a_regression_and_an_outlier_with_its_facts_diff(store, tmp_path):
-    for index, run_id in enumerate(("r1", "r2", "r3")):
-        store_bench_run(store, tmp_path, run_id, {h: 100.0 + index for h in HOSTS})
-    store_bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0}, slow_governor="powersave")
-    analysis = analyze_run(store, "r4", load_jobs(), Thresholds(min_pct=10.0, outlier_pct=20.0))
-    kinds = {(f.kind, f.host, f.metric) for f in analysis.findings}
-    assert kinds == {("regression", "n4", "gflops"), ("regression", "n4", "pct_of_peak"),
-                     ("outlier", "n4", "gflops"), ("outlier", "n4", "pct_of_peak")}
+    analysis = check_slowed_host_is_a_regression_and_an_outlier(store, tmp_path)
     regression = next(f for f in analysis.regressions if f.metric == "gflops")
-    assert regression.reference == 101.0 and regression.facts_diff == {"power.governor": ("performance", "powersave")}
     assert "power.governor: 'performance' -> 'powersave'" in regression.line()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.store_checks import finding, store_audit
+from tests.store_checks import check_drift_compares_with_the_last_run_a_node_answered, finding, store_audit
 from xeonfleet.drift import node_changes
 from xeonfleet.findings import FAIL, NA, PASS
 from xeonfleet.store import open_store
@@ -33,15 +33,7 @@ def test_status_change_reported_with_old_and_new_evidence(tmp_path: Path) -> Non
 
 
 def test_previous_is_the_last_run_the_node_was_reachable(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "h.db"))
-    seen = store_audit(store, [finding("a", "power.governor", PASS, "performance"),
-                         finding("b", "power.governor", PASS, "performance")])
-    store_audit(store, [finding("b", "power.governor", PASS, "performance")], {"a": "unreachable: refused"})
-    back = store_audit(store, [finding("a", "power.governor", FAIL, "powersave"),
-                         finding("b", "power.governor", PASS, "performance")])
-    drift = {d.host: d for d in back.drift}
-    assert drift["a"].previous_run == seen.run_id
-    assert [c.rule for c in drift["a"].changes] == ["power.governor"]
+    check_drift_compares_with_the_last_run_a_node_answered(open_store(str(tmp_path / "h.db")))
 
 
 def test_rules_appearing_and_disappearing_are_changes() -> None:
