@@ -104,6 +104,19 @@ def test_ai_node_builds_the_profile_stacks_and_the_audit_passes_them(lab, tmp_pa
     assert findings["frameworks.stacks"] == "pass" and findings["frameworks.isa"] == "pass", audit.stdout[-2000:]
 
 
+def test_faiss_and_inc_stacks_install_and_pass_their_own_smoke_tests(lab, tmp_path):
+    """The two small stacks the light spec leaves out: faiss must find each vector's own nearest
+    neighbour through HNSW, INC must import, and both must import together in either order."""
+    spec = {"envs": [{"name": "vec", "backend": "venv", "python": "3.11", "stacks": {"faiss": "1.15", "inc": "3"}}]}
+    wheelhouse = cached_wheelhouse(validate_frameworks_spec(spec, "test"))
+    result = run_deploy(lab, tmp_path, {"frameworks": spec, "wheelhouse": str(wheelhouse)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    (record,) = [r for r in env_records(lab) if r["name"] == "vec"]
+    assert record["ok"] is True and record["coimport_ok"] is True, record.get("error")
+    assert record["versions"]["faiss-cpu"].startswith("1.15.") and record["versions"]["neural-compressor"].startswith("3.")
+    assert record["stacks"]["faiss"]["ok"] is True and record["stacks"]["inc"]["module"] == "neural_compressor"
+
+
 def test_half_installed_env_is_detected_and_rebuilt(lab, tmp_path, light_wheelhouse):
     spec = {"envs": [dict(LIGHT_SPEC["envs"][0], name="crashed", stacks={"openvino": "2026.*"})]}
     # What a crash mid-install leaves: a venv with some packages and no record.
