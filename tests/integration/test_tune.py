@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -168,3 +169,43 @@ def test_wrong_host_data_fails_that_host_alone(lab_factory, tmp_path: Path) -> N
     for name in overrides:
         assert layer_checksum(lab.host(name)) == sums[name], f"{name} was changed despite its error"
     assert knob_failures(lab, "lab-04") == [], output
+
+
+GRUB_LINE = 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"'
+# The lab has no boot loader: this stand-in for Debian's update-grub writes the cmdline the next boot
+# would get where grub.cfg would be, so the test can see the boot config was (re)built from the file.
+STAND_IN_UPDATE_GRUB = "#!/bin/sh\nmkdir -p /boot/grub\ngrep '^GRUB_CMDLINE_LINUX_DEFAULT=' /etc/default/grub > /boot/grub/grub.cfg\n"
+
+
+def test_kernel_cmdline_goes_into_grub_and_restore_takes_it_out(lab_factory, tmp_path: Path) -> None:
+    """xeonfleet_kernel_cmdline: true edits /etc/default/grub and rebuilds the boot config; a host
+    without update-grub/grub2-mkconfig fails in one line with its file untouched; restore rebuilds too."""
+    lab = lab_factory(["icx-8380-2s-mistuned"], hosts=2)
+    for name in ("lab-01", "lab-02"):
+        lab.exec(name, ["sh", "-c", f"mkdir -p /etc/default && echo {shlex.quote(GRUB_LINE)} > /etc/default/grub"])
+    lab.exec("lab-01", ["sh", "-c", f"printf '%s' {shlex.quote(STAND_IN_UPDATE_GRUB)} > /usr/sbin/update-grub && "
+                                    "chmod +x /usr/sbin/update-grub"])
+    inventory = tmp_path / "inventory.py"
+    inventory.write_text("from xeonfleet.lab.fleet import Lab\n"
+                         "hosts = [(name, {**data, 'xeonfleet_kernel_cmdline': True}) "
+                         "for name, data in Lab().inventory_hosts()]\n")
+
+    def grub(name: str) -> str:
+        return lab.exec(name, ["sh", "-c", "cat /etc/default/grub /boot/grub/grub.cfg 2>/dev/null"]).stdout
+
+    run = pyinfra(lab, "deploys/ai_node.py", inventory=str(inventory))
+    output = run.stdout + run.stderr
+    wanted = 'GRUB_CMDLINE_LINUX_DEFAULT="quiet intel_idle.max_cstate=1"\n'
+    assert grub("lab-01") == wanted * 2, output  # the file and the rebuilt boot config
+    assert run.returncode != 0
+    assert ("no update-grub or grub2-mkconfig on this host: add intel_idle.max_cstate=1 to its boot loader "
+            "by hand") in output
+    assert grub("lab-02") == GRUB_LINE + "\n"
+
+    again = pyinfra(lab, "deploys/ai_node.py", options=("--limit", "lab-01"), inventory=str(inventory))
+    assert again.returncode == 0 and changes(again.stdout + again.stderr) == {}, again.stdout
+    assert grub("lab-01") == wanted * 2  # in the file, not yet booted: left as it is
+
+    restored = pyinfra(lab, "deploys/restore.py", options=("--limit", "lab-01"), inventory=str(inventory))
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert grub("lab-01") == (GRUB_LINE + "\n") * 2

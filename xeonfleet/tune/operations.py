@@ -23,6 +23,10 @@ LIB_DIR = "/usr/local/lib/xeonfleet"
 STATE_HELPER = f"{LIB_DIR}/state.py"
 SYSCTL_FILE = "/etc/sysctl.d/90-xeonfleet.conf"
 GRUB_FILE = "/etc/default/grub"
+# Rebuilds the boot config from GRUB_FILE (Debian/Ubuntu name, then the RHEL/SUSE one).
+GRUB_REGENERATE = ("if command -v update-grub >/dev/null; then update-grub; "
+                   "else grub2-mkconfig -o /boot/grub2/grub.cfg; fi")
+GRUB_TOOLS_PRESENT = "command -v update-grub >/dev/null || command -v grub2-mkconfig >/dev/null"
 
 
 def sha1(text: str) -> str:
@@ -246,9 +250,12 @@ def kernel_cmdline(args: list[str], allowed: bool, running: str | None, grub_lin
         host.noop(f"{' '.join(missing)} already in {GRUB_FILE}; active after the next reboot")
         return
     sed = f"s/^GRUB_CMDLINE_LINUX_DEFAULT=\"\\(.*\\)\"/GRUB_CMDLINE_LINUX_DEFAULT=\"\\1 {' '.join(to_add)}\"/"
-    yield HostCommand(f"{record_files([GRUB_FILE])} && sed -i {shlex.quote(sed)} {GRUB_FILE} && "
-                      "{ if command -v update-grub >/dev/null; then update-grub; "
-                      "elif command -v grub2-mkconfig >/dev/null; then grub2-mkconfig -o /boot/grub2/grub.cfg; fi; }")
+    # Checked before the edit: a GRUB_FILE changed without a rebuilt boot config would read as done
+    # ("already in grub") on the next run while the next boot still lacks the arguments.
+    no_tool = (f"xeonfleet: no update-grub or grub2-mkconfig on this host: add {' '.join(to_add)} to its "
+               "boot loader by hand")
+    yield HostCommand(f"{{ {GRUB_TOOLS_PRESENT} || {{ echo {shlex.quote(no_tool)} >&2; exit 1; }}; }} && "
+                      f"{record_files([GRUB_FILE])} && sed -i {shlex.quote(sed)} {GRUB_FILE} && {{ {GRUB_REGENERATE}; }}")
 
 
 def _fail(state, host, messages: list[str]) -> bool:  # noqa: ANN001  (pyinfra passes its State and Host)

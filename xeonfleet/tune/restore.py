@@ -2,7 +2,8 @@
 
 Packages the deploy installed are removed here (the controller knows the package manager); everything
 else — sysfs/procfs values, files written or linked, the helper dirs — is put back by node_state.py
-`restore` in one command, because the log can hold hundreds of per-CPU files.
+`restore` in one command, because the log can hold hundreds of per-CPU files. A restored
+/etc/default/grub is followed by a boot-config rebuild, so the next boot has the old cmdline too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pyinfra import host
 from pyinfra.api import deploy, operation
 
 from xeonfleet.hostcommand import HostCommand
-from xeonfleet.tune.operations import STATE_HELPER
+from xeonfleet.tune.operations import GRUB_FILE, GRUB_REGENERATE, STATE_HELPER
 
 
 @operation()
@@ -33,6 +34,8 @@ def restore_state(state: dict[str, Any] | None, manager: str | None):
         yield HostCommand(f"DEBIAN_FRONTEND=noninteractive apt-get remove -y {names}" if manager == "apt"
                           else f"dnf remove -y {names}")
     yield HostCommand(f"python3 {STATE_HELPER} restore")
+    if GRUB_FILE in (state.get("files") or {}):  # the old cmdline is in the file; the boot config needs it too
+        yield HostCommand(GRUB_REGENERATE)
 
 
 @deploy("Restore AI node")
