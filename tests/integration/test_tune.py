@@ -209,3 +209,22 @@ def test_kernel_cmdline_goes_into_grub_and_restore_takes_it_out(lab_factory, tmp
     restored = pyinfra(lab, "deploys/restore.py", options=("--limit", "lab-01"), inventory=str(inventory))
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert grub("lab-01") == (GRUB_LINE + "\n") * 2
+
+
+def test_missing_numactl_is_installed_by_apt_and_removed_by_restore(lab_factory) -> None:
+    """A host whose numactl package is gone (dpkg --remove in its overlay only): the deploy installs it with
+    apt-get, the audit's tool rule passes, and restore removes the package it installed."""
+    lab = lab_factory(["icx-8380-2s"], hosts=1)
+    removed = lab.exec("lab-01", ["sh", "-c", "DEBIAN_FRONTEND=noninteractive dpkg --remove numactl"])
+    assert removed.returncode == 0, removed.stderr
+    assert node_facts(lab, "lab-01")["tools"]["numactl"] is False
+
+    run = pyinfra(lab, "deploys/ai_node.py")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert node_facts(lab, "lab-01")["tools"]["numactl"] is True
+    assert knob_failures(lab, "lab-01") == []
+
+    restored = pyinfra(lab, "deploys/restore.py")
+    assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
+    assert node_facts(lab, "lab-01")["tools"]["numactl"] is False
+    assert lab.exec("lab-01", ["dpkg-query", "-W", "-f=${Status}", "numactl"]).stdout.strip() != "install ok installed"
