@@ -21,7 +21,7 @@ from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import REPO_DIR, JobError, load_jobs, select_jobs
 from xeonfleet.bench.report import claim_gains, html_report, terminal_summary
-from xeonfleet.store import ENV_VAR, StoreError, default_location
+from xeonfleet.store import ENV_VAR, StoreError, absolute_location
 
 DEPLOY = REPO_DIR / "deploys" / "benchmark.py"
 EXIT_REGRESSION, EXIT_USAGE, EXIT_LOCKED = 1, 2, 75
@@ -182,11 +182,8 @@ def nightly_command(inventory: str, selection: str, keep_days: float, lock_path:
 def schedule_command(inventory: str, kind: str, at: str, selection: str, keep_days: float, user: str,
                      lock_path: Path, html_path: Path, install: bool, root: Path, db: str | None) -> None:
     """Print (or --install) the nightly timer or cron entry that runs `bench nightly` from this clone."""
-    location = db or default_location()
-    if "://" not in location:  # a SQLite path: the unit runs elsewhere, so it must be absolute
-        location = str(Path(location).resolve())
     settings = schedule.NightlySettings(
-        inventory=Path(inventory), jobs=selection, at=at, user=user, db=location,
+        inventory=Path(inventory), jobs=selection, at=at, user=user, db=absolute_location(db),
         results_dir=remote.results_dir(), keep_days=keep_days, lock_path=lock_path, html_path=html_path,
         log_path=DEFAULT_NIGHTLY_LOG)
     try:

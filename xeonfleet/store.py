@@ -239,9 +239,22 @@ class Store:
         self.close()
 
 
+def _sqlite_path(location: str) -> str:
+    """sqlite:///abs/path -> /abs/path; sqlite://rel/path and a plain path -> the path as given."""
+    return location[len(SQLITE_SCHEME):] if location.startswith(SQLITE_SCHEME) else location
+
+
+def absolute_location(url: str | None = None) -> str:
+    """The store location with a SQLite path made absolute (for a unit or cron job that runs from
+    another directory); PostgreSQL URLs and :memory: are returned as they are."""
+    location = url or default_location()
+    if location.startswith(POSTGRES_SCHEMES) or _sqlite_path(location) == ":memory:":
+        return location
+    return str(Path(_sqlite_path(location)).resolve())
+
+
 def _open_sqlite(location: str) -> Store:
-    # sqlite:///abs/path -> /abs/path; sqlite://rel/path -> rel/path
-    path = location[len(SQLITE_SCHEME):] if location.startswith(SQLITE_SCHEME) else location
+    path = _sqlite_path(location)
     if path != ":memory:":
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.store import StoreError, _to_pyformat, open_store
+from xeonfleet.store import StoreError, _to_pyformat, absolute_location, open_store
 from tests.store_checks import DDL, check_transactions_roll_back_as_a_whole_and_nest
 
 
@@ -136,3 +136,11 @@ def test_postgres_url_is_redacted_only_where_it_has_a_password() -> None:
     assert _redact("postgresql://bob:secret@db:5432/x") == "postgresql://bob:***@db:5432/x"
     assert _redact("postgresql://bob@db/x") == "postgresql://bob@db/x"
     assert _redact("postgresql:///x?host=/run/pg") == "postgresql:///x?host=/run/pg"
+
+
+def test_absolute_location_fixes_sqlite_paths_and_keeps_urls(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert absolute_location("r/x.db") == absolute_location("sqlite://r/x.db") == str(tmp_path / "r/x.db")
+    assert absolute_location("sqlite:///srv/x.db") == "/srv/x.db"
+    assert absolute_location(":memory:") == ":memory:"
+    assert absolute_location("postgresql://bob@db/xf") == "postgresql://bob@db/xf"
