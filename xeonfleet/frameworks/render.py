@@ -21,15 +21,13 @@ q = shlex.quote
 
 
 def render_activate(env: EnvSpec, path: str) -> str:
-    return render(
-        "activate.sh.j2", name=env.name, backend=env.backend, path=path, stacks=[s.name for s in env.stacks]
-    )
+    return render("activate.sh.j2", name=env.name, backend=env.backend, path=path,
+                  stacks=[s.name for s in env.stacks])
 
 
 def render_conda_env(env: EnvSpec, path: str, tool: str, channels: tuple[str, ...] = DEFAULT_CONDA_CHANNELS) -> str:
-    return render(
-        "conda-env.yml.j2", name=env.name, python=env.python, packages=env.conda_packages(), channels=list(channels), tool=tool, path=path
-    )
+    return render("conda-env.yml.j2", name=env.name, python=env.python, packages=env.conda_packages(),
+                  channels=list(channels), tool=tool, path=path)
 
 
 def space_check_command(root: str, path: str, need_mb: int) -> str:
