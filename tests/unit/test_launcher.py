@@ -75,10 +75,23 @@ def test_instance_env_intel_vs_gnu() -> None:
 
 
 def test_runs_every_instance_and_returns_the_worst_exit_code(sysroot: str, tmp_path: Path) -> None:
-    # numactl cannot pin to CPUs this test machine lacks, so a stand-in numactl on PATH runs the command.
+    # numactl cannot pin to CPUs this test machine lacks (an 80-core plan), so a stand-in numactl on PATH runs
+    # the command; the real numactl is tested below on this machine's own topology.
     fake = tmp_path / "numactl"
     fake.write_text('#!/bin/sh\nwhile [ "$1" != app ]; do shift; done; shift; exec "$@"\n')
     fake.chmod(0o755)
     env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
     result = launch(sysroot, "--mode", "throughput", "--", "app", "sh", "-c", 'echo "t=$OMP_NUM_THREADS"; exit $XEONFLEET_INSTANCE', env=env)
     assert result.returncode == 3 and result.stdout.count("t=20") == 4
+
+
+def test_real_numactl_pins_each_instance_to_its_planned_cpus_on_this_machine() -> None:
+    """No stand-in: this machine's own topology (--sysroot /) and the real numactl. Each instance
+    reports the CPUs the kernel lets it run on, which must be exactly the ones its plan row lists."""
+    report = 'echo "$XEONFLEET_INSTANCE $(grep Cpus_allowed_list /proc/self/status | cut -f2)"'
+    result = launch("/", "--cores-per-instance", "1", "--instances", "auto", "--", "sh", "-c", report)
+    assert result.returncode == 0, result.stderr
+    rows = plan_rows(result.stdout)
+    planned = {row[0]: row[3] for row in rows if len(row) == 5 and row[4].startswith("numactl -C")}
+    reported = {row[0]: row[1] for row in rows if len(row) == 2}
+    assert len(planned) >= 1 and reported == planned
