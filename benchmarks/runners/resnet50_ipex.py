@@ -1,7 +1,9 @@
 """ResNet-50 inference with PyTorch (+ Intel Extension for PyTorch when installed): FP32 always,
-BF16 only where the ISA has AVX-512 BF16 or AMX, INT8 by IPEX static quantisation only when IPEX is
-installed. A precision that cannot run is listed in the samples' `skipped_precisions` with the
-reason; the job is skipped only without torch.
+BF16 only where the ISA has AVX-512 BF16 or AMX, INT8 by IPEX static quantisation when IPEX is
+installed (torch <= 2.8), else by Intel Neural Compressor's PT2E flow (the inc stack's `pt` variant:
+export, calibrate, convert, then torch.compile, whose inductor needs a C++ compiler on the node, lowers
+it to oneDNN INT8 kernels). A precision that cannot run is listed in the samples'
+`skipped_precisions` with the reason; the job is skipped only without torch.
 
 Weights are random and the network is built here (torchvision's resnet50 when torchvision is
 installed, else the same layout by hand), so nothing is downloaded: throughput and latency do not
@@ -12,6 +14,7 @@ depend on the weight values. Without IPEX the model is plain torch, TorchScript-
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import statistics
 import sys
 import time
@@ -20,14 +23,27 @@ import benchlib
 
 BENCHMARK_NAME = "resnet50_ipex"
 REQUIRES = ("torch",)
-OPTIONAL = ("intel_extension_for_pytorch", "torchvision")
+OPTIONAL = ("intel_extension_for_pytorch", "neural_compressor", "torchao", "torchvision")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 PRECISIONS = ("fp32", "bf16", "int8")
 JIT_WARMUP = 3  # TorchScript's profiling executor re-optimises the graph during its first calls
+CALIBRATION_BATCHES = 4
 
 
 def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+def int8_quantizer() -> tuple[str | None, str]:
+    """("ipex" | "inc-pt2e", "") for the INT8 path this env has, else (None, why there is none)."""
+    if _installed("intel_extension_for_pytorch"):
+        return "ipex", ""
+    if not (_installed("neural_compressor") and _installed("torchao")):
+        return None, (f"neither intel_extension_for_pytorch nor neural-compressor-pt importable by {sys.executable}: "
+                      "install the pytorch stack with IPEX (torch 2.8) or add inc {variant: pt} to the env")
+    if not (shutil.which("c++") or shutil.which("g++")):
+        return None, "INC's INT8 model runs through torch.compile, whose inductor needs a C++ compiler: install g++"
+    return "inc-pt2e", ""
 
 
 def build_resnet50():
@@ -77,19 +93,36 @@ def _optimised(precision: str, batch: int, size: int):
     if _installed("intel_extension_for_pytorch"):
         import intel_extension_for_pytorch as ipex
     with torch.no_grad():
-        if precision == "int8":  # Prepare lets int8 through only with IPEX
-            from intel_extension_for_pytorch.quantization import convert, prepare
-
-            prepared = prepare(model, ipex.quantization.default_static_qconfig_mapping, example_inputs=x, inplace=False)
-            for _ in range(4):  # calibration on random images: enough to fix the scales
-                prepared(x)
-            return torch.jit.freeze(torch.jit.trace(convert(prepared), x)), x
+        if precision == "int8":  # Prepare lets int8 through only with a quantizer
+            return _int8_model(model, x), x
         dtype = torch.bfloat16 if precision == "bf16" else torch.float32
         if ipex is not None:
             model = ipex.optimize(model, dtype=dtype)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             traced = torch.jit.freeze(torch.jit.trace(model, x))
     return traced, x
+
+
+def _int8_model(model, x):
+    """Static INT8 through IPEX (traced, frozen) or INC's PT2E flow (compiled), calibrated on random
+    images: enough to fix the scales, since the weights are random too."""
+    import torch
+
+    if int8_quantizer()[0] == "ipex":
+        import intel_extension_for_pytorch as ipex
+        from intel_extension_for_pytorch.quantization import convert, prepare
+
+        prepared = prepare(model, ipex.quantization.default_static_qconfig_mapping, example_inputs=x, inplace=False)
+        for _ in range(CALIBRATION_BATCHES):
+            prepared(x)
+        return torch.jit.freeze(torch.jit.trace(convert(prepared), x))
+    from neural_compressor.torch.export import export
+    from neural_compressor.torch.quantization import convert, get_default_static_config, prepare
+
+    prepared = prepare(export(model, example_inputs=(x,)), get_default_static_config())
+    for _ in range(CALIBRATION_BATCHES):
+        prepared(x)
+    return torch.compile(convert(prepared))  # compiled on its first call, inside the warm-up
 
 
 def _resnet_instance(barrier, precision: str, params: dict) -> dict:
@@ -128,9 +161,9 @@ def Prepare(params: dict) -> dict:
     skipped = {}
     if "bf16" in wanted and not _node_flags().intersection(BF16_FLAGS):
         skipped["bf16"] = f"no {' or '.join(BF16_FLAGS)} in /proc/cpuinfo flags"
-    if "int8" in wanted and not _installed("intel_extension_for_pytorch"):
-        skipped["int8"] = (f"intel_extension_for_pytorch not importable by {sys.executable} (INT8 is IPEX static "
-                           "quantisation): install the pytorch stack with IPEX")
+    quantizer, why_not = int8_quantizer()
+    if "int8" in wanted and quantizer is None:
+        skipped["int8"] = why_not
     precisions = [p for p in wanted if p not in skipped]
     if not precisions:
         raise benchlib.SkipBenchmark("; ".join(f"{p}: {why}" for p, why in skipped.items()))
@@ -153,6 +186,7 @@ def _ParseResNetResults(results: dict[str, list[dict]], skipped: dict[str, str],
     meta["warmup"] = max(int(params["warmup"]), JIT_WARMUP)
     meta.update(plan.metadata, weights="random", skipped_precisions=skipped,
                 optimizer="ipex" if _installed("intel_extension_for_pytorch") else "torch.jit",
+                int8_quantizer=int8_quantizer()[0],
                 model_source="torchvision" if _installed("torchvision") else "built-in")
     samples = []
     for precision, runs in results.items():

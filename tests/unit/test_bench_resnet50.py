@@ -1,14 +1,16 @@
 """The ResNet-50 runner for real: run the way deploys/benchmark.py runs it (remote.runner_command, the
 env's python, a result file), on tiny sizes, in a torch venv.
 
-The venv (`pip install torch==2.13.0 numpy`: the CPU wheel) is built once per machine under
-/var/cache/xeonfleet-test/torch-env and reused, like the bench env of tests/integration/test_benchmark.py.
+The venv (`pip install torch==2.13.0 numpy neural-compressor-pt`: the CPU wheel, and INC for INT8) is
+built once per machine under /var/cache/xeonfleet-test/torch-env and reused, like the bench env of
+tests/integration/test_benchmark.py.
 Without root (cannot write the cache) and outside CI the test is skipped; in CI a failed build fails it."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +23,9 @@ from xeonfleet.bench.ingest import read_result
 from xeonfleet.bench.jobs import load_jobs
 
 TORCH_ENV = Path("/var/cache/xeonfleet-test/torch-env")
-PACKAGES = ("torch==2.13.0", "numpy")  # 2.13.0: the CPU wheel; a plain `torch` pulls a CUDA build
+# 2.13.0: the CPU wheel (a plain `torch` pulls a CUDA build); neural-compressor-pt: INT8 through PT2E.
+PACKAGES = ("torch==2.13.0", "numpy", "neural-compressor-pt==3.*")
+READY = "import torch, numpy, neural_compressor.torch.quantization"
 TINY = {"batch": 4, "image_size": 64, "seconds": 1, "latency_repeats": 3, "warmup": 1, "pinning": "single"}
 
 
@@ -35,12 +39,12 @@ def _cpu_flags() -> set[str]:
 @pytest.fixture(scope="module")
 def torch_env() -> Path:
     python = TORCH_ENV / "bin" / "python"
-    if python.exists() and subprocess.run([str(python), "-c", "import torch, numpy"]).returncode == 0:
+    if python.exists() and subprocess.run([str(python), "-c", READY], capture_output=True).returncode == 0:
         return TORCH_ENV
     if os.geteuid() != 0 and not os.environ.get("CI"):
         pytest.skip(f"no torch venv at {TORCH_ENV} and not root to build it")
-    base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", "--clear", str(TORCH_ENV)], check=True)
+    if not python.exists():
+        subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(TORCH_ENV)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True, timeout=1200)
     return TORCH_ENV
 
@@ -60,7 +64,7 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: Path, extra: dict
 
 
 def test_resnet50_measures_fp32_and_bf16_where_the_isa_has_it(torch_env, tmp_path, monkeypatch):
-    doc = _run(tmp_path, monkeypatch, torch_env, {})
+    doc = _run(tmp_path, monkeypatch, torch_env, {"precisions": ["fp32", "bf16"]})
     assert doc["status"] == "ok", doc.get("error") or doc.get("reason")
     samples = {s["metric"]: s for s in doc["samples"]}
     bf16 = bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
@@ -69,15 +73,33 @@ def test_resnet50_measures_fp32_and_bf16_where_the_isa_has_it(torch_env, tmp_pat
     assert all(s["value"] > 0 for s in samples.values())
     meta = samples["throughput_fp32"]["metadata"]
     assert meta["weights"] == "random" and meta["image_size"] == 64 and meta["batch"] == 4
-    assert meta["optimizer"] == "torch.jit" and "int8" in meta["skipped_precisions"]
-    assert "intel_extension_for_pytorch" in meta["skipped_precisions"]["int8"]
+    assert meta["optimizer"] == "torch.jit"
     assert ("bf16" in meta["skipped_precisions"]) is not bf16
     assert doc["versions"]["torch"].startswith("2.13.0")
 
 
-def test_resnet50_with_only_int8_asked_and_no_ipex_is_skipped_with_the_reason(torch_env, tmp_path, monkeypatch):
+def test_resnet50_int8_without_ipex_goes_through_inc_pt2e(torch_env, tmp_path, monkeypatch):
+    """torch 2.13 has no IPEX: INT8 is INC's PT2E flow, compiled by inductor (g++ from the bootstrap)."""
     doc = _run(tmp_path, monkeypatch, torch_env, {"precisions": ["int8"]})
-    assert doc["status"] == "skipped" and "int8: intel_extension_for_pytorch not importable" in doc["reason"]
+    assert doc["status"] == "ok", doc.get("error") or doc.get("reason")
+    samples = {s["metric"]: s for s in doc["samples"]}
+    assert set(samples) == {"throughput_int8", "latency_int8"} and all(s["value"] > 0 for s in samples.values())
+    assert samples["throughput_int8"]["metadata"]["int8_quantizer"] == "inc-pt2e"
+    assert doc["versions"]["neural_compressor_pt"].startswith("3.") and "torchao" in doc["versions"]
+
+
+@pytest.mark.parametrize("installed, compiler, reason", [
+    ((), "/usr/bin/g++", "neither intel_extension_for_pytorch nor neural-compressor-pt importable"),
+    (("neural_compressor", "torchao"), None, "torch.compile, whose inductor needs a C++ compiler: install g++"),
+])
+def test_int8_without_a_quantizer_is_skipped_with_the_reason(monkeypatch, installed, compiler, reason):
+    monkeypatch.syspath_prepend(str(remote.RUNNERS_DIR))
+    import resnet50_ipex
+
+    monkeypatch.setattr(resnet50_ipex, "_installed", lambda module: module in installed)
+    monkeypatch.setattr(resnet50_ipex.shutil, "which", lambda name: compiler)
+    with pytest.raises(resnet50_ipex.benchlib.SkipBenchmark, match=f"int8: .*{re.escape(reason)}"):
+        resnet50_ipex.Prepare({"precisions": ["int8"]})
 
 
 def test_hand_built_resnet50_has_the_torchvision_layout(torch_env):

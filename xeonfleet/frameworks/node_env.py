@@ -190,6 +190,10 @@ def _check_pytorch(variant):
 def _check_inc(variant):
     import neural_compressor
 
+    if variant == "pt":  # the PT2E INT8 entry points, which load torch and torchao
+        from neural_compressor.torch.quantization import convert, get_default_static_config, prepare  # noqa: F401
+
+        return {"module": "neural_compressor.torch.quantization", "ok": True}
     return {"module": neural_compressor.__name__, "ok": True}
 
 

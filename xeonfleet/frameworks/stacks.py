@@ -197,10 +197,15 @@ def _parse_stack(env: str, stack: str, value: Any, python: str, where: str) -> S
 
 
 def _check_pairs(env: str, stacks: dict[str, StackSpec], where: str) -> None:
-    """Cross-stack validation from the releases' `with:` lists (TF <-> INC ...)."""
+    """Cross-stack validation: the variants' `needs:` and the releases' `with:` lists (TF <-> INC ...)."""
     catalogue = load_catalogue()
     for spec in stacks.values():
-        rel = catalogue[spec.name]["variants"][spec.variant]["releases"][spec.release]
+        variant = catalogue[spec.name]["variants"][spec.variant]
+        for other in variant.get("needs") or []:
+            if other not in stacks:
+                raise ValueError(f"{where}: env {env!r}: {spec.name} variant {spec.variant} needs {other} in the "
+                                 f"same env; add {other} to its stacks")
+        rel = variant["releases"][spec.release]
         for other, allowed in (rel.get("with") or {}).items():
             if other in stacks and stacks[other].release not in allowed:
                 raise ValueError(
