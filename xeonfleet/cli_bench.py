@@ -20,7 +20,7 @@ from xeonfleet.bench import ingest, nightly, remote, schedule
 from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import REPO_DIR, JobError, load_jobs, select_jobs
-from xeonfleet.bench.report import claim_gains, html_report, terminal_summary
+from xeonfleet.bench.report import html_report, run_metrics, terminal_summary
 from xeonfleet.store import ENV_VAR, StoreError, absolute_location
 
 DEPLOY = REPO_DIR / "deploys" / "benchmark.py"
@@ -83,7 +83,7 @@ def run_and_summarise(inventory: str, selection: str, db: str | None, parallel: 
     `bench nightly` report a run the same way."""
     analysis, elapsed = run_benchmark(inventory, selection, db, parallel, limit, limits)
     with ingest.open_bench_store(db) as store:
-        click.echo(terminal_summary(analysis, claim_gains(store, analysis.run_id), elapsed))
+        click.echo(terminal_summary(analysis, run_metrics(store, analysis.run_id), elapsed))
         if html_path:
             html_path.write_text(html_report(store, load_jobs(), analysis))
     return analysis
@@ -220,7 +220,7 @@ def report_command(run_id: str | None, html_path: Path | None, db: str | None, b
                     _fail("no benchmark runs in the results store; run `xeonfleet bench run INVENTORY` first")
                 run_id = latest[0][0]
             analysis = analyze_run(store, run_id, jobs, Thresholds(baseline_runs, min_pct, z, outlier_pct))
-            click.echo(terminal_summary(analysis, claim_gains(store, run_id)))
+            click.echo(terminal_summary(analysis, run_metrics(store, run_id)))
             if html_path:
                 html_path.write_text(html_report(store, jobs, analysis))
                 click.echo(f"wrote {html_path}", err=True)

@@ -9,7 +9,7 @@ from xeonfleet.bench import ingest
 from xeonfleet.bench.analyze import analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import load_jobs
-from xeonfleet.bench.report import html_report, terminal_summary, claim_gains
+from xeonfleet.bench.report import html_report, metric_line, run_metrics, terminal_summary
 from tests.store_checks import BENCH_HOSTS as HOSTS
 from tests.store_checks import bench_facts, check_slowed_host_is_a_regression_and_an_outlier, store_bench_run
 
@@ -68,5 +68,8 @@ def test_html_report_is_self_contained_with_trends_and_distributions(store, tmp_
     assert page.count("<polyline") == 8  # 4 hosts x 2 metrics over 3 runs
     assert page.count("<svg") == 4  # a trend and a distribution per metric
     assert "REGRESSION n4 gemm-fp32/gflops" in page
-    summary = terminal_summary(analysis, claim_gains(store, "r3"), 12.0)
+    summary = terminal_summary(analysis, run_metrics(store, "r3"), 12.0)
     assert "n4: complete" in summary and "OUTLIER n4 gemm-fp32/gflops" in summary
+    assert "gemm-fp32 gflops: median 99.5 GFLOP/s on 4 hosts, lowest n4 40.0, highest n2 101.0" in summary
+    assert metric_line("j", "m", "x", {"a": 2.0, "b": 2.0}) == "j m: 2 x on all 2 hosts"
+    assert metric_line("j", "m", "x", {"a": 1234.56}) == "j m: 1234.6 x on a"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import statistics
 import time
 from collections import defaultdict
 
@@ -17,24 +18,48 @@ COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e3
 WIDTH, HEIGHT, PAD = 520, 180, 36
 
 
-def claim_gains(store: Store, run_id: str) -> dict[str, dict[str, float]]:
+RunMetrics = dict[tuple[str, str], tuple[str, dict[str, float]]]  # (job, metric) -> (unit, {host: value})
+
+
+def run_metrics(store: Store, run_id: str) -> RunMetrics:
+    """Every sample of one run, by job and metric."""
+    metrics: RunMetrics = {}
+    for host, job, metric, value, unit in store.execute(
+            "SELECT host, job, metric, value, unit FROM bench_samples WHERE run_id = ?", (run_id,)):
+        metrics.setdefault((job, metric), (unit, {}))[1][host] = float(value)
+    return metrics
+
+
+def claim_gains(metrics: RunMetrics) -> dict[str, dict[str, float]]:
     """{claim: {host: gain %}} of the seed's claims measured in one run."""
-    gains: dict[str, dict[str, float]] = defaultdict(dict)
-    for host, job, metric, value in store.execute(
-            "SELECT host, job, metric, value FROM bench_samples WHERE run_id = ?", (run_id,)):
-        if (job, metric) in CLAIMS:
-            gains[CLAIMS[(job, metric)]][host] = float(value)
-    return dict(gains)
+    return {CLAIMS[key]: per_host for key, (_, per_host) in metrics.items() if key in CLAIMS}
 
 
-def terminal_summary(analysis: RunAnalysis, gains: dict[str, dict[str, float]], elapsed: float | None = None) -> str:
+def _number(value: float) -> str:
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}"
+
+
+def metric_line(job: str, metric: str, unit: str, per_host: dict[str, float]) -> str:
+    """The fleet's spread of one metric: the median, and the hosts at both ends."""
+    low, high = min(per_host, key=per_host.get), max(per_host, key=per_host.get)
+    if per_host[low] == per_host[high]:
+        where = f"on all {len(per_host)} hosts" if len(per_host) > 1 else f"on {low}"
+        return f"{job} {metric}: {_number(per_host[low])} {unit} {where}"
+    return (f"{job} {metric}: median {_number(statistics.median(per_host.values()))} {unit} on {len(per_host)} hosts, "
+            f"lowest {low} {_number(per_host[low])}, highest {high} {_number(per_host[high])}")
+
+
+def terminal_summary(analysis: RunAnalysis, metrics: RunMetrics, elapsed: float | None = None) -> str:
+    """Hosts and their jobs, each metric's spread over the fleet, the seed's claims, then the findings."""
     lines = [f"benchmark run {analysis.run_id}" + (f" ({elapsed:.0f} s)" if elapsed is not None else "")]
     for host, status in analysis.hosts.items():
         jobs = [r for r in analysis.results if r[0] == host]
         counts = {s: sum(1 for r in jobs if r[2] == s) for s in ("ok", "skipped", "failed")}
         lines.append(f"  {host}: {status}; jobs ok {counts['ok']}, skipped {counts['skipped']}, failed {counts['failed']}")
         lines += [f"    {job} {status_}: {reason}" for _, job, status_, reason in jobs if status_ != "ok"]
-    for claim, per_host in gains.items():
+    lines += ["  " + metric_line(job, metric, unit, per_host)
+              for (job, metric), (unit, per_host) in sorted(metrics.items()) if (job, metric) not in CLAIMS]
+    for claim, per_host in claim_gains(metrics).items():
         lines.append(f"  {claim}: " + ", ".join(f"{h} {g:+.1f} %" for h, g in sorted(per_host.items())))
     lines += ["  " + finding.line() for finding in analysis.findings]
     if not analysis.findings:
@@ -112,7 +137,7 @@ def html_report(store: Store, jobs: dict[str, JobSpec], analysis: RunAnalysis | 
         body += [f"<li>{html.escape(h)}: {html.escape(s)}</li>" for h, s in analysis.hosts.items()]
         body += [f'<li class="bad">{html.escape(f.line())}</li>' for f in analysis.findings]
         body.append("</ul>")
-        gains = claim_gains(store, analysis.run_id)
+        gains = claim_gains(run_metrics(store, analysis.run_id))
         if gains:
             body.append("<h2>Seed claims, measured gain per node</h2><table><tr><th>claim</th><th>node</th><th>gain</th></tr>")
             body += [f"<tr><td>{html.escape(c)}</td><td>{html.escape(h)}</td><td>{g:+.1f} %</td></tr>"
