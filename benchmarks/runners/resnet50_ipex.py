@@ -81,8 +81,8 @@ def build_resnet50():
 
 
 def _optimised(precision: str, batch: int, size: int):
-    """The model for one precision (IPEX-optimised when IPEX is installed), TorchScript-traced and
-    frozen, plus its input."""
+    """The model for one precision, plus its input: FP32/BF16 IPEX-optimised when IPEX is installed,
+    TorchScript-traced and frozen; INT8 as _int8_model makes it."""
     import torch
 
     # No grad on the weights: the BF16 autocast casts become constants of the frozen graph, and
