@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # bazel-bootstrap + a JDK: the real (offline-capable) Bazel the tf_wheel deploy is tested with;
-# postgresql: the results store is tested against a throwaway server of its own; g++: torch.compile's
-# inductor builds the INT8 ResNet-50 kernels (INC's PT2E flow) with it.
+# postgresql: the results store is tested against a throwaway server of its own; g++ and python3-dev
+# (Python.h): torch.compile's inductor builds the INT8 ResNet-50 kernels (INC's PT2E flow) with them.
 APT_PACKAGES=(openssh-server openssh-client numactl linux-cpupower dmidecode util-linux iproute2 procps python3-venv
-    git bazel-bootstrap default-jdk-headless postgresql g++)
+    git bazel-bootstrap default-jdk-headless postgresql g++ python3-dev)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

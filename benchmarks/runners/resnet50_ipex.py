@@ -1,8 +1,8 @@
 """ResNet-50 inference with PyTorch (+ Intel Extension for PyTorch when installed): FP32 always,
 BF16 only where the ISA has AVX-512 BF16 or AMX, INT8 by IPEX static quantisation when IPEX is
 installed (torch <= 2.8), else by Intel Neural Compressor's PT2E flow (the inc stack's `pt` variant:
-export, calibrate, convert, then torch.compile, whose inductor needs a C++ compiler on the node, lowers
-it to oneDNN INT8 kernels). A precision that cannot run is listed in the samples'
+export, calibrate, convert, then torch.compile, whose inductor needs a C++ compiler and Python.h on
+the node, lowers it to oneDNN INT8 kernels). A precision that cannot run is listed in the samples'
 `skipped_precisions` with the reason; the job is skipped only without torch.
 
 Weights are random and the network is built here (torchvision's resnet50 when torchvision is
@@ -14,9 +14,11 @@ depend on the weight values. Without IPEX the model is plain torch, TorchScript-
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import statistics
 import sys
+import sysconfig
 import time
 
 import benchlib
@@ -28,6 +30,7 @@ BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 PRECISIONS = ("fp32", "bf16", "int8")
 JIT_WARMUP = 3  # TorchScript's profiling executor re-optimises the graph during its first calls
 CALIBRATION_BATCHES = 4
+PYTHON_H = os.path.join(sysconfig.get_paths()["include"], "Python.h")  # inductor compiles against it
 
 
 def _installed(module: str) -> bool:
@@ -43,6 +46,8 @@ def int8_quantizer() -> tuple[str | None, str]:
                       "install the pytorch stack with IPEX (torch 2.8) or add inc {variant: pt} to the env")
     if not (shutil.which("c++") or shutil.which("g++")):
         return None, "INC's INT8 model runs through torch.compile, whose inductor needs a C++ compiler: install g++"
+    if not os.path.exists(PYTHON_H):
+        return None, f"INC's INT8 model runs through torch.compile, whose inductor needs {PYTHON_H}: install python3-dev"
     return "inc-pt2e", ""
 
 

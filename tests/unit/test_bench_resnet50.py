@@ -88,16 +88,18 @@ def test_resnet50_int8_without_ipex_goes_through_inc_pt2e(torch_env, tmp_path, m
     assert doc["versions"]["neural_compressor_pt"].startswith("3.") and "torchao" in doc["versions"]
 
 
-@pytest.mark.parametrize("installed, compiler, reason", [
-    ((), "/usr/bin/g++", "neither intel_extension_for_pytorch nor neural-compressor-pt importable"),
-    (("neural_compressor", "torchao"), None, "torch.compile, whose inductor needs a C++ compiler: install g++"),
+@pytest.mark.parametrize("installed, compiler, headers, reason", [
+    ((), "/usr/bin/g++", True, "neither intel_extension_for_pytorch nor neural-compressor-pt importable"),
+    (("neural_compressor", "torchao"), None, True, "torch.compile, whose inductor needs a C++ compiler: install g++"),
+    (("neural_compressor", "torchao"), "/usr/bin/g++", False, "/nonexistent/Python.h: install python3-dev"),
 ])
-def test_int8_without_a_quantizer_is_skipped_with_the_reason(monkeypatch, installed, compiler, reason):
+def test_int8_without_a_quantizer_is_skipped_with_the_reason(monkeypatch, installed, compiler, headers, reason):
     monkeypatch.syspath_prepend(str(remote.RUNNERS_DIR))
     import resnet50_ipex
 
     monkeypatch.setattr(resnet50_ipex, "_installed", lambda module: module in installed)
     monkeypatch.setattr(resnet50_ipex.shutil, "which", lambda name: compiler)
+    monkeypatch.setattr(resnet50_ipex, "PYTHON_H", resnet50_ipex.PYTHON_H if headers else "/nonexistent/Python.h")
     with pytest.raises(resnet50_ipex.benchlib.SkipBenchmark, match=f"int8: .*{re.escape(reason)}"):
         resnet50_ipex.Prepare({"precisions": ["int8"]})
 
