@@ -109,8 +109,8 @@ def _optimised(precision: str, batch: int, size: int):
 
 
 def _int8_model(model, x):
-    """Static INT8 through IPEX (traced, frozen) or INC's PT2E flow (compiled), calibrated on random
-    images: enough to fix the scales, since the weights are random too."""
+    """Static INT8 through IPEX (traced, frozen) or INC's PT2E flow (compiled on its first call, inside
+    the warm-up), calibrated on random images: enough to fix the scales, since the weights are random too."""
     import torch
 
     if int8_quantizer()[0] == "ipex":
@@ -118,16 +118,16 @@ def _int8_model(model, x):
         from intel_extension_for_pytorch.quantization import convert, prepare
 
         prepared = prepare(model, ipex.quantization.default_static_qconfig_mapping, example_inputs=x, inplace=False)
-        for _ in range(CALIBRATION_BATCHES):
-            prepared(x)
-        return torch.jit.freeze(torch.jit.trace(convert(prepared), x))
-    from neural_compressor.torch.export import export
-    from neural_compressor.torch.quantization import convert, get_default_static_config, prepare
+        finish = lambda quantized: torch.jit.freeze(torch.jit.trace(quantized, x))  # noqa: E731
+    else:
+        from neural_compressor.torch.export import export
+        from neural_compressor.torch.quantization import convert, get_default_static_config, prepare
 
-    prepared = prepare(export(model, example_inputs=(x,)), get_default_static_config())
+        prepared = prepare(export(model, example_inputs=(x,)), get_default_static_config())
+        finish = torch.compile
     for _ in range(CALIBRATION_BATCHES):
         prepared(x)
-    return torch.compile(convert(prepared))  # compiled on its first call, inside the warm-up
+    return finish(convert(prepared))
 
 
 def _resnet_instance(barrier, precision: str, params: dict) -> dict:
