@@ -30,6 +30,8 @@ class Rule:
     check: Callable[[Facts, Any], Verdict]
     remedy: str
     intel_only: bool = False
+    # BIOS and hardware a guest cannot change: n/a under a hypervisor ("set by the hypervisor host").
+    host_owned: bool = False
 
 
 def _no_dmi(facts: Facts) -> str | None:
