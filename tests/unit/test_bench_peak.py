@@ -1,42 +1,101 @@
-"""The peak-FLOPs formula against vendor figures (FP64 peak x 2 = FP32 peak)."""
+"""Peaks per precision against vendor figures, and no peak (with the reason) whenever a factor is unknown."""
 
 import pytest
 
-from xeonfleet.bench.peak import node_peak, peak_gflops
+from xeonfleet.bench.bandwidth import memory_limit
+from xeonfleet.bench.peak import node_peaks, peak_gops, precision_peak
+
+ISA_ALL = {"avx2": True, "fma": True, "avx512f": True, "avx512_vnni": True, "avx512_bf16": True,
+           "amx_bf16": True, "amx_int8": True, "amx_tile": True, "avx_vnni": True}
+ISA_ICX = {**ISA_ALL, "avx512_bf16": False, "amx_bf16": False, "amx_int8": False, "amx_tile": False}
 
 
-def test_xeon_8380_matches_published_peak():
+def _cpu(**cpu):
+    return {"cpu": {"physical_cores": 80, "base_ghz": 2.3, "fma_units": 2, "microarch": "icelake-server",
+                    "isa": ISA_ICX, **cpu}}
+
+
+def test_xeon_8380_fp32_matches_published_peak():
     # Platinum 8380: 40 cores, 2.3 GHz base, 2 AVX-512 FMA units; published FP64 peak 2.944 TFLOPS/socket.
-    assert peak_gflops(40, 2.3, 2) == pytest.approx(2 * 2944.0)
+    assert peak_gops(40, 2.3, 64) == pytest.approx(2 * 2944.0)
 
 
-def test_xeon_8480_matches_published_peak():
-    # Platinum 8480+: 56 cores, 2.0 GHz base, 2 FMA units; published FP64 peak 3.584 TFLOPS/socket.
-    assert peak_gflops(56, 2.0, 2) == pytest.approx(2 * 3584.0)
+def test_two_socket_8380_fp32_formula_names_each_factor_and_its_source():
+    peak = precision_peak(_cpu(base_ghz_source="model_name", microarch_source="model"), "fp32")
+    assert peak.gops == pytest.approx(11776.0) and peak.isa == "avx512" and peak.per_core_gops == pytest.approx(147.2)
+    assert peak.formula == ("80 cores (cpu.physical_cores) x 2.3 GHz (cpu.base_ghz, from model_name) x "
+                            "2 FMA units (cpu.fma_units; icelake-server, from model) x 32 FP32 ops/unit-cycle "
+                            "(avx512: 16 FP32 lanes x 2 (FMA) per AVX-512 FMA unit) = 11,776 GFLOP/s")
 
 
-def test_node_peak_from_facts_of_a_two_socket_8380():
-    facts = {"cpu": {"physical_cores": 80, "base_ghz": 2.3, "fma_units": 2, "isa": {"avx512f": True}}}
-    peak, formula = node_peak(facts)
-    assert peak == pytest.approx(11776.0)
-    assert formula == "80 cores x 2.3 GHz x 2 FMA units x 32 FP32 FLOP/cycle = 11776 GFLOP/s"
+def test_per_precision_isa_rates_are_the_guides_limits():
+    spr = {"cpu": {"physical_cores": 1, "base_ghz": 1.0, "fma_units": 2, "microarch": "sapphirerapids",
+                   "isa": ISA_ALL}}
+    peaks = node_peaks(spr)
+    assert {p: (peak.isa, peak.gops) for p, peak in peaks.items()} == {
+        "fp32": ("avx512", 64.0), "bf16": ("amx", 1024.0), "int8": ("amx", 2048.0)}
+    icx = node_peaks(_cpu(physical_cores=1, base_ghz=1.0))
+    assert (icx["int8"].isa, icx["int8"].gops) == ("avx512_vnni", 256.0)
+    assert icx["bf16"].gops is None and "no BF16 ISA" in icx["bf16"].formula
+    cpx = node_peaks(_cpu(physical_cores=1, base_ghz=1.0, isa={**ISA_ICX, "avx512_bf16": True}))
+    assert (cpx["bf16"].isa, cpx["bf16"].gops, cpx["bf16"].unit) == ("avx512_bf16", 128.0, "GFLOP/s")
+    assert icx["int8"].unit == "GOP/s"
 
 
-def test_avx2_node_counts_two_256_bit_units():
-    facts = {"cpu": {"physical_cores": 8, "base_ghz": 3.0, "fma_units": 0, "isa": {"avx2": True, "fma": True}}}
-    assert node_peak(facts)[0] == pytest.approx(8 * 3.0 * 2 * 16)
+def test_avx2_node_counts_two_256_bit_pipes_only_for_a_known_microarch():
+    zen3 = {"cpu": {"physical_cores": 8, "base_ghz": 3.0, "fma_units": 0, "microarch": "zen3",
+                    "isa": {**ISA_ALL, "avx512f": False, "avx512_vnni": False, "avx512_bf16": False,
+                            "amx_bf16": False, "amx_int8": False}}}
+    assert precision_peak(zen3, "fp32").gops == pytest.approx(8 * 3.0 * 32)
+    zen3["cpu"]["microarch"] = None
+    assert "microarch is null" in precision_peak(zen3, "fp32").formula
 
 
 @pytest.mark.parametrize("cpu, why", [
-    ({"physical_cores": 8, "base_ghz": None, "max_ghz": None}, "base_ghz"),
-    ({"physical_cores": None, "base_ghz": 2.0}, "physical_cores"),
-    ({"physical_cores": 8, "base_ghz": 2.0, "fma_units": 0, "isa": {"avx2": False}}, "no AVX-512"),
+    ({"base_ghz": None}, "cpu.base_ghz unknown"),
+    ({"physical_cores": None}, "cpu.physical_cores unknown"),
+    ({"fma_units": None}, "cpu.fma_units is None"),  # an AVX-512 host with a known GHz: never "2 units x 16"
+    ({"isa": {}}, "cpu.isa unknown"),
 ])
-def test_unknown_facts_give_no_peak_and_say_why(cpu, why):
-    peak, reason = node_peak({"cpu": cpu})
-    assert peak is None and why in reason
+def test_unknown_factor_gives_no_peak_and_says_why(cpu, why):
+    peak = precision_peak(_cpu(**cpu), "fp32")
+    assert peak.gops is None and peak.per_core_gops is None and why in peak.formula
+    assert peak.formula.startswith("no peak: ")
+
+
+def test_max_ghz_is_never_used_for_the_peak():
+    assert precision_peak(_cpu(base_ghz=None, max_ghz=3.4), "fp32").gops is None
 
 
 def test_nonsense_inputs_are_rejected():
     with pytest.raises(ValueError, match="positive"):
-        peak_gflops(0, 2.3, 2)
+        peak_gops(0, 2.3, 64)
+    with pytest.raises(ValueError, match="precision 'fp64' unknown"):
+        precision_peak(_cpu(), "fp64")
+
+
+def _dimm(socket, channel, mts=3200, populated=True):
+    return {"socket": socket, "channel": channel, "populated": populated, "configured_speed_mts": mts}
+
+
+def test_memory_limit_is_channels_times_configured_speed_times_8_bytes_per_socket():
+    dimms = [_dimm(s, c) for s in (0, 1) for c in "ABCDEFGH"]
+    limit = memory_limit({"memory": {"slots": 16, "dimms": dimms, "populated_channels": {"0": 8, "1": 8}}})
+    assert limit.per_socket_gbps == {"0": pytest.approx(204.8), "1": pytest.approx(204.8)}
+    assert "socket 0: 8 channels x 3200 MT/s x 8 B = 204.8 GB/s" in limit.formula
+
+
+def test_memory_limit_takes_the_slowest_dimm_and_counts_only_populated_channels():
+    dimms = [_dimm(0, c) for c in "ABCDEF"] + [_dimm(0, "G", 2933), _dimm(0, "H", None, populated=False)]
+    limit = memory_limit({"memory": {"slots": 8, "dimms": dimms, "populated_channels": {"0": 7}}})
+    assert limit.per_socket_gbps == {"0": pytest.approx(7 * 2933 * 8 / 1000)}
+
+
+@pytest.mark.parametrize("memory, why", [
+    ({"slots": None, "dimms": [], "populated_channels": {}}, "no SMBIOS table"),
+    ({"slots": 2, "dimms": [_dimm(0, "A", None)], "populated_channels": {"0": 1}}, "without a configured speed"),
+    ({"slots": 2, "dimms": [_dimm(None, None)], "populated_channels": {"unknown": 1}}, "name no socket"),
+])
+def test_memory_limit_unknown_says_why(memory, why):
+    limit = memory_limit({"memory": memory})
+    assert limit.per_socket_gbps is None and why in limit.formula

@@ -1,37 +1,126 @@
-"""The node's theoretical FP32 peak from its facts: cores x GHz x FMA units x FLOP per FMA unit-cycle.
+"""The node's theoretical compute peak per precision, from its facts: cores x base GHz x ops per core-cycle.
 
-An AVX-512 FMA unit does 16 FP32 lanes x 2 (multiply + add) = 32 FLOP per cycle. Base frequency is
-used (the guaranteed all-core clock; AVX-512 licence clocks are lower, turbo higher), as vendors do in
-published peak figures. Nodes without AVX-512 but with AVX2 FMA are counted as 2 units of 16 FLOP
-(two 256-bit FMA pipes: Haswell and later, Zen 2 and later), stated in the formula text."""
+One table (PEAK_TABLE) holds the ops per core and cycle of each ISA the guide names, best ISA first
+within a precision: the node's peak for a precision is the first row whose cpuinfo flags it has.
+AVX-512 rows scale with the AVX-512 FMA units per core (cpu.fma_units); AMX rows do not (one TMUL per
+core); the AVX2 row counts the two 256-bit FMA pipes every x86 server core we know has (Haswell and
+later, Zen 2 and later), so it needs a known microarch.
+
+Base frequency is used (the guaranteed all-core clock; AVX-512/AMX licence clocks are lower, turbo
+higher), as vendors do in published peaks. A factor the facts do not know gives no peak (None, with the
+reason), never a guessed number: a guessed FMA count or clock would print 165 % of peak."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
-FP32_FLOP_PER_AVX512_FMA = 32
-FP32_FLOP_PER_AVX2_FMA = 16
-AVX2_FMA_UNITS = 2
+PRECISIONS = ("fp32", "bf16", "int8")
+UNITS = {"fp32": "GFLOP/s", "bf16": "GFLOP/s", "int8": "GOP/s"}
 
 
-def peak_gflops(cores: int, ghz: float, fma_units: int, flop_per_unit_cycle: int = FP32_FLOP_PER_AVX512_FMA) -> float:
-    """cores x GHz x FMA units x FLOP per unit per cycle, in GFLOP/s."""
-    if cores < 1 or ghz <= 0 or fma_units < 1 or flop_per_unit_cycle < 1:
-        raise ValueError(f"peak needs positive cores, GHz, FMA units and FLOP/cycle "
-                         f"(got {cores}, {ghz}, {fma_units}, {flop_per_unit_cycle})")
-    return cores * ghz * fma_units * flop_per_unit_cycle
+@dataclass(frozen=True)
+class IsaRate:
+    """Ops per core and cycle of one ISA: `per_fma_unit` x cpu.fma_units, or `per_core` flat."""
+
+    precision: str
+    isa: str
+    flags: tuple[str, ...]  # cpu.isa keys that must all be true
+    per_fma_unit: int | None = None
+    per_core: int | None = None
+    why: str = ""
 
 
-def node_peak(facts: dict[str, Any]) -> tuple[float | None, str]:
-    """(peak GFLOP/s, formula text) from NodeFacts, or (None, why not) when a fact is unknown."""
+PEAK_TABLE = (
+    IsaRate("fp32", "avx512", ("avx512f",), per_fma_unit=32, why="16 FP32 lanes x 2 (FMA) per AVX-512 FMA unit"),
+    IsaRate("fp32", "avx2", ("avx2", "fma"), per_core=32, why="2 x 256-bit FMA pipes x 8 lanes x 2"),
+    IsaRate("bf16", "amx", ("amx_bf16",), per_core=1024, why="AMX TMUL, BF16 dot products"),
+    IsaRate("bf16", "avx512_bf16", ("avx512_bf16",), per_fma_unit=64, why="VDPBF16PS: 32 BF16 pairs x 2"),
+    IsaRate("int8", "amx", ("amx_int8",), per_core=2048, why="AMX TMUL, INT8 dot products"),
+    IsaRate("int8", "avx512_vnni", ("avx512_vnni",), per_fma_unit=128, why="VPDPBUSD: 64 INT8 pairs x 2"),
+)
+
+
+@dataclass(frozen=True)
+class PrecisionPeak:
+    """One precision's peak on one node, or why there is none (gops None, formula = the reason)."""
+
+    precision: str
+    isa: str | None
+    ops_per_core_cycle: int | None
+    ghz: float | None
+    cores: int | None
+    gops: float | None
+    unit: str
+    formula: str
+
+    @property
+    def per_core_gops(self) -> float | None:
+        """What one core gives at base clock: the runners multiply it by the cores they really used."""
+        return self.gops / self.cores if self.gops is not None and self.cores else None
+
+    def to_params(self) -> dict[str, Any]:
+        return {**asdict(self), "per_core_gops": self.per_core_gops}
+
+
+def peak_gops(cores: int, ghz: float, ops_per_core_cycle: int) -> float:
+    """cores x GHz x ops per core per cycle, in G-ops/s."""
+    if cores < 1 or ghz <= 0 or ops_per_core_cycle < 1:
+        raise ValueError(f"peak needs positive cores, GHz and ops/cycle (got {cores}, {ghz}, {ops_per_core_cycle})")
+    return cores * ghz * ops_per_core_cycle
+
+
+def _from(cpu: dict[str, Any], key: str) -> str:
+    """', from <source>' for a fact that names its source (cpu.base_ghz_source, cpu.microarch_source)."""
+    source = cpu.get(f"{key}_source")
+    return f", from {source}" if source else ""
+
+
+def _rate(cpu: dict[str, Any], row: IsaRate) -> tuple[int | None, str]:
+    """(ops per core-cycle, how it was counted) for a row the node has, or (None, why unknown)."""
+    if row.per_core is not None:
+        if row.isa == "avx2" and not cpu.get("microarch"):
+            return None, "AVX2 FMA pipes per core unknown: cpu.microarch is null"
+        return row.per_core, f"{row.per_core} {row.precision.upper()} ops/core-cycle ({row.isa}: {row.why})"
+    units = cpu.get("fma_units")
+    if not units:  # None (unknown) or 0 (no AVX-512 FMA unit, yet the flag says AVX-512): never guess
+        return None, (f"cpu.fma_units is {units!r}: AVX-512 FMA units per core unknown for "
+                      f"{cpu.get('model_name') or 'this CPU'} (microarch {cpu.get('microarch')!r})")
+    arch = cpu.get("microarch") or "microarch unknown"
+    return units * row.per_fma_unit, (f"{units} FMA units (cpu.fma_units; {arch}{_from(cpu, 'microarch')}) x "
+                                      f"{row.per_fma_unit} {row.precision.upper()} ops/unit-cycle ({row.isa}: {row.why})")
+
+
+def precision_peak(facts: dict[str, Any], precision: str) -> PrecisionPeak:
+    """The node's peak for one precision from NodeFacts, on its best ISA for it."""
     cpu = facts.get("cpu") or {}
-    cores, ghz, isa = cpu.get("physical_cores"), cpu.get("base_ghz") or cpu.get("max_ghz"), cpu.get("isa") or {}
-    if not cores or not ghz:
-        return None, f"unknown {'physical_cores' if not cores else 'base_ghz'} in facts: no peak"
-    units, flop = cpu.get("fma_units"), FP32_FLOP_PER_AVX512_FMA
-    if not units:
-        if not (isa.get("fma") and isa.get("avx2")):
-            return None, "no AVX-512 FMA unit count and no AVX2 FMA in facts: no peak"
-        units, flop = AVX2_FMA_UNITS, FP32_FLOP_PER_AVX2_FMA
-    peak = peak_gflops(cores, ghz, units, flop)
-    return peak, f"{cores} cores x {ghz} GHz x {units} FMA units x {flop} FP32 FLOP/cycle = {peak:.0f} GFLOP/s"
+    isa_flags = cpu.get("isa") or {}
+    cores, ghz = cpu.get("physical_cores"), cpu.get("base_ghz")
+
+    def none(isa: str | None, why: str) -> PrecisionPeak:
+        return PrecisionPeak(precision, isa, None, ghz, cores, None, UNITS[precision], f"no peak: {why}")
+
+    rows = [row for row in PEAK_TABLE if row.precision == precision]
+    if not rows:
+        raise ValueError(f"precision {precision!r} unknown; use one of {', '.join(PRECISIONS)}")
+    if not isa_flags or any(isa_flags.get(flag) is None for row in rows for flag in row.flags):
+        return none(None, "cpu.isa unknown (no flags line in /proc/cpuinfo)")
+    row = next((r for r in rows if all(isa_flags.get(flag) for flag in r.flags)), None)
+    if row is None:
+        return none(None, f"no {precision.upper()} ISA of {', '.join(r.isa for r in rows)} in cpu.isa")
+    if not cores:
+        return none(row.isa, "cpu.physical_cores unknown")
+    if not ghz:
+        return none(row.isa, "cpu.base_ghz unknown (no '@ x GHz' in the model name, no cpufreq, no TSC frequency)")
+    ops, counted = _rate(cpu, row)
+    if ops is None:
+        return none(row.isa, counted)
+    gops = peak_gops(cores, ghz, ops)
+    formula = (f"{cores} cores (cpu.physical_cores) x {ghz} GHz (cpu.base_ghz{_from(cpu, 'base_ghz')}) x {counted} "
+               f"= {gops:,.0f} {UNITS[precision]}")
+    return PrecisionPeak(precision, row.isa, ops, ghz, cores, gops, UNITS[precision], formula)
+
+
+def node_peaks(facts: dict[str, Any]) -> dict[str, PrecisionPeak]:
+    """{precision: its peak or why none} for every precision the guide names."""
+    return {precision: precision_peak(facts, precision) for precision in PRECISIONS}
