@@ -1,6 +1,6 @@
 """Build the AI framework envs a host's spec asks for, smoke-test them, record them as facts.
 
-    pyinfra inventories/lab.py deploys/frameworks.py
+    pyinfra inventories/lab.py deploys/frameworks.py --data xeonfleet_profile=xeon-ai-stack
 
 Host data read:
     frameworks          the spec ({envs: [{name, backend, python, stacks}]}), else the
@@ -11,13 +11,16 @@ Host data read:
 
 deploys/ai_node.py runs the same step when the host's profile has a `frameworks:` block.
 The spec is validated on the controller before any command reaches a host, so an impossible
-combination stops the run at once with a line naming one that works.
+combination stops that host at once with one line naming one that works; the other hosts carry on.
 """
 
 from pyinfra import host
 
 from xeonfleet.frameworks.ops import host_framework_envs
-from xeonfleet.profiles import load_profile
+from xeonfleet.hostcommand import fail_host
+from xeonfleet.profiles import ProfileError, load_profile
+
+EXAMPLE = "--data xeonfleet_profile=xeon-ai-stack"
 
 
 def _spec_and_source() -> tuple[dict | None, str]:
@@ -26,11 +29,15 @@ def _spec_and_source() -> tuple[dict | None, str]:
     profile = host.data.get("xeonfleet_profile")
     if profile:
         return load_profile(profile).data.get("frameworks"), f"profile {profile}"
-    raise ValueError(f"{host.name}: no frameworks spec; set host data `frameworks` or `xeonfleet_profile`")
+    raise ValueError(f"no frameworks spec: set host data `xeonfleet_profile` (a profile with a `frameworks:` "
+                     f"block) or `frameworks`, e.g. pyinfra INVENTORY deploys/frameworks.py {EXAMPLE}")
 
 
-spec, source = _spec_and_source()
-if spec is None:
-    host.noop(f"{source} declares no frameworks")
-else:
-    host_framework_envs(spec, source)
+try:
+    spec, source = _spec_and_source()
+    if spec is None:
+        host.noop(f"{source} declares no frameworks")
+    else:
+        host_framework_envs(spec, source)
+except (ValueError, ProfileError) as exc:
+    fail_host(str(exc))

@@ -7,6 +7,7 @@ cannot be reached or probed is reported with a one-line reason and never stops t
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,15 +56,42 @@ def load_inventory(spec: str) -> tuple[State, Inventory]:
         with ctx_state.use(state):
             inventory = make_inventory(spec, cwd=cwd)
     except Exception as exc:  # an inventory file is user code: any error in it is reported, not raised
-        raise GatherError(f"cannot load inventory {spec}: {_first_line(exc)}") from exc
+        raise GatherError(f"cannot load inventory {spec}: {describe_user_error(exc, spec)}") from exc
     if len(inventory) == 0:
         raise GatherError(f"inventory {spec} has no hosts: add hosts to it (or run `xeonfleet lab up`)")
     return state, inventory
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    try:
+        text = str(exc).strip()
+    except Exception:  # some wrappers (pyinfra's UnexpectedExternalError) cannot str() themselves
+        text = ""
+    return (text or type(exc).__name__).splitlines()[0]
+
+
+def describe_user_error(exc: BaseException, filename: str) -> str:
+    """"NameError: name 'x' is not defined (line 3)" for an exception raised by user code in `filename`.
+
+    pyinfra wraps what an inventory or deploy file raised in UnexpectedExternalError (whose str()
+    itself fails); the original exception and the line in the user's file are what they need.
+    """
+    original = getattr(exc, "exception", None)
+    if isinstance(original, BaseException):
+        exc = original
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {exc.msg} (line {exc.lineno})"
+    if type(exc).__module__.startswith("pyinfra"):  # a deliberate message (InventoryError ...): as it is
+        return _first_line(exc)
+    line = None
+    wanted = os.path.realpath(filename)
+    frame = exc.__traceback__
+    while frame is not None:
+        if os.path.realpath(frame.tb_frame.f_code.co_filename) == wanted:
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    where = f" (line {line})" if line else ""
+    return f"{type(exc).__name__}: {_first_line(exc)}{where}"
 
 
 def _run_on_host(state: State, host: Host, fact: type[FactBase],
@@ -76,18 +104,61 @@ def _run_on_host(state: State, host: Host, fact: type[FactBase],
     try:
         host.connect(show_errors=False, raise_exceptions=True)
     except ConnectError as exc:
-        return None, f"unreachable: {_first_line(exc)}"
+        return None, f"unreachable: {connect_reason(exc)}"
     state.activate_host(host)
     try:
         with ctx_state.use(state), ctx_host.use(host):
             result = get_fact(state, host, fact, kwargs={"_timeout": timeout}, apply_failed_hosts=False)
+        lost = result is None and _session_lost(host)
+    except (EOFError, OSError) as exc:  # the host died or dropped the session while probing
+        return None, f"probe failed: connection lost ({_first_line(exc)})"
     except Exception as exc:  # a broken host must not stop the fleet
         return None, f"probe failed: {_first_line(exc)}"
     finally:
         host.disconnect()
     if result is None:
+        if lost:
+            return None, "probe failed: connection lost (the host closed the SSH session: it stopped or rebooted?)"
         return None, f"probe failed: no output within {timeout} s, or no POSIX sh on the host"
     return result, None
+
+
+def _session_lost(host: Host) -> bool:
+    """True when an SSH host's transport died (pyinfra logs that and returns no fact, like a timeout)."""
+    client = getattr(host.connector, "client", None)
+    transport = client.get_transport() if client is not None else None
+    return client is not None and (transport is None or not transport.is_active())
+
+
+# What paramiko says when the peer went away, whatever step it was in (pyinfra reports a peer that
+# died during login as an "Authentication error", which sends users after their keys).
+_LOST = ("transport shut down or saw eof", "error reading ssh protocol banner", "connection reset",
+         "eof error", "broken pipe", "no existing session")
+
+
+def connect_reason(exc: BaseException) -> str:
+    """Why a connection failed, in the user's terms: refused, timed out, lost, or a real login failure."""
+    import errno
+    import socket
+
+    from paramiko.ssh_exception import AuthenticationException, NoValidConnectionsError
+
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, NoValidConnectionsError):
+        codes = {getattr(error, "errno", None) for error in cause.errors.values()}
+        if codes == {errno.ECONNREFUSED}:
+            return "connection refused (no sshd listening on that address and port: host down?)"
+        cause = next(iter(cause.errors.values()), cause)
+    if isinstance(cause, (socket.timeout, TimeoutError)):
+        return f"connection timed out ({_first_line(exc)})"
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused (no sshd listening on that address and port: host down?)"
+    detail = " ".join(_first_line(e).lower() for e in (exc, cause) if e is not None)
+    if isinstance(cause, (EOFError, ConnectionResetError, BrokenPipeError)) or any(w in detail for w in _LOST):
+        return "connection lost (the host closed the connection during SSH login: it stopped or rebooted?)"
+    if isinstance(cause, AuthenticationException):
+        return f"login refused: {_first_line(exc)}"
+    return _first_line(exc)
 
 
 def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
@@ -109,7 +180,21 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
         raise GatherError(f"host {only} is not in inventory {spec}: choose one of {names}")
     state.init(inventory, Config(PARALLEL=len(hosts), CONNECT_TIMEOUT=connect_timeout))
     greenlets = {state.pool.spawn(_run_on_host, state, host, fact, probe_timeout): host for host in hosts}
-    gevent.joinall(list(greenlets))
+    interrupted: list[bool] = []
+
+    def interrupt() -> None:
+        # Ctrl-C: stop every host quietly (a KeyboardInterrupt inside a greenlet makes gevent print a
+        # traceback per host), then raise it once here, before anything is stored.
+        interrupted.append(True)
+        gevent.killall(list(greenlets), block=False)
+
+    handler = gevent.signal_handler(signal.SIGINT, interrupt)
+    try:
+        gevent.joinall(list(greenlets))
+    finally:
+        handler.cancel()
+    if interrupted:
+        raise KeyboardInterrupt
     gathered = FleetGather()
     for greenlet, host in greenlets.items():
         result, reason = greenlet.get()
@@ -136,4 +221,7 @@ def gather_sysroot(root: str | Path) -> dict:
         raise GatherError(
             f"sysroot {root} is not a directory: pass the root of an extracted snapshot (it holds proc/ and sys/)"
         )
+    if not (path / "proc" / "cpuinfo").is_file():
+        # An empty or wrong folder (the snapshot's etc/) would give a row of unknowns and a bogus audit.
+        raise GatherError(f"{root} has no proc/cpuinfo: pass the root of a snapshot (it holds proc/ and sys/)")
     return node_facts_from_lines(run_probe_local(path))
