@@ -7,13 +7,13 @@ missing or empty inventory) or a host that could not be audited (reported; the o
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import tempfile
 from importlib import import_module
 from pathlib import Path
 
 import click
+
+from xeonfleet.cli_output import emit, output_options, resolve_format
 
 EXIT_PROBLEM = 2
 # format -> module in xeonfleet/reports with `render(report)`; imported on use so other
@@ -27,33 +27,19 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_PROBLEM)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Temp file + rename: a dashboard's textfile collector or a CI reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @click.command("audit")
 @click.argument("inventory", required=False)
 @click.option("--profile", "profile_name", help="Judge every host by this profile (default: host data "
               "`xeonfleet_profile`, else xeon-ai-base). A name in profiles/ or a .yaml path.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@output_options(FORMATS, "table")
+@click.option("--failures-only", is_flag=True, help="Table: list only failing and unknown rules per node.")
 @click.option("--since", type=click.Choice(["last"]), help="Also show what changed since each node's last audit.")
 @click.option("--sysroot", type=click.Path(file_okay=False), help="Audit an offline tree (DIR/proc, DIR/sys).")
 @click.option("--db", help="Results store: a SQLite path or postgresql:// URL (default $XEONFLEET_DB or "
               "results/xeonfleet.db).")
 @click.option("--timeout", default=10, show_default=True, help="SSH connect timeout per host, seconds.")
-def audit(inventory: str | None, profile_name: str | None, fmt: str, output: Path | None, since: str | None,
-          sysroot: str | None, db: str | None, timeout: int) -> None:
+def audit(inventory: str | None, profile_name: str | None, fmt: str | None, output: Path | None,
+          failures_only: bool, since: str | None, sysroot: str | None, db: str | None, timeout: int) -> None:
     """Audit INVENTORY's nodes against their profiles; store the run; render it."""
     from xeonfleet.audit import audit_inventory, audit_sysroot, plan_inventory, plan_sysroot, record
     from xeonfleet.gather import GatherError
@@ -79,16 +65,13 @@ def audit(inventory: str | None, profile_name: str | None, fmt: str, output: Pat
         store_problem = str(exc)
         click.echo(f"warning: audit not stored: {store_problem}", err=True)
 
+    fmt = resolve_format(fmt, output, FORMATS, "table")
     renderer = import_module(f"xeonfleet.reports.{RENDERERS[fmt]}")
     if fmt == "table":
-        text = renderer.render(report, color=output is None and sys.stdout.isatty())
+        text = renderer.render(report, color=output is None and sys.stdout.isatty(), failures_only=failures_only)
     else:
         text = renderer.render(report)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        _write_atomically(output, text)
-        click.echo(f"{fmt} report -> {output}", err=True)
+    emit(text, output, fmt)
     for host, reason in report.unreachable.items():
         click.echo(f"{host}: {reason}", err=True)
     if store_problem and since:

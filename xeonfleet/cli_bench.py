@@ -21,7 +21,10 @@ from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import REPO_DIR, JobError, load_jobs, select_jobs
 from xeonfleet.bench.report import html_report, run_metrics, terminal_summary
-from xeonfleet.store import ENV_VAR, StoreError, absolute_location
+from xeonfleet.cli_output import emit, output_options, resolve_format
+from xeonfleet.store import ENV_VAR, StoreError, absolute_location, require_existing
+
+REPORT_FORMATS = ("table", "html")
 
 DEPLOY = REPO_DIR / "deploys" / "benchmark.py"
 EXIT_REGRESSION, EXIT_USAGE, EXIT_LOCKED = 1, 2, 75
@@ -204,15 +207,21 @@ def schedule_command(inventory: str, kind: str, at: str, selection: str, keep_da
 
 @click.command("report")
 @click.option("--run", "run_id", default=None, help="Run to summarise (default: the latest).")
-@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
-              help="Also write the self-contained HTML report (trends + fleet distributions) here.")
+@output_options(REPORT_FORMATS, "table")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, hidden=True,
+              help="Old spelling of `--format html -o FILE`.")
 @_db_option
 @_threshold_options
-def report_command(run_id: str | None, html_path: Path | None, db: str | None, baseline_runs: int,
-                   min_pct: float, z: float, outlier_pct: float) -> None:
-    """Summarise a benchmark run in the terminal (exit 1 if it regressed) and optionally write HTML."""
+def report_command(run_id: str | None, fmt: str | None, output: Path | None, html_path: Path | None,
+                   db: str | None, baseline_runs: int, min_pct: float, z: float, outlier_pct: float) -> None:
+    """Summarise a benchmark run (exit 1 if it regressed): the terminal table, or the self-contained HTML
+    report (trends + fleet distributions) with `--format html` or `-o FILE.html`. Reads the store only."""
+    if html_path is not None:
+        fmt, output = "html", html_path
+    fmt = resolve_format(fmt, output, REPORT_FORMATS, "table")
     try:
         jobs = load_jobs()
+        require_existing(db)  # a report never creates a store
         with ingest.open_bench_store(db) as store:
             if run_id is None:
                 latest = store.execute("SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 1")
@@ -220,11 +229,12 @@ def report_command(run_id: str | None, html_path: Path | None, db: str | None, b
                     _fail("no benchmark runs in the results store; run `xeonfleet bench run INVENTORY` first")
                 run_id = latest[0][0]
             analysis = analyze_run(store, run_id, jobs, Thresholds(baseline_runs, min_pct, z, outlier_pct))
-            click.echo(terminal_summary(analysis, run_metrics(store, run_id)))
-            if html_path:
-                html_path.write_text(html_report(store, jobs, analysis))
-                click.echo(f"wrote {html_path}", err=True)
+            if fmt == "html":
+                text = html_report(store, jobs, analysis)
+            else:
+                text = terminal_summary(analysis, run_metrics(store, run_id)) + "\n"
     except (JobError, StoreError, ValueError) as exc:
         _fail(str(exc))
+    emit(text, output, fmt)
     if analysis.regressions:
         sys.exit(EXIT_REGRESSION)

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import click
 
+from xeonfleet.cli_output import emit, output_options, resolve_format
+
 EXIT_PROBLEM = 2
+FORMATS = ("table", "json")
 _MODEL_NOISE = re.compile(r"\((R|TM)\)|\bIntel\b|\bXeon\b|\bCPU\b|\bProcessor\b|@.*$", re.IGNORECASE)
 TABLE_COLUMNS = ("host", "model", "microarch", "SxCxT", "numa", "memory", "governor", "turbo", "thp", "kernel")
 
@@ -68,9 +71,11 @@ def format_table(rows: list[list[str]]) -> str:
 @click.command("facts")
 @click.argument("inventory", required=False)
 @click.option("--sysroot", type=click.Path(file_okay=False), help="Read an offline tree (DIR/proc, DIR/sys) instead.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (keyed by host for an inventory).")
+@output_options(FORMATS, "table")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--timeout", default=10, show_default=True, help="SSH connect timeout per host, seconds.")
-def facts_command(inventory: str | None, sysroot: str | None, as_json: bool, timeout: int) -> None:
+def facts_command(inventory: str | None, sysroot: str | None, fmt: str | None, output: Path | None, as_json: bool,
+                  timeout: int) -> None:
     """Gather node facts from every host of INVENTORY (or from --sysroot DIR).
 
     Exit 0 when every host answered, 2 when any host was unreachable or the input was wrong.
@@ -79,22 +84,26 @@ def facts_command(inventory: str | None, sysroot: str | None, as_json: bool, tim
 
     if (inventory is None) == (sysroot is None):
         _fail("give either an INVENTORY (e.g. inventories/lab.py) or --sysroot DIR, not both or neither")
+    fmt = "json" if as_json else resolve_format(fmt, output, FORMATS, "table")
     try:
         if sysroot is not None:
-            facts = gather_sysroot(sysroot)
-            click.echo(json.dumps(facts, indent=2) if as_json else format_table([summary_row(sysroot, facts)]))
-            return
-        _quiet_pyinfra()
-        gathered = gather_inventory(inventory, connect_timeout=timeout)
+            results, unreachable = {sysroot: gather_sysroot(sysroot)}, {}
+        else:
+            _quiet_pyinfra()
+            gathered = gather_inventory(inventory, connect_timeout=timeout)
+            results, unreachable = gathered.results, gathered.unreachable
     except GatherError as exc:
         _fail(str(exc))
-    if as_json:
-        click.echo(json.dumps(dict(sorted(gathered.results.items())), indent=2))
+    if fmt == "json":
+        # A sysroot is one node: its facts as they are; an inventory: keyed by host.
+        shown = results[sysroot] if sysroot is not None else dict(sorted(results.items()))
+        text = json.dumps(shown, indent=2)
     else:
-        click.echo(format_table([summary_row(h, f) for h, f in sorted(gathered.results.items())]))
-    for host, reason in sorted(gathered.unreachable.items()):
+        text = format_table([summary_row(h, f) for h, f in sorted(results.items())])
+    emit(text + "\n", output, fmt)
+    for host, reason in sorted(unreachable.items()):
         click.echo(f"{host}: {reason}", err=True)
-    if gathered.unreachable:
+    if unreachable:
         sys.exit(EXIT_PROBLEM)
 
 

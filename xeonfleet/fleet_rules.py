@@ -2,6 +2,9 @@
 
 Benchmarks and capacity plans assume the nodes of one group are interchangeable. A node whose BIOS,
 microcode, kernel, DIMM layout or framework versions differ from the majority of its peers is flagged.
+Only a strict majority (more than half of the peers that report a value) is a reference: a group split
+2/2/1/1 has no "right" value, so every member gets the spread instead of a verdict against a plurality;
+a node with no peer gets "no peers to compare".
 Hardware-bound attributes (BIOS, microcode, DIMM layout) are only compared among peers with the same CPU
 model, since a Sapphire Rapids node rightly has other microcode than an Ice Lake one.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable
 
-from xeonfleet.findings import FAIL, PASS, UNKNOWN, Finding
+from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN, Finding
 from xeonfleet.knobs import Facts, fact
 from xeonfleet.profiles import Profile
 
@@ -67,19 +70,28 @@ def evaluate_fleet(
             mine = read(facts)
             values = Counter(v for v in (read(facts_by_host[p]) for p in peers) if v is not None)
             title = f"{attribute} same as peers"
+            expected, remedy = "same as peers", ""
+            total = sum(values.values())
+            majority, count = values.most_common(1)[0] if values else (None, 0)
             if mine is None:
-                status, evidence, expected = UNKNOWN, f"{attribute} unknown on this host", "same as peers"
-            elif len(peers) < 2 or len(values) < 2:
-                status, evidence, expected = PASS, f"{mine} ({len(peers)} peers agree)", "same as peers"
+                status, evidence = UNKNOWN, f"{attribute} unknown on this host"
+            elif len(peers) < 2:
+                status, evidence = NA, f"{mine} (no peers to compare)"
+            elif len(values) < 2:
+                status, evidence = PASS, f"{mine} (same on all {total} peers)"
+            elif count * 2 <= total:
+                spread = ", ".join(f"{value} on {n}" for value, n in sorted(values.items(), key=lambda kv: -kv[1]))
+                status, evidence = UNKNOWN, f"{mine}; no majority among {total} peers: {spread}"
+                remedy = f"choose one {attribute} for the group and align every node to it"
             else:
-                majority, count = values.most_common(1)[0]
-                expected = f"{majority} (on {count}/{sum(values.values())} peers)"
+                expected = f"{majority} (on {count}/{total} peers)"
                 status = PASS if mine == majority else FAIL
                 evidence = str(mine)
+                if status == FAIL:
+                    remedy = f"align {attribute} with the group majority (firmware/kernel/package update)"
             findings.append(Finding(
                 host=host, rule=f"fleet.{attribute}", category="fleet", severity="medium", title=title,
                 status=status, evidence=evidence, expected=expected,
-                remedy=f"align {attribute} with the group majority (firmware/kernel/package update)"
-                if status == FAIL else "",
+                remedy=remedy,
             ))
     return findings

@@ -29,6 +29,7 @@ ENV_VAR = "XEONFLEET_DB"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 SQLITE_SCHEME = "sqlite://"
 BUSY_TIMEOUT_S = 30.0  # parallel benchmark writers wait for each other instead of failing
+BUSY_TIMEOUT_VAR = "XEONFLEET_DB_TIMEOUT"  # seconds to wait for another writer (default BUSY_TIMEOUT_S)
 
 PRIMARY_KEY = {
     "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -55,6 +56,14 @@ def default_location() -> str:
     return os.environ.get(ENV_VAR) or str(DEFAULT_DB)
 
 
+def busy_timeout() -> float:
+    """How long a writer waits for the lock another writer holds: ${BUSY_TIMEOUT_VAR} or BUSY_TIMEOUT_S."""
+    try:
+        return float(os.environ.get(BUSY_TIMEOUT_VAR) or BUSY_TIMEOUT_S)
+    except ValueError:
+        raise StoreError(f"${BUSY_TIMEOUT_VAR} must be a number of seconds, got {os.environ[BUSY_TIMEOUT_VAR]!r}") from None
+
+
 def _sqlite_reason(exc: BaseException, where: str) -> str:
     """Turn sqlite's terse errors into the one-line message a user can act on."""
     text = str(exc)
@@ -66,7 +75,8 @@ def _sqlite_reason(exc: BaseException, where: str) -> str:
     if "unable to open" in lowered:
         return f"results store {where}: cannot open (directory missing or not writable); set {ENV_VAR} to a writable path"
     if "locked" in lowered or "busy" in lowered:
-        return f"results store {where}: still locked after {BUSY_TIMEOUT_S:.0f}s by another writer; retry"
+        return (f"results store {where}: still locked after {busy_timeout():.0f}s by another writer; retry when "
+                f"it is done (or raise ${BUSY_TIMEOUT_VAR})")
     if "not a database" in lowered or "malformed" in lowered:
         return f"results store {where}: not a SQLite database ({text}); move it away or set {ENV_VAR}"
     return f"results store {where}: {text}"
@@ -266,7 +276,7 @@ def _open_sqlite(location: str) -> Store:
                              f"set {ENV_VAR} to a writable path") from exc
     try:
         # isolation_level=None: autocommit outside `transaction()`, which issues BEGIN/COMMIT itself.
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             _try_wal(conn)
@@ -307,6 +317,16 @@ def _redact(url: str) -> str:
     credentials, _, host = rest.rpartition("@")
     user, has_password, _ = credentials.partition(":")
     return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
+
+
+def require_existing(url: str | None = None) -> None:
+    """For read-only commands (reports): a SQLite store that does not exist yet is an error, never created."""
+    location = url or default_location()
+    if location.startswith(POSTGRES_SCHEMES) or _sqlite_path(location) == ":memory:":
+        return
+    if not Path(_sqlite_path(location)).is_file():
+        raise StoreError(f"no results store at {_sqlite_path(location)}: run `xeonfleet audit INVENTORY` or "
+                         f"`xeonfleet bench run INVENTORY` first, or point --db / ${ENV_VAR} at an existing store")
 
 
 def open_store(url: str | None = None) -> Store:

@@ -57,8 +57,9 @@ def _drift_lines(drift: list[NodeDrift], color: bool) -> list[str]:
     return lines
 
 
-def render(report: AuditReport, color: bool = False) -> str:
-    """The whole report as text, ending with the fleet summary."""
+def render(report: AuditReport, color: bool = False, failures_only: bool = False) -> str:
+    """The whole report as text, ending with the fleet summary; `failures_only` keeps, per node, only the
+    rules that failed or could not tell (a fleet of compliant nodes is then a few lines)."""
     lines: list[str] = []
     rule_width = max((len(f.rule) for f in report.findings), default=10)
     grouped = report.by_host_category()
@@ -70,8 +71,10 @@ def render(report: AuditReport, color: bool = False) -> str:
                   f"  {_counts_line(report.status_counts(node_findings)) or 'no rules evaluated'}"]
         for category in report.categories():
             if category in per_category:
-                lines.append(f"  {category}")
-                for finding in per_category[category]:
+                shown = [f for f in per_category[category] if not failures_only or f.status in (FAIL, UNKNOWN)]
+                if shown:
+                    lines.append(f"  {category}")
+                for finding in shown:
                     lines += _finding_lines(finding, rule_width, color)
         lines.append("")
     for host, error in sorted(report.unreachable.items()):
