@@ -5,6 +5,9 @@
     xeonfleet-run --mode throughput -- python bench.py     # one instance per NUMA node
     xeonfleet-run --mode latency --dry-run -- ./infer      # 4 cores per instance, plan only
 
+Plans only over the CPUs this process may use (sched_getaffinity and the cgroup cpuset) and the memory
+nodes it may allocate from (Mems_allowed): a container or a lab host whose /sys lists 160 CPUs while its
+cgroup allows 2 gets a plan for those 2, with a note saying so, and one error line when nothing fits.
 Prints the plan first (instance, NUMA node, CPU list, threads, numactl line), then runs every instance
 under `numactl -C LIST -m NODE` (or `-l`), with OMP_NUM_THREADS = its physical cores and the Intel (KMP_*)
 or GNU (OMP_PROC_BIND/OMP_PLACES) OpenMP pinning, optionally LD_PRELOADing jemalloc or tcmalloc. Waits
@@ -23,10 +26,10 @@ import subprocess
 import sys
 
 try:  # on the controller / in the repo
-    from xeonfleet.instances import Instance, parse_cpulist, plan_instances
+    from xeonfleet.instances import Instance, format_cpulist, parse_cpulist, plan_instances
 except ImportError:  # on a node: instances.py is installed beside this file
     sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-    from instances import Instance, parse_cpulist, plan_instances  # type: ignore[no-redef]
+    from instances import Instance, format_cpulist, parse_cpulist, plan_instances  # type: ignore[no-redef]
 
 LATENCY_CORES = 4  # ipexrun's latency mode default: small instances, many of them
 ALLOCATORS = {
@@ -56,6 +59,74 @@ def read_topology(root: str) -> tuple[dict[int, list[int]], dict[int, tuple[int,
     if not nodes:  # no NUMA in this kernel: one node holding every CPU
         nodes = {0: sorted(siblings)}
     return nodes, siblings
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _status_list(root: str, key: str) -> set[int] | None:
+    """A CPU/node list from /proc/self/status (Cpus_allowed_list, Mems_allowed_list); None if absent."""
+    for line in (_read(os.path.join(root, "proc/self/status")) or "").splitlines():
+        name, _, value = line.partition(":")
+        if name == key:
+            return set(parse_cpulist(value))
+    return None
+
+
+def cgroup_cpuset(root: str) -> set[int] | None:
+    """The CPUs this process's cgroup allows (v2 cpuset.cpus.effective, v1 cpuset.effective_cpus), if readable."""
+    for line in (_read(os.path.join(root, "proc/self/cgroup")) or "").splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            candidate = os.path.join(root, "sys/fs/cgroup", path.lstrip("/"), "cpuset.cpus.effective")
+        elif "cpuset" in controllers.split(","):
+            candidate = os.path.join(root, "sys/fs/cgroup/cpuset", path.lstrip("/"), "cpuset.effective_cpus")
+        else:
+            continue
+        text = _read(candidate)
+        if text and text.strip():
+            return set(parse_cpulist(text))
+    return None
+
+
+def allowed_cpus_and_mems(root: str) -> tuple[set[int] | None, set[int] | None]:
+    """What this process may use: CPUs (affinity, then the cgroup cpuset) and memory nodes; None = no limit known.
+
+    On the live root the affinity is the kernel's own; for an offline tree, its proc/self/status."""
+    if os.path.realpath(root) == "/":
+        cpus: set[int] | None = set(os.sched_getaffinity(0))
+    else:
+        cpus = _status_list(root, "Cpus_allowed_list")
+    cpuset = cgroup_cpuset(root)
+    if cpuset is not None:
+        cpus = cpuset if cpus is None else cpus & cpuset
+    return cpus, _status_list(root, "Mems_allowed_list")
+
+
+def usable_topology(nodes: dict[int, list[int]], cpus: set[int] | None,
+                    mems: set[int] | None) -> tuple[dict[int, list[int]], str | None]:
+    """The NUMA nodes and CPUs the plan may use, and a note when that differs from what sysfs claims.
+
+    Raises LaunchError when nothing the topology lists is usable (numactl would only print its usage)."""
+    claimed = sorted(c for node_cpus in nodes.values() for c in node_cpus)
+    usable = {node: [c for c in node_cpus if cpus is None or c in cpus]
+              for node, node_cpus in nodes.items() if mems is None or node in mems}
+    usable = {node: node_cpus for node, node_cpus in usable.items() if node_cpus}
+    kept = sorted(c for node_cpus in usable.values() for c in node_cpus)
+    limits = (f"allowed CPUs {format_cpulist(sorted(cpus)) if cpus is not None else 'all'}, "
+              f"memory nodes {format_cpulist(sorted(mems)) if mems is not None else 'all'}")
+    if not kept:
+        raise LaunchError(f"none of the {len(claimed)} CPUs in this host's topology is usable by this process "
+                          f"({limits}); run it outside the restricting cgroup or taskset")
+    if kept == claimed:
+        return usable, None
+    return usable, (f"the topology lists {len(claimed)} CPUs on {len(nodes)} NUMA node(s), this process may use "
+                    f"{len(kept)} ({limits}); planning over CPUs {format_cpulist(kept)}")
 
 
 def find_library(pattern: str) -> str | None:
@@ -139,6 +210,9 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
         nodes, siblings = read_topology(args.sysroot)
+        nodes, note = usable_topology(nodes, *allowed_cpus_and_mems(args.sysroot))
+        if note:
+            print(f"xeonfleet-run: note: {note}", file=sys.stderr)
         plan = choose_plan(args, nodes, siblings)
         preload = None
         if args.allocator != "default":
