@@ -11,10 +11,9 @@ from pyinfra import host
 
 from facts.node import NodeFacts
 from xeonfleet.tune.facts import TuneState
-from xeonfleet.tune.plan import distro_family
+from xeonfleet.knobs.packages import package_manager
 from xeonfleet.tune.restore import restore_ai_node
 
 state = host.get_fact(TuneState)
 # The distro only matters when packages must be removed; the full probe is skipped otherwise.
-family = distro_family(host.get_fact(NodeFacts)) if state and state.get("packages") else None
-restore_ai_node(state=state, manager="apt" if family in ("debian", "ubuntu") else "dnf" if family == "rhel" else None)
+restore_ai_node(state=state, manager=package_manager(host.get_fact(NodeFacts)) if state and state.get("packages") else None)

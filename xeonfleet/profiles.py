@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import yaml
 
+from xeonfleet.knobs import profile_schema
 from xeonfleet.merge import deep_merge
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
@@ -40,30 +41,12 @@ def _is_str_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def _is_sysctl_map(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool) for k, v in value.items()
-    )
-
-
-def _is_core_range(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and all(_is_int(v) and v > 0 for v in value) and value[0] <= value[1]
-
-
 def _is_int_or_str(value: Any) -> bool:
     return _is_int(value) or _is_str(value)
 
 
 def _is_mapping(value: Any) -> bool:
     return isinstance(value, dict)
-
-
-def _one_of(*choices: str) -> Callable[[Any], bool]:
-    def check(value: Any) -> bool:
-        return value in choices
-
-    check.__doc__ = "one of " + ", ".join(choices)
-    return check
 
 
 # Every key a profile may hold, with its type check and the wording used in errors.
@@ -80,38 +63,20 @@ SCHEMA: dict[str, dict[str, Check]] = {
     },
     "numa": {
         "snc": (_is_bool, "true or false"),
-        "balancing": (_is_int, "an integer (0 = off)"),
+        **profile_schema("numa"),
     },
     "memory": {
         "all_channels_populated": (_is_bool, "true or false"),
         "matched_dimms": (_is_bool, "true or false"),
         "rated_speed": (_is_bool, "true or false"),
     },
+    # The knob sections' keys come from the knob declarations (xeonfleet/knobs/), where each is set.
     "power": {
         "driver": (_is_str, "a cpufreq driver name such as intel_pstate"),
-        "governor": (_one_of("performance", "powersave", "schedutil", "ondemand", "conservative", "userspace"),
-                     "one of performance, powersave, schedutil, ondemand, conservative, userspace"),
-        "max_cstate": (_is_str, "a C-state name such as C1"),
-        "turbo": (_is_bool, "true or false"),
-        "epp": (_one_of("performance", "balance_performance", "default", "balance_power", "power"),
-                "one of performance, balance_performance, default, balance_power, power"),
-        "epb": (lambda v: _is_int(v) and 0 <= v <= 15, "an integer 0-15 (0 = performance)"),
+        **profile_schema("power"),
     },
-    "os": {
-        "thp": (_one_of("always", "madvise", "never"), "one of always, madvise, never"),
-        "tools": (_is_str_list, "a list of tool names (numactl, cpupower)"),
-        "sysctl": (_is_sysctl_map, "a mapping of sysctl key to value"),
-    },
-    "runtime": {
-        "mode": (_one_of("single", "multi"), "single or multi"),
-        "cores_per_instance": (_is_core_range, "[min, max] cores, e.g. [8, 16]"),
-        "omp_num_threads": (lambda v: v in ("physical_cores", "cores_per_instance") or _is_int(v),
-                            "physical_cores, cores_per_instance or an integer"),
-        "kmp_affinity": (_is_str, "a KMP_AFFINITY string"),
-        "kmp_blocktime": (_is_int, "an integer (ms)"),
-        "kmp_settings": (_is_int, "0 or 1"),
-        "tf_inter_op_threads": (_is_int, "an integer"),
-    },
+    "os": profile_schema("os"),
+    "runtime": profile_schema("runtime"),
     "fleet": {
         "homogeneous": (_is_str_list, "a list of fact groups (bios.version, cpu.microcode, os.kernel ...)"),
     },

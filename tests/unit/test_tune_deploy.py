@@ -1,30 +1,37 @@
-"""The tune deploy's wiring: every knob kind has an operation, the boot script runs the same shell as the
-operations, and the shell itself does what it says on a real directory tree."""
+"""The tune deploy's wiring: every knob declares how it is set, recorded and kept; the boot script runs
+the knobs' own set commands; and the shell itself does what it says on a real directory tree."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-from xeonfleet.knobs import knobs_for
-from xeonfleet.profiles import list_profiles, load_profile
-from xeonfleet.tune import commands
+import pytest
+
+from xeonfleet.knobs import AREAS, knobs_for, power
+from xeonfleet.knobs.kernel_cmdline import grub_add_command, grub_edit
+from xeonfleet.profiles import SCHEMA, ProfileError, list_profiles, load_profile
 from xeonfleet.templates import render
-from xeonfleet.tune.deploy import BOOT_COMMANDS, KIND_OPERATIONS
-from xeonfleet.tune.plan import BOOT_KINDS
-
-# Every kind the Knob docstring promises, whether or not a shipped profile uses it today.
-DOCUMENTED_KINDS = {"governor", "cstates", "turbo", "epp", "epb", "sysctl", "thp", "tool", "env"}
+from xeonfleet.tune import commands
 
 
-def test_every_knob_kind_has_an_operation() -> None:
-    used = {knob.kind for name in list_profiles() for knob in knobs_for(load_profile(name))}
-    assert used <= DOCUMENTED_KINDS
-    assert set(KIND_OPERATIONS) == DOCUMENTED_KINDS
+def test_every_knob_is_set_or_kept_and_every_setter_records_first() -> None:
+    for name in list_profiles():
+        for knob in knobs_for(load_profile(name)):
+            assert knob.setter is not None or knob.persist is not None, f"{name}: {knob.id} is never set"
+            assert knob.persist is None or knob.key, f"{knob.id} has a persist file but no key to write"
 
 
-def test_every_boot_kind_has_a_boot_command() -> None:
-    assert set(BOOT_COMMANDS) == set(BOOT_KINDS) and set(BOOT_KINDS) <= set(KIND_OPERATIONS)
+def test_profile_schema_is_the_knob_declarations(tmp_path: Path) -> None:
+    """Every key a knob area declares is in the schema, and a bad value is refused with its wording."""
+    for area in AREAS:
+        for key in area.PROFILE_KEYS:
+            section, _, name = key.key.partition(".")
+            assert SCHEMA[section][name] == (key.valid, key.wording), key.key
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("include: xeon-ai-base\npower:\n  epb: 16\n")
+    with pytest.raises(ProfileError, match=r"bad.yaml:3: `power.epb` must be an integer 0-15"):
+        load_profile(str(bad))
 
 
 def _run(command: str) -> subprocess.CompletedProcess:
@@ -47,17 +54,33 @@ def test_ensure_files_fails_when_a_file_cannot_be_written(tmp_path: Path) -> Non
     assert _run(commands.ensure_files(f"{tmp_path}/cpu[0-9]*", "performance")).returncode != 0
 
 
+def test_an_unquoted_glob_must_be_a_plain_path() -> None:
+    with pytest.raises(ValueError, match="not a plain sysfs glob"):
+        commands.ensure_files("sys/devices/system/cpu/cpu*/x; rm -rf /", "1")
+
+
 def test_turbo_file_follows_the_driver() -> None:
-    assert commands.turbo_file("intel_pstate").endswith("intel_pstate/no_turbo")
-    assert "printf '%s\\n' 0" in commands.turbo(True, "intel_pstate")
-    assert commands.turbo_file("acpi-cpufreq").endswith("cpufreq/boost")
-    assert "printf '%s\\n' 1" in commands.turbo(True, "acpi-cpufreq")
+    assert power.turbo_file("intel_pstate").endswith("intel_pstate/no_turbo")
+    assert "printf '%s\\n' 0" in power.turbo_command(True, "intel_pstate")
+    assert power.turbo_file("acpi-cpufreq").endswith("cpufreq/boost")
+    assert "printf '%s\\n' 1" in power.turbo_command(True, "acpi-cpufreq")
 
 
-def test_env_template_quotes_values_and_sysctl_template_lists_keys() -> None:
-    env = render("xeonfleet-ai.sh.j2", profile="p", env={"KMP_AFFINITY": "granularity=fine,compact,1,0", "X": "a b"})
+def test_grub_edit_quotes_kernel_arguments_for_sed(tmp_path: Path) -> None:
+    """Arguments with sed's special characters (/ & \\) and shell ones land in the file verbatim."""
+    grub = tmp_path / "grub"
+    grub.write_text('GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n')
+    args = ["isolcpus=nohz,domain,2-3/4", "foo=a&b", "bar=c\\d", "baz='$(id)'"]
+    result = _run(grub_edit(args, str(grub)))
+    assert grub.read_text() == f'GRUB_CMDLINE_LINUX_DEFAULT="quiet {" ".join(args)}"\n', result.stderr
+    assert grub_edit(args) in grub_add_command(args)  # the deploy runs this very edit
+
+
+def test_persist_templates_quote_values_and_list_keys() -> None:
+    env = render("xeonfleet-ai.sh.j2", profile="p", path="/etc/profile.d/x.sh",
+                 values={"KMP_AFFINITY": "granularity=fine,compact,1,0", "X": "a b"})
     assert "export KMP_AFFINITY=granularity=fine,compact,1,0\n" in env and "export X='a b'\n" in env
-    conf = render("sysctl-xeonfleet.conf.j2", profile="p", path="/etc/sysctl.d/x.conf", sysctls={"vm.swappiness": "10"})
+    conf = render("sysctl-xeonfleet.conf.j2", profile="p", path="/etc/sysctl.d/x.conf", values={"vm.swappiness": "10"})
     assert "\nvm.swappiness = 10\n" in conf
 
 

@@ -13,7 +13,9 @@ from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
 from xeonfleet.probe import run_probe_local
 from xeonfleet.profiles import load_profile
-from xeonfleet.tune.plan import cmdline_advice, plan_host
+from xeonfleet.knobs.kernel_cmdline import cmdline_advice
+from xeonfleet.knobs.sysctl import SYSCTL_FILE
+from xeonfleet.tune.plan import plan_host
 
 
 @lru_cache(maxsize=None)
@@ -43,7 +45,7 @@ def test_mistuned_host_plans_every_os_knob(facts) -> None:
     to_change = {s.knob.id for s in plan.steps if not s.in_place}
     assert {"power.governor", "power.cstates", "power.turbo", "power.epp", "power.epb", "numa.balancing",
             "os.sysctl.vm.swappiness"} <= to_change
-    assert plan.sysctls["kernel.numa_balancing"] == "0"
+    assert plan.values_of(SYSCTL_FILE)["kernel.numa_balancing"] == "0"
     assert plan.env["OMP_NUM_THREADS"] == "80"  # physical cores, not the 160 logical CPUs
     assert plan.env["XEONFLEET_CORES_PER_INSTANCE"] == "20"  # SNC2: a NUMA node holds 20 cores
     assert any(item.startswith("numa.snc:") and "BIOS" in item for item in plan.manual)
@@ -90,16 +92,24 @@ def test_missing_tool_without_package_installs_is_an_error(facts) -> None:
     plan = plan_host("h", BASE, host_facts, {"xeonfleet_install_packages": False})
     assert any("cpupower required by the profile" in e for e in plan.errors)
     installing = plan_host("h", BASE, host_facts, {})
-    assert installing.errors == [] and installing.packages == {"cpupower": "linux-cpupower"}
-    assert installing.package_manager == "apt"
+    assert installing.errors == []
+    assert _install_command(installing, host_facts) == ("DEBIAN_FRONTEND=noninteractive apt-get install -y "
+                                                        "--no-install-recommends linux-cpupower")
+
+
+def _install_command(plan, host_facts: dict) -> str:
+    """The set command of the plan's one tool step that installs something."""
+    (step,) = [s for s in plan.steps if s.knob.id.startswith("os.tool.") and not s.in_place]
+    return step.knob.setter.command(step.wanted, host_facts)
 
 
 def test_cpupower_package_follows_the_distro(facts) -> None:
     base = facts("icx-8380-2s-mistuned")
     missing = {"numactl": True, "cpupower": False, "dmidecode": True}
-    for distro, package in (("debian", "linux-cpupower"), ("rocky", "kernel-tools"), ("rhel", "kernel-tools")):
+    for distro, command in (("debian", "apt-get install -y --no-install-recommends linux-cpupower"),
+                            ("rocky", "dnf install -y kernel-tools"), ("rhel", "dnf install -y kernel-tools")):
         host_facts = dict(base, tools=missing, os=dict(base["os"], distro={"id": distro}))
-        assert plan_host("h", BASE, host_facts, {}).packages == {"cpupower": package}
+        assert _install_command(plan_host("h", BASE, host_facts, {}), host_facts).endswith(command)
 
 
 def test_cmdline_advice_counts_intel_idle_states(facts) -> None:

@@ -21,16 +21,12 @@ from typing import Any, Union
 
 import yaml
 
+from xeonfleet.knobs.thp import THP_CHOICES
 from xeonfleet.merge import deep_merge
 
 HARDWARE_DIR = Path(__file__).resolve().parents[2] / "hardware"
 CHANNEL_LETTERS = "ABCDEFGHIJKLMNOP"
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
-# The kernel's choices, in the order /sys/kernel/mm/transparent_hugepage/* lists them.
-THP_CHOICES = {
-    "enabled": ("always", "madvise", "never"),
-    "defrag": ("always", "defer", "defer+madvise", "madvise", "never"),
-}
 
 
 class HardwareProfileError(ValueError):

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xeonfleet.instances import format_cpulist
-from xeonfleet.lab.hardware import THP_CHOICES, BiosSpec, HardwareProfile, SystemSpec
+from xeonfleet.knobs.thp import THP_CHOICES
+from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, SystemSpec
 from xeonfleet.lab.smbios import build_smbios, host_bytes
 
 KERNEL_MAX = 8191  # NR_CPUS - 1 of Debian/Ubuntu generic kernels

@@ -1,73 +1,96 @@
-"""Shell for each tunable, built once and used twice: by the tune operations and by the boot-time
-script (templates/xeonfleet-tune.sh.j2), so what is re-applied at boot is exactly what the deploy set.
+"""Node shell for the tune deploy, built with one quoting helper (`sh`) and nowhere else by hand.
 
-Every command is POSIX sh, idempotent, and fails (non-zero) when a file it must write cannot be written.
+The knob declarations (xeonfleet/knobs/) build their set and record commands from these, the generic
+operation runs them, and the boot script (templates/xeonfleet-tune.sh.j2) re-runs the same set commands,
+so what is re-applied at boot is exactly what the deploy set. Every command is POSIX sh, idempotent, and
+fails (non-zero) when a file it must write cannot be written.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 import shlex
 
-CPU = "/sys/devices/system/cpu"
-GOVERNOR_FILES = f"{CPU}/cpu[0-9]*/cpufreq/scaling_governor"
-EPP_FILES = f"{CPU}/cpu[0-9]*/cpufreq/energy_performance_preference"
-EPB_FILES = f"{CPU}/cpu[0-9]*/power/energy_perf_bias"
-NO_TURBO_FILE = f"{CPU}/intel_pstate/no_turbo"
-BOOST_FILE = f"{CPU}/cpufreq/boost"
-THP_FILE = "/sys/kernel/mm/transparent_hugepage/enabled"
+from xeonfleet.sysfs_paths import node
+
+LIB_DIR = "/usr/local/lib/xeonfleet"
+STATE_HELPER = f"{LIB_DIR}/state.py"
+MSR_HELPER = f"{LIB_DIR}/msr.py"
+# A glob we expand on the node: only path characters and the glob's own [0-9]*.
+_GLOB = re.compile(r"^[A-Za-z0-9_./*\[\]-]+$")
 
 
-def cstate_disable_files(index: int) -> str:
-    return f"{CPU}/cpu[0-9]*/cpuidle/state{int(index)}/disable"
+def sh(*words: object) -> str:
+    """One shell command line from words, each quoted (the single quoting helper)."""
+    return " ".join(shlex.quote(str(word)) for word in words)
 
 
-def ensure_files(glob: str, value: str) -> str:
-    """Write `value` into every file matching `glob` whose content differs (no fork per file: `read`).
+def glob(path: str) -> str:
+    """A path-table glob for the node shell to expand; refuses anything that is not a plain path glob,
+    since it is the one thing left unquoted."""
+    absolute = node(path) if not path.startswith("/") else path
+    if not _GLOB.match(absolute):
+        raise ValueError(f"not a plain sysfs glob: {absolute!r}")
+    return absolute
 
-    The glob is one of this module's constants (never user input), so it stays unquoted to expand."""
+
+def ensure_files(path_glob: str, value: str) -> str:
+    """Write `value` into every file matching the glob whose content differs (no fork per file: `read`)."""
     v = shlex.quote(value)
     return (
-        f'for f in {glob}; do [ -e "$f" ] || continue; read -r cur < "$f" || cur=; '
+        f'for f in {glob(path_glob)}; do [ -e "$f" ] || continue; read -r cur < "$f" || cur=; '
         f'[ "$cur" = {v} ] || printf \'%s\\n\' {v} > "$f" || exit 1; done'
     )
 
 
-def with_tool(tool_command: str, fallback: str) -> str:
+def write_choice(path: str, value: str) -> str:
+    """A multiple-choice file ("[always] madvise never") cannot be compared before writing: always write."""
+    return f"printf '%s\\n' {shlex.quote(value)} > {shlex.quote(node(path))}"
+
+
+def with_cpupower(arguments: list[str], fallback: str) -> str:
     """Try cpupower first (the guide's tool); the sysfs loop then fixes whatever it did not set, so a
     cpupower that cannot drive this kernel (or is absent) falls back to sysfs instead of failing."""
-    return f"if command -v cpupower >/dev/null 2>&1; then {tool_command} >/dev/null 2>&1 || true; fi; {fallback}"
+    return (f"if command -v cpupower >/dev/null 2>&1; then {sh('cpupower', '-c', 'all', *arguments)} "
+            f">/dev/null 2>&1 || true; fi; {fallback}")
 
 
-def governor(value: str) -> str:
-    return with_tool(f"cpupower -c all frequency-set -g {shlex.quote(value)}", ensure_files(GOVERNOR_FILES, value))
+def record_values(knob_id: str, globs: list[str]) -> str:
+    """Undo log: keep each matching file's content before the first change (node_state.py save-values)."""
+    return sh("python3", STATE_HELPER, "save-values", knob_id, *(glob(g) for g in globs))
 
 
-def cstates_disable(indices: list[int]) -> str:
-    return "; ".join(
-        with_tool(f"cpupower -c all idle-set -d {int(i)}", ensure_files(cstate_disable_files(i), "1"))
-        for i in indices
+def record_files(paths: list[str]) -> str:
+    """Undo log: keep each file's content/mode/link target, or that it was absent."""
+    return sh("python3", STATE_HELPER, "save-files", *(p for p in paths if not p.startswith(LIB_DIR)))
+
+
+def record_packages(packages: list[str]) -> str:
+    return sh("python3", STATE_HELPER, "save-packages", *packages)
+
+
+def record_msr(knob_id: str, address: int) -> str:
+    """Undo log: keep MSR `address` of every CPU (all 64 bits) before the first change."""
+    return sh("python3", STATE_HELPER, "save-msr", knob_id, hex(address))
+
+
+def recorded(record: str, command: str) -> str:
+    """Record, then change, in one round trip; the change runs in a subshell so its `exit 1` fails it."""
+    return f"{record} && ( {command} )"
+
+
+def write_file(path: str, content: str, mode: str) -> str:
+    tmp = shlex.quote(path + ".xeonfleet-tmp")
+    return (
+        f"mkdir -p {shlex.quote(posixpath.dirname(path))} && printf '%s' {shlex.quote(content)} > {tmp} "
+        f"&& chmod {shlex.quote(mode)} {tmp} && mv -f {tmp} {shlex.quote(path)}"
     )
 
 
-def turbo(enabled: bool, driver: str | None) -> str:
-    """intel_pstate says it backwards (no_turbo); other drivers expose cpufreq/boost."""
-    if driver == "intel_pstate":
-        return ensure_files(NO_TURBO_FILE, "0" if enabled else "1")
-    return ensure_files(BOOST_FILE, "1" if enabled else "0")
-
-
-def turbo_file(driver: str | None) -> str:
-    return NO_TURBO_FILE if driver == "intel_pstate" else BOOST_FILE
-
-
-def epp(value: str) -> str:
-    return ensure_files(EPP_FILES, value)
-
-
-def epb(value: int) -> str:
-    return ensure_files(EPB_FILES, str(int(value)))
-
-
-def thp(mode: str) -> str:
-    """The file reads "[always] madvise never", so compare-before-write does not apply: always write."""
-    return f"printf '%s\\n' {shlex.quote(mode)} > {THP_FILE}"
+def sed_replacement(text: str) -> str:
+    """`text` as the replacement part of a sed s/// command: \\, / and & are special there (a kernel
+    argument such as isolcpus=1-3/nohz or acpi=a&b would otherwise break or change the edit)."""
+    if "\n" in text:
+        raise ValueError(f"a kernel argument cannot contain a newline: {text!r}")
+    return re.sub(r"([\\/&])", r"\\\1", text)

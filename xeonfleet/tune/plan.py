@@ -2,7 +2,8 @@
 
 Pure functions over (profile, NodeFacts dict, host data): every knob of knobs_for(profile) is either
 to apply (with its current and wanted value), skipped by host data, or n/a on this hardware. All bad
-host data is found here, so a host with an error gets no command at all (nothing half-applied).
+host data, and every value a knob declares it cannot set here (its plan_error), is found here, so a
+host with an error gets no command at all (nothing half-applied).
 """
 
 from __future__ import annotations
@@ -11,22 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from xeonfleet.findings import FAIL, PASS
-from xeonfleet.knobs import Facts, Knob, fact, instance_cores, knobs_for
+from xeonfleet.knobs import Facts, Knob, PersistFile, fact, instance_cores, knobs_for
+from xeonfleet.knobs.kernel_cmdline import cmdline_advice
+from xeonfleet.knobs.runtime_env import PROFILE_D
 from xeonfleet.profiles import Profile
 from xeonfleet.rules import READ_ONLY_RULES, evaluate_node
 
 # Steps that are not knobs (nothing for the audit to read) but can be opted out of like one.
 EXTRA_STEPS = ("persist.service", "runtime.launcher", "frameworks")
-# Boot-time re-application covers the sysfs knobs only: sysctls persist through /etc/sysctl.d.
-BOOT_KINDS = ("governor", "cstates", "turbo", "epp", "epb", "thp")
-DEBIAN_LIKE = ("debian", "ubuntu", "linuxmint", "pop")
-RHEL_LIKE = ("rhel", "centos", "rocky", "almalinux", "fedora", "ol", "amzn")
-# Which package ships each tool, per distro family; cpupower is the one that differs.
-PACKAGES = {
-    "debian": {"numactl": "numactl", "cpupower": "linux-cpupower"},
-    "ubuntu": {"numactl": "numactl", "cpupower": "linux-tools-generic"},
-    "rhel": {"numactl": "numactl", "cpupower": "kernel-tools"},
-}
 HOST_DATA_KEYS = {
     "xeonfleet_profile": "a profile name or path",
     "xeonfleet_skip": "a list of step ids, e.g. [power.turbo, os.thp]",
@@ -55,26 +48,20 @@ class TunePlan:
     skipped: list[str] = field(default_factory=list)
     not_applicable: dict[str, str] = field(default_factory=dict)
     extra_steps: list[str] = field(default_factory=list)
-    packages: dict[str, str] = field(default_factory=dict)  # tool -> package to install
-    package_manager: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    sysctls: dict[str, str] = field(default_factory=dict)
+    files: dict[PersistFile, dict[str, str]] = field(default_factory=dict)  # persist file -> key -> value
     cmdline_args: list[str] = field(default_factory=list)
     cmdline_allowed: bool = False
     manual: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def steps_of(self, kind: str) -> list[Step]:
-        return [step for step in self.steps if step.knob.kind == kind]
+    @property
+    def env(self) -> dict[str, str]:
+        """The runtime environment file's variables (what xeonfleet-ai.sh exports)."""
+        return self.files.get(PROFILE_D, {})
 
-
-def distro_family(facts: Facts) -> str | None:
-    distro = (fact(facts, "os.distro.id") or "").lower()
-    if distro in DEBIAN_LIKE:
-        return "ubuntu" if distro in ("ubuntu", "linuxmint", "pop") else "debian"
-    if distro in RHEL_LIKE:
-        return "rhel"
-    return None
+    def values_of(self, path: str) -> dict[str, str]:
+        """Key -> wanted value of the knobs kept in the persist file at `path` (e.g. the sysctl drop-in)."""
+        return next((values for persist, values in self.files.items() if persist.path == path), {})
 
 
 def _skip_matches(entry: str, step_id: str) -> bool:
@@ -101,8 +88,7 @@ def physical_cores_per_node(facts: Facts) -> int | None:
     nodes = [n for n in fact(facts, "numa.nodes") or [] if n.get("cpus")]
     threads = fact(facts, "cpu.threads_per_core") or 1
     if not nodes:
-        physical = fact(facts, "cpu.physical_cores")
-        return physical
+        return fact(facts, "cpu.physical_cores")
     return max(len(n["cpus"]) for n in nodes) // threads
 
 
@@ -120,17 +106,6 @@ def cores_per_instance(profile: Profile, facts: Facts, data: Mapping[str, Any]) 
     return asked, None
 
 
-def cmdline_advice(profile: Profile, facts: Facts) -> list[str]:
-    """Kernel arguments that make the C-state limit hold from boot (the sysfs setting is runtime only)."""
-    max_cstate = profile.get("power.max_cstate")
-    states = [s.get("name") for s in fact(facts, "power.cstates") or []]
-    if not max_cstate or max_cstate not in states or fact(facts, "power.cpuidle_driver") != "intel_idle":
-        return []
-    # intel_idle counts states from C1 = 1 (POLL is 0), which is the state's index in its table.
-    index = states.index(max_cstate)
-    return [f"intel_idle.max_cstate={index}"]
-
-
 def _manual_items(host: str, facts: Facts, profile: Profile) -> list[str]:
     read_only = {rule.id for rule in READ_ONLY_RULES}
     return [
@@ -138,37 +113,6 @@ def _manual_items(host: str, facts: Facts, profile: Profile) -> list[str]:
         for f in evaluate_node(host, facts, profile)
         if f.rule in read_only and f.status == FAIL
     ]
-
-
-def _check_governor(step: Step, facts: Facts) -> str | None:
-    available = fact(facts, "power.governors_available") or []
-    if available and step.wanted not in available:
-        return (f"governor {step.wanted!r} is not offered by this host's {fact(facts, 'power.driver')} driver "
-                f"(scaling_available_governors: {' '.join(available)}); pick one of them in the profile")
-    return None
-
-
-def _packages(plan: TunePlan, facts: Facts, data: Mapping[str, Any]) -> None:
-    """Tools to install; a missing tool that may not or cannot be installed is an error."""
-    missing = [s.knob.key for s in plan.steps_of("tool") if not s.current]
-    if not missing:
-        return
-    family = distro_family(facts)
-    if data.get("xeonfleet_install_packages") is False:
-        plan.errors.append(f"{', '.join(missing)} required by the profile (os.tools) but absent, and host data "
-                           "xeonfleet_install_packages is false; install it or add os.tool.NAME to xeonfleet_skip")
-        return
-    if family is None:
-        plan.errors.append(f"{', '.join(missing)} absent and no package is known for distro "
-                           f"{fact(facts, 'os.distro.id')!r}; install it by hand or skip os.tool.NAME")
-        return
-    plan.package_manager = "apt" if family in ("debian", "ubuntu") else "dnf"
-    for tool in missing:
-        package = PACKAGES[family].get(tool)
-        if package is None:
-            plan.errors.append(f"no package known for tool {tool!r} on {family}; install it by hand")
-        else:
-            plan.packages[tool] = package
 
 
 def plan_host(host: str, profile: Profile, facts: Facts, data: Mapping[str, Any]) -> TunePlan:
@@ -188,23 +132,21 @@ def plan_host(host: str, profile: Profile, facts: Facts, data: Mapping[str, Any]
             plan.steps.append(Step(knob, knob.read(facts), knob.wanted(profile, facts), status == PASS))
     for step_id in EXTRA_STEPS:
         (plan.skipped if any(_skip_matches(e, step_id) for e in skip) else plan.extra_steps).append(step_id)
-    for step in plan.steps_of("governor"):
-        if error := _check_governor(step, facts):
-            plan.errors.append(error)
-    if any(s.wanted is None for s in plan.steps if s.knob.kind != "tool"):
-        unknown = [s.knob.id for s in plan.steps if s.wanted is None]
+    unknown = [s.knob.id for s in plan.steps if s.wanted is None]
+    if unknown:
         plan.errors.append(f"cannot compute a wanted value for {', '.join(unknown)} from this host's facts "
                            "(CPU topology unreadable?); fix the facts or skip those steps")
-    _packages(plan, facts, data)
+    plan.errors += [error for s in plan.steps if not s.in_place
+                    if (error := s.knob.plan_error(s.wanted, facts, data))]
     cores, error = cores_per_instance(profile, facts, data)
     if error:
         plan.errors.append(error)
-    plan.env = {s.knob.key: str(s.wanted) for s in plan.steps_of("env")}
-    if plan.env and cores:
-        plan.env["XEONFLEET_CORES_PER_INSTANCE"] = str(cores)
-    plan.sysctls = {s.knob.key: str(s.wanted) for s in plan.steps_of("sysctl")}
+    for step in plan.steps:
+        if step.knob.persist is not None:
+            plan.files.setdefault(step.knob.persist, {})[step.knob.key] = str(step.wanted)
+    if PROFILE_D in plan.files and cores:
+        plan.files[PROFILE_D]["XEONFLEET_CORES_PER_INSTANCE"] = str(cores)
     plan.cmdline_args = cmdline_advice(profile, facts)
     plan.cmdline_allowed = data.get("xeonfleet_kernel_cmdline") is True
     plan.manual = _manual_items(host, facts, profile)
     return plan
-

@@ -8,14 +8,15 @@ else — sysfs/procfs values, files written or linked, the helper dirs — is pu
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from pyinfra import host
 from pyinfra.api import deploy, operation
 
 from xeonfleet.hostcommand import HostCommand
-from xeonfleet.tune.operations import GRUB_FILE, GRUB_REGENERATE, STATE_HELPER
+from xeonfleet.knobs.kernel_cmdline import GRUB_FILE, GRUB_REGENERATE
+from xeonfleet.knobs.packages import remove_command
+from xeonfleet.tune.commands import STATE_HELPER, sh
 
 
 @operation()
@@ -30,10 +31,8 @@ def restore_state(state: dict[str, Any] | None, manager: str | None):
         return
     packages = state.get("packages") or []
     if packages:
-        names = " ".join(shlex.quote(p) for p in packages)
-        yield HostCommand(f"DEBIAN_FRONTEND=noninteractive apt-get remove -y {names}" if manager == "apt"
-                          else f"dnf remove -y {names}")
-    yield HostCommand(f"python3 {STATE_HELPER} restore")
+        yield HostCommand(remove_command(manager, packages))
+    yield HostCommand(sh("python3", STATE_HELPER, "restore"))
     if GRUB_FILE in (state.get("files") or {}):  # the old cmdline is in the file; the boot config needs it too
         yield HostCommand(GRUB_REGENERATE)
 

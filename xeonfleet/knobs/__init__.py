@@ -1,0 +1,33 @@
+"""Tunables, one module per area (like tuned's plugins), each knob declared once.
+
+A declaration says how to read the knob (its facts), what profile key and values it takes, how to
+compare (base.Knob.compare), the node command that sets it, what the undo log records first, and
+whether the boot script re-applies it. Everything else is derived from the declarations: the audit's
+knob rules (rules.evaluate_node), the tune plan and its errors (tune/plan.py), the one generic tune
+operation (tune/operations.apply_knob), the boot script, restore, and the profile schema's knob keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from xeonfleet.knobs import cstates, packages, power, runtime_env, sysctl, thp
+from xeonfleet.knobs.base import Facts, Knob, PersistFile, ProfileKey, Setter, fact, is_intel, show
+from xeonfleet.knobs.runtime_env import instance_cores, runtime_env_wanted
+
+# Knob areas in apply order: tools first (later commands use cpupower), the runtime env last.
+AREAS = (packages, power, sysctl, thp, cstates, runtime_env)
+
+__all__ = ["AREAS", "Facts", "Knob", "PersistFile", "ProfileKey", "Setter", "fact", "instance_cores", "is_intel",
+           "knobs_for", "profile_schema", "runtime_env_wanted", "show"]
+
+
+def knobs_for(profile: Any) -> list[Knob]:
+    """Every knob the profile asks for, in the order the tune deploy applies them."""
+    return [knob for area in AREAS for knob in area.knobs(profile)]
+
+
+def profile_schema(section: str) -> dict[str, tuple[Callable[[Any], bool], str]]:
+    """The profile keys of `section` the knob areas declare, as xeonfleet.profiles.SCHEMA entries."""
+    keys = [key for area in AREAS for key in area.PROFILE_KEYS if key.key.split(".")[0] == section]
+    return {key.key.split(".", 1)[1]: (key.valid, key.wording) for key in keys}

@@ -1,0 +1,76 @@
+"""Idle states: disable every cpuidle state deeper than the profile's `power.max_cstate`.
+
+The guide's `cpupower idle-set -d 2,3` keeps POLL and C1. Which indices that means is read from the
+driver's own table (intel_idle on Ice Lake has POLL, C1, C1E, C6), so the same profile fits every CPU.
+The sysfs setting is runtime only: the boot script re-applies it, and the kernel cmdline advice
+(kernel_cmdline.py) makes the limit hold from boot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xeonfleet import sysfs_paths as paths
+from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact
+from xeonfleet.tune import commands
+
+PROFILE_KEYS = (ProfileKey("power.max_cstate", lambda value: isinstance(value, str), "a C-state name such as C1"),)
+
+
+def deep_cstates(facts: Facts, max_cstate: str) -> list[dict[str, Any]] | None:
+    """C-states listed after `max_cstate` in the driver's table (deeper = higher index), or None when the
+    driver has no state of that name (e.g. haltpoll), so the question does not apply."""
+    states = fact(facts, "power.cstates") or []
+    names = [s.get("name") for s in states]
+    if max_cstate not in names:
+        return None
+    return [s for s in states if s.get("index", 0) > states[names.index(max_cstate)].get("index", 0)]
+
+
+def _disabled_everywhere(state: dict[str, Any]) -> bool:
+    """A C-state counts as disabled only when every online CPU has it off (cpupower idle-set -d does all)."""
+    if state.get("cpus") is not None and state.get("disabled_cpus") is not None:
+        return state["disabled_cpus"] >= state["cpus"]
+    return bool(state.get("disabled"))
+
+
+def _disable_files(index: int) -> str:
+    return paths.every_cpu(paths.cstate(index, "disable"))
+
+
+def disable_command(indices: list[int]) -> str:
+    return "; ".join(
+        commands.with_cpupower(["idle-set", "-d", int(i)], commands.ensure_files(_disable_files(i), "1"))
+        for i in indices
+    )
+
+
+def knobs(profile: Any) -> list[Knob]:
+    max_cstate = profile.get("power.max_cstate")
+    if max_cstate is None:
+        return []
+
+    def indices(facts: Facts) -> list[int]:
+        return [s["index"] for s in deep_cstates(facts, max_cstate) or []]
+
+    def read(facts: Facts) -> str:
+        enabled = [s["name"] for s in deep_cstates(facts, max_cstate) or [] if not _disabled_everywhere(s)]
+        return f"enabled deeper than {max_cstate}: {', '.join(enabled)}" if enabled else f"none deeper than {max_cstate}"
+
+    def applies(facts: Facts) -> str | None:
+        if not fact(facts, "power.cstates"):
+            return "no cpuidle states exposed on this host"
+        if deep_cstates(facts, max_cstate) is None:
+            return f"cpuidle driver {fact(facts, 'power.cpuidle_driver')} has no {max_cstate} state"
+        return None
+
+    return [Knob(
+        id="power.cstates", category="power", severity="high", title=f"C-states deeper than {max_cstate} disabled",
+        facts=("power.cstates",), read=read, wanted=lambda profile, facts: f"none deeper than {max_cstate}",
+        applies=applies,
+        setter=Setter(
+            command=lambda wanted, facts: disable_command(indices(facts)),
+            record=lambda wanted, facts: commands.record_values(
+                "power.cstates", [_disable_files(i) for i in indices(facts)]),
+            boot=True),
+    )]

@@ -1,0 +1,48 @@
+"""Kernel command line advice: arguments that make a runtime setting hold from boot.
+
+Not an audited knob (the running cmdline changes only with a reboot): the tune deploy adds the advice to
+GRUB_CMDLINE_LINUX_DEFAULT when host data `xeonfleet_kernel_cmdline` is true, rebuilds the boot config
+and never reboots; restore puts /etc/default/grub back and rebuilds again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xeonfleet.knobs.base import Facts, fact
+from xeonfleet.tune import commands
+
+GRUB_FILE = "/etc/default/grub"
+# Rebuilds the boot config from GRUB_FILE (Debian/Ubuntu name, then the RHEL/SUSE one).
+GRUB_REGENERATE = ("if command -v update-grub >/dev/null; then update-grub; "
+                   "else grub2-mkconfig -o /boot/grub2/grub.cfg; fi")
+GRUB_TOOLS_PRESENT = "command -v update-grub >/dev/null || command -v grub2-mkconfig >/dev/null"
+
+
+def cmdline_advice(profile: Any, facts: Facts) -> list[str]:
+    """Kernel arguments that make the C-state limit hold from boot (the sysfs setting is runtime only)."""
+    max_cstate = profile.get("power.max_cstate")
+    states = [s.get("name") for s in fact(facts, "power.cstates") or []]
+    if not max_cstate or max_cstate not in states or fact(facts, "power.cpuidle_driver") != "intel_idle":
+        return []
+    # intel_idle counts states from C1 = 1 (POLL is 0), which is the state's index in its table.
+    return [f"intel_idle.max_cstate={states.index(max_cstate)}"]
+
+
+def grub_edit(args: list[str], path: str = GRUB_FILE) -> str:
+    """The sed that appends `args` to GRUB_CMDLINE_LINUX_DEFAULT in `path`, every argument verbatim."""
+    added = commands.sed_replacement(" ".join(args))
+    script = f's/^GRUB_CMDLINE_LINUX_DEFAULT="\\(.*\\)"/GRUB_CMDLINE_LINUX_DEFAULT="\\1 {added}"/'
+    return commands.sh("sed", "-i", script, path)
+
+
+def grub_add_command(args: list[str]) -> str:
+    """Append `args` to GRUB_CMDLINE_LINUX_DEFAULT (recording the file first) and rebuild the boot config.
+
+    The tools are checked before the edit: a GRUB_FILE changed without a rebuilt boot config would read
+    as done on the next run while the next boot still lacks the arguments."""
+    no_tool = (f"xeonfleet: no update-grub or grub2-mkconfig on this host: add {' '.join(args)} to its "
+               "boot loader by hand")
+    return (f"{{ {GRUB_TOOLS_PRESENT} || {{ echo {commands.sh(no_tool)} >&2; exit 1; }}; }} && "
+            f"{commands.record_files([GRUB_FILE])} && {grub_edit(args)} "
+            f"&& {{ {GRUB_REGENERATE}; }}")

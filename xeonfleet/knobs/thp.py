@@ -1,0 +1,28 @@
+"""Transparent huge pages (`os.thp`): the kernel's multiple-choice file, re-applied at boot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xeonfleet import sysfs_paths as paths
+from xeonfleet.knobs.base import Knob, Setter, choice_key, fact
+from xeonfleet.tune import commands
+
+# The kernel's choices, in the order /sys/kernel/mm/transparent_hugepage/* lists them.
+THP_CHOICES = {
+    "enabled": ("always", "madvise", "never"),
+    "defrag": ("always", "defer", "defer+madvise", "madvise", "never"),
+}
+PROFILE_KEYS = (choice_key("os.thp", THP_CHOICES["enabled"]),)
+
+
+def knobs(profile: Any) -> list[Knob]:
+    if profile.get("os.thp") is None:
+        return []
+    return [Knob(
+        id="os.thp", category="os", severity="low", title="Transparent huge pages", facts=("os.thp",),
+        read=lambda facts: fact(facts, "os.thp"), wanted=lambda profile, facts: profile.get("os.thp"),
+        setter=Setter(command=lambda wanted, facts: commands.write_choice(paths.THP_ENABLED, wanted),
+                      record=lambda wanted, facts: commands.record_values("os.thp", [paths.THP_ENABLED]),
+                      boot=True),
+    )]
