@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from xeonfleet import sysfs_paths as paths
 from xeonfleet.instances import format_cpulist
 from xeonfleet.knobs.thp import THP_CHOICES
 from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, SystemSpec
@@ -135,7 +136,7 @@ def _write_proc(out: _TreeWriter, hw: HardwareProfile, online: list[LogicalCpu],
     out.lines("proc/sys/kernel/osrelease", hw.kernel.release)
     out.lines("proc/sys/kernel/hostname", hostname)
     for key, value in hw.sysctls.items():
-        out.lines("proc/sys/" + key.replace(".", "/"), value)
+        out.lines(paths.sysctl(key), value)
 
 
 def _cpuinfo(hw: HardwareProfile, online: list[LogicalCpu]) -> str:
@@ -184,7 +185,7 @@ def _meminfo(total_kb: int) -> str:
 def _write_cpus(out: _TreeWriter, hw: HardwareProfile, cpus: list[LogicalCpu], online: list[LogicalCpu]) -> None:
     ids = [c.id for c in cpus]
     online_ids = [c.id for c in online]
-    base = "sys/devices/system/cpu"
+    base = paths.CPU
     out.lines(f"{base}/possible", format_cpulist(ids))
     out.lines(f"{base}/present", format_cpulist(ids))
     out.lines(f"{base}/online", format_cpulist(online_ids))
@@ -237,51 +238,51 @@ def _per_cpu_power_files(hw: HardwareProfile) -> list[tuple[str, str]]:
         turbo = power.turbo_enabled or power.base_khz == 0
         max_khz = power.max_khz if turbo else power.base_khz  # the kernel drops turbo from the range
         freq = {
-            "scaling_driver": power.driver,
-            "scaling_governor": power.governor,
-            "scaling_available_governors": power.governors_available,
-            "cpuinfo_min_freq": power.min_khz,
-            "cpuinfo_max_freq": max_khz,
-            "scaling_min_freq": power.min_khz,
-            "scaling_max_freq": max_khz,
-            "scaling_cur_freq": max_khz if power.governor == "performance" else power.min_khz,
+            paths.SCALING_DRIVER: power.driver,
+            paths.GOVERNOR: power.governor,
+            paths.GOVERNORS_AVAILABLE: power.governors_available,
+            "cpufreq/cpuinfo_min_freq": power.min_khz,
+            "cpufreq/cpuinfo_max_freq": max_khz,
+            "cpufreq/scaling_min_freq": power.min_khz,
+            "cpufreq/scaling_max_freq": max_khz,
+            "cpufreq/scaling_cur_freq": max_khz if power.governor == "performance" else power.min_khz,
         }
         if power.base_khz:
-            freq["base_frequency"] = power.base_khz
+            freq["cpufreq/base_frequency"] = power.base_khz
         if power.epp is not None:
-            freq["energy_performance_preference"] = power.epp
-            freq["energy_performance_available_preferences"] = power.epp_available
-        files += [(f"cpufreq/{k}", f"{v}\n") for k, v in freq.items()]
+            freq[paths.EPP] = power.epp
+            freq[paths.EPP_AVAILABLE] = power.epp_available
+        files += [(leaf, f"{v}\n") for leaf, v in freq.items()]
     if power.epb is not None:
-        files.append(("power/energy_perf_bias", f"{power.epb}\n"))
+        files.append((paths.EPB, f"{power.epb}\n"))
     for index, state in enumerate(power.cstates):
         attrs = {"name": state.name, "desc": state.desc, "latency": state.latency,
                  "residency": state.residency, "disable": int(state.disabled),
                  "usage": 0 if state.disabled else 1000 * (index + 1), "time": 0}
-        files += [(f"cpuidle/state{index}/{k}", f"{v}\n") for k, v in attrs.items()]
+        files += [(paths.cstate(index, k), f"{v}\n") for k, v in attrs.items()]
     return files
 
 
 def _write_global_power(out: _TreeWriter, hw: HardwareProfile, base: str) -> None:
     power = hw.power
     if power.cpuidle_driver is not None:
-        out.lines(f"{base}/cpuidle/current_driver", power.cpuidle_driver)
+        out.lines(paths.CPUIDLE_DRIVER, power.cpuidle_driver)
         out.lines(f"{base}/cpuidle/current_governor_ro", power.cpuidle_governor)
         out.lines(f"{base}/cpuidle/current_governor", power.cpuidle_governor)
     if power.driver == "intel_pstate":
         pstate = f"{base}/intel_pstate"
-        out.lines(f"{pstate}/status", power.pstate_status or "active")
-        out.lines(f"{pstate}/no_turbo", power.no_turbo or 0)
+        out.lines(paths.PSTATE_STATUS, power.pstate_status or "active")
+        out.lines(paths.NO_TURBO, power.no_turbo or 0)
         out.lines(f"{pstate}/max_perf_pct", 100)
         out.lines(f"{pstate}/min_perf_pct", power.min_khz * 100 // power.max_khz)
         out.lines(f"{pstate}/hwp_dynamic_boost", 0)
         out.lines(f"{pstate}/turbo_pct", (power.max_khz - power.base_khz) * 100 // power.max_khz)
     if power.boost is not None:
-        out.lines(f"{base}/cpufreq/boost", power.boost)
+        out.lines(paths.BOOST, power.boost)
 
 
 def _write_nodes(out: _TreeWriter, hw: HardwareProfile, online: list[LogicalCpu], node_kb: list[int]) -> None:
-    base = "sys/devices/system/node"
+    base = paths.NODE
     every = format_cpulist(list(range(hw.numa_nodes)))
     with_memory = format_cpulist([n for n, kb in enumerate(node_kb) if kb])
     for name, value in (("online", every), ("possible", every), ("has_cpu", every),
@@ -316,14 +317,13 @@ def _node_meminfo(node: int, total_kb: int) -> str:
 
 def _write_mm(out: _TreeWriter, hw: HardwareProfile) -> None:
     """THP in the kernel's "always [madvise] never" format: the active choice in brackets."""
-    thp = "sys/kernel/mm/transparent_hugepage"
     for name, current in (("enabled", hw.thp.enabled), ("defrag", hw.thp.defrag)):
-        out.lines(f"{thp}/{name}", " ".join(f"[{c}]" if c == current else c for c in THP_CHOICES[name]))
+        out.lines(f"{paths.THP_DIR}/{name}", " ".join(f"[{c}]" if c == current else c for c in THP_CHOICES[name]))
 
 
 def _write_net(out: _TreeWriter, hw: HardwareProfile, hostname: str) -> None:
     for index, nic in enumerate(hw.nics):
-        d = f"sys/class/net/{nic.name}"
+        d = f"{paths.NET}/{nic.name}"
         host_part = host_bytes(hostname, nic.name)[:3]
         out.lines(f"{d}/address", nic.mac_prefix + "".join(f":{b:02x}" for b in host_part))
         out.lines(f"{d}/speed", nic.speed if nic.operstate == "up" else -1)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from xeonfleet import sysfs_paths as paths
 from xeonfleet.parsers.sections import ProbeOutput
-
-CPU = "sys/devices/system/cpu/"
 
 
 def _uniform(values: list[str]) -> str | None:
@@ -21,20 +20,20 @@ def _per_cpu(probe: ProbeOutput, online: list[int], leaf: str) -> list[str]:
 
 
 def _khz(probe: ProbeOutput, leaf: str) -> int | None:
-    return probe.int_value(f"{CPU}cpu0/cpufreq/{leaf}")
+    return probe.int_value(f"{paths.cpu_dir(0)}/cpufreq/{leaf}")
 
 
 def parse_cstates(probe: ProbeOutput, online: list[int]) -> list[dict]:
     """cpu0's idle states, with how many online CPUs have each one disabled."""
-    names = probe.matching(f"{CPU}cpu0/cpuidle/state", "/name")
+    names = probe.matching(f"{paths.cpu_dir(0)}/cpuidle/state", "/name")
     states = []
     for index in sorted(int(i) for i in names if i.isdigit()):
-        flags = _per_cpu(probe, online, f"cpuidle/state{index}/disable")
+        flags = _per_cpu(probe, online, paths.cstate(index, "disable"))
         disabled_cpus = sum(1 for flag in flags if flag == "1")
         states.append({
             "index": index,
-            "name": probe.value(f"{CPU}cpu0/cpuidle/state{index}/name"),
-            "latency_us": probe.int_value(f"{CPU}cpu0/cpuidle/state{index}/latency"),
+            "name": probe.value(f"{paths.cpu_dir(0)}/{paths.cstate(index, 'name')}"),
+            "latency_us": probe.int_value(f"{paths.cpu_dir(0)}/{paths.cstate(index, 'latency')}"),
             "disabled": bool(flags) and disabled_cpus == len(flags),
             "disabled_cpus": disabled_cpus,
             "cpus": len(flags),
@@ -43,15 +42,15 @@ def parse_cstates(probe: ProbeOutput, online: list[int]) -> list[dict]:
 
 
 def _turbo(probe: ProbeOutput) -> bool | None:
-    no_turbo = probe.value(CPU + "intel_pstate/no_turbo")
+    no_turbo = probe.value(paths.NO_TURBO)
     if no_turbo is not None:
         return no_turbo == "0"
-    boost = probe.value(CPU + "cpufreq/boost")
+    boost = probe.value(paths.BOOST)
     return boost == "1" if boost is not None else None
 
 
 def _epb(probe: ProbeOutput, online: list[int], errors: list[str]) -> int | None:
-    values = _uniform(_per_cpu(probe, online, "power/energy_perf_bias"))
+    values = _uniform(_per_cpu(probe, online, paths.EPB))
     if values == "mixed":
         errors.append("energy_perf_bias differs across CPUs: power.epb is null")
         return None
@@ -63,22 +62,22 @@ def _epb(probe: ProbeOutput, online: list[int], errors: list[str]) -> int | None
 
 def parse_power(probe: ProbeOutput, online: list[int], flags: list[str], errors: list[str]) -> dict:
     """The power.* block of docs/facts.md."""
-    driver = probe.value(f"{CPU}cpu0/cpufreq/scaling_driver")
+    driver = probe.value(f"{paths.cpu_dir(0)}/{paths.SCALING_DRIVER}")
     if driver is None:
         errors.append("no cpufreq (VM or driver not loaded): governor, frequencies unknown")
-    pstate = probe.value(CPU + "intel_pstate/status")
-    available = probe.value(f"{CPU}cpu0/cpufreq/scaling_available_governors")
-    idle_driver = probe.value(CPU + "cpuidle/current_driver")
+    pstate = probe.value(paths.PSTATE_STATUS)
+    available = probe.value(f"{paths.cpu_dir(0)}/{paths.GOVERNORS_AVAILABLE}")
+    idle_driver = probe.value(paths.CPUIDLE_DRIVER)
     return {
         "driver": driver,
-        "governor": _uniform(_per_cpu(probe, online, "cpufreq/scaling_governor")),
+        "governor": _uniform(_per_cpu(probe, online, paths.GOVERNOR)),
         "governors_available": available.split() if available else [],
         "min_khz": _khz(probe, "cpuinfo_min_freq"),
         "max_khz": _khz(probe, "cpuinfo_max_freq"),
         "pstate_status": pstate,
         "hwp": ("hwp" in flags if pstate == "active" else False) if pstate else None,
         "turbo_enabled": _turbo(probe),
-        "epp": _uniform(_per_cpu(probe, online, "cpufreq/energy_performance_preference")),
+        "epp": _uniform(_per_cpu(probe, online, paths.EPP)),
         "epb": _epb(probe, online, errors),
         "cpuidle_driver": idle_driver if idle_driver not in (None, "none") else None,
         "cstates": parse_cstates(probe, online),
