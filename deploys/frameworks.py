@@ -16,6 +16,7 @@ combination stops that host at once with one line naming one that works; the oth
 
 from pyinfra import host
 
+from xeonfleet.file_transfer import use_working_file_transfer
 from xeonfleet.frameworks.ops import host_framework_envs
 from xeonfleet.hostcommand import fail_host
 from xeonfleet.profiles import ProfileError, load_profile
@@ -38,6 +39,7 @@ try:
     if spec is None:
         host.noop(f"{source} declares no frameworks")
     else:
+        use_working_file_transfer()  # the node helper (and a wheelhouse) are uploaded
         host_framework_envs(spec, source)
 except (ValueError, ProfileError) as exc:
     fail_host(str(exc))

@@ -8,6 +8,8 @@ lab's own known_hosts strictly; the real ~/.ssh is never read or written.
     pyinfra inventories/lab.py exec -- hostname
 """
 
+from pathlib import Path
+
 from pyinfra.api.exceptions import InventoryError
 
 from xeonfleet.lab.fleet import Lab
@@ -18,9 +20,10 @@ if not _lab_hosts:
 
 lab_hosts = _lab_hosts
 # pyinfra reads groups from module-level names, and the profile groups depend on the lab.
+# A hardware profile given as a YAML path is grouped by its file name.
 globals().update(
     {
-        hardware.replace("-", "_"): [host for host in _lab_hosts if host[1]["hardware"] == hardware]
+        Path(hardware).stem.replace("-", "_"): [host for host in _lab_hosts if host[1]["hardware"] == hardware]
         for hardware in {data["hardware"] for _, data in _lab_hosts}
     }
 )

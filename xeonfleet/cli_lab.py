@@ -59,7 +59,8 @@ def lab() -> None:
 @click.option(
     "--hardware",
     multiple=True,
-    help=f"Hardware profile, repeatable; cycled over the hosts (default: {' '.join(DEFAULT_HARDWARE)}).",
+    help=f"Hardware profile (a name in hardware/ or a .yaml path), repeatable; cycled over the hosts "
+         f"(default: {' '.join(DEFAULT_HARDWARE)}).",
 )
 @click.option("--port-base", type=int, default=None, help=f"Port of the first host (default {DEFAULT_PORT_BASE}).")
 @click.option("--prefix", default=None, help="Host name prefix (default: lab, giving lab-01, lab-02, ...).")

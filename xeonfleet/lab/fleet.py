@@ -297,6 +297,15 @@ def _load_profile(name: str) -> HardwareProfile:
         raise LabError(str(exc)) from exc
 
 
+def _is_yaml_path(name: str) -> bool:
+    return name.endswith((".yaml", ".yml"))
+
+
+def _absolute_if_path(name: str) -> str:
+    """A hardware name as it is; a YAML path (your own profile) made absolute, for later `lab start`s."""
+    return str(Path(name).resolve()) if _is_yaml_path(name) else name
+
+
 def _last_log_line(path: Path) -> str:
     """The last message in a host log; indented lines continue the one before (mount's dmesg hint)."""
     try:
@@ -381,7 +390,7 @@ class Lab:
         self._require_runnable()
         state = self._read_state()
         settings = {
-            "hardware": list(hardware or state.get("hardware") or DEFAULT_HARDWARE),
+            "hardware": [_absolute_if_path(name) for name in hardware or state.get("hardware") or DEFAULT_HARDWARE],
             "port_base": port_base or state.get("port_base") or DEFAULT_PORT_BASE,
             "prefix": prefix or state.get("prefix") or DEFAULT_PREFIX,
         }
@@ -512,7 +521,7 @@ class Lab:
     @staticmethod
     def _check_hardware(names: list[str]) -> None:
         known = list_hardware()
-        unknown = [name for name in names if name not in known]
+        unknown = [name for name in names if name not in known and not _is_yaml_path(name)]
         if unknown:
             raise LabError(f"unknown hardware {', '.join(unknown)}; choose from: {', '.join(known)}")
         for name in set(names):
