@@ -163,23 +163,20 @@ def _check_stacks(facts: Facts, wanted: Any) -> Verdict:
     return result["status"], "; ".join(result["evidence"]), expected
 
 
-# The oneDNN ISA a CPU should reach, best first: (cpu.isa flag, oneDNN ISA name).
-ONEDNN_ISA_FOR_FLAG = (("amx_tile", "avx512_core_amx"), ("avx512_bf16", "avx512_core_bf16"),
-                       ("avx512_vnni", "avx512_core_vnni"), ("avx512f", "avx512_core"), ("avx2", "avx2"))
-
-
 def _check_dispatch_isa(facts: Facts, wanted: Any) -> Verdict:
-    """A stack whose oneDNN kernels ran below what the CPU offers fell back silently (e.g. to AVX2)."""
-    from xeonfleet.frameworks.node_env import isa_rank
+    """Per stack and precision, the kernel that ran against what the CPU flags allow (a silent
+    fallback, e.g. BF16 on AVX-512 on an AMX node); xeonfleet.frameworks.isa_names holds the table."""
+    from xeonfleet.frameworks.dispatch import dispatch_rule_input
 
-    isa = fact(facts, "cpu.isa") or {}
-    best = next((name for flag, name in ONEDNN_ISA_FOR_FLAG if isa.get(flag)), None)
-    envs = [env for env in fact(facts, "frameworks.envs") or [] if env.get("isa")]
-    if best is None or not envs:
-        return UNKNOWN, "no oneDNN dispatch recorded (no smoke-tested env, or no x86 ISA flags)", best or "?"
-    low = [f"env {env['name']}: {env['isa']}" for env in envs if isa_rank(env["isa"]) < isa_rank(best)]
-    evidence = "; ".join(low) if low else "; ".join(f"env {env['name']}: {env['isa']}" for env in envs)
-    return (FAIL if low else PASS), evidence, f"{best} or better"
+    result = dispatch_rule_input(fact(facts, "frameworks.envs"), fact(facts, "cpu.isa"))
+    return result["status"], "; ".join(result["evidence"]), result["expected"]
+
+
+def _check_support(facts: Facts, wanted: Any) -> Verdict:
+    from xeonfleet.frameworks.stacks import support_rule_input
+
+    result = support_rule_input(fact(facts, "frameworks.envs"))
+    return result["status"], "; ".join(result["evidence"]), "maintained stacks (compat.yaml support:)"
 
 
 READ_ONLY_RULES: tuple[Rule, ...] = (
@@ -220,10 +217,15 @@ READ_ONLY_RULES: tuple[Rule, ...] = (
          intel_only=True),
     Rule("frameworks.stacks", "frameworks", "high", "Required AI stacks at the profile's versions", "frameworks",
          ("frameworks.envs",), _check_stacks, "pyinfra INVENTORY deploys/frameworks.py"),
-    Rule("frameworks.isa", "frameworks", "high", "oneDNN dispatches the CPU's best AI ISA", "frameworks",
+    Rule("frameworks.isa", "frameworks", "high", "Each precision runs on the CPU's best AI ISA", "frameworks",
          ("frameworks.envs", "cpu.isa"), _check_dispatch_isa,
-         "check the stack's build (a wheel built without AVX-512/AMX) and ONEDNN_MAX_CPU_ISA in the env; "
-         "rebuild with pyinfra INVENTORY deploys/frameworks.py"),
+         "apply the fix the evidence names per env (remove the variable from the file named, or change the "
+         "stack in the profile), then pyinfra INVENTORY deploys/frameworks.py: it re-runs the checks when "
+         "those files or the profile changed"),
+    Rule("frameworks.support", "frameworks", "medium", "No end-of-life AI stack", "frameworks",
+         ("frameworks.envs",), _check_support,
+         "move the env to the successor the evidence names (profile frameworks:), then "
+         "pyinfra INVENTORY deploys/frameworks.py"),
 )
 
 

@@ -154,3 +154,33 @@ def test_rule_input_fail_names_the_gap(records, evidence):
 
 def test_rule_input_unknown_without_fact():
     assert required_stacks_rule_input(None, SPEC)["status"] == "unknown"
+
+
+def test_every_variant_has_a_support_status_and_the_ended_ones_say_when_and_what_next():
+    from xeonfleet.frameworks.stacks import SUPPORT_STATUSES, load_catalogue
+
+    for stack, entry in load_catalogue().items():
+        for variant, data in entry["variants"].items():
+            support = data["support"]
+            assert support["status"] in SUPPORT_STATUSES, (stack, variant)
+            if support["status"] != "maintained":
+                assert {"since", "successor", "source"} <= set(support), (stack, variant)
+    assert load_catalogue()["pytorch"]["variants"]["ipex"]["support"]["status"] == "end-of-life"
+    assert load_catalogue()["tensorflow"]["variants"]["intel"]["support"]["status"] == "end-of-life"
+
+
+def test_support_rule_fails_a_node_running_ipex_and_names_version_date_and_successor():
+    from xeonfleet.frameworks.stacks import support_rule_input
+
+    ipex = {"name": "torch", "stacks": {"pytorch": {"variant": "ipex", "release": "2.8", "pin": "==2.8.*"}},
+            "versions": {"torch": "2.8.0", "intel-extension-for-pytorch": "2.8.0"}}
+    plain = {"name": "ai", "stacks": {"openvino": {"variant": "runtime", "release": "2026", "pin": "==2026.*"}},
+             "versions": {"openvino": "2026.4.1"}}
+    result = support_rule_input([ipex, plain])
+    assert result["status"] == "fail"
+    (line,) = result["evidence"]
+    assert line.startswith("env torch: pytorch ipex (torch 2.8.0, intel-extension-for-pytorch 2.8.0): end-of-life since 2026-04; "
+                           "successor: pytorch: {variant: plain}")
+    assert "intel/intel-extension-for-pytorch#867" in line
+    assert support_rule_input([plain]) == {"status": "pass", "evidence": ["env ai: openvino runtime (openvino 2026.4.1): maintained"]}
+    assert support_rule_input([])["status"] == "unknown" and support_rule_input(None)["status"] == "unknown"

@@ -8,11 +8,13 @@ Python (stdlib only, Python 3.8+): the controller never imports a framework.
     python node_env.py smoke ENV_PATH --meta JSON      # runs every stack, writes the record
     python node_env.py check STACK [VARIANT]           # one stack, prints one JSON line
 
-Each `check` runs in its own child process with ONEDNN_VERBOSE=1, so the oneDNN lines it
-prints tell which ISA the kernels were dispatched to, and one crashing framework cannot take
-the others' results down.
+Each `check` runs in its own child process, so one crashing framework cannot take the others'
+results down. Per precision the CPU flags allow (FP32, BF16, INT8) it runs one kernel big enough to
+reach the framework's best path and records the ISA that really ran: from oneDNN's verbose lines
+(torch, TensorFlow) or OpenVINO's runtime graph.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -21,32 +23,43 @@ import sys
 import time
 from importlib import metadata
 
+if __package__:  # imported on the controller as xeonfleet.frameworks.node_env
+    from xeonfleet.frameworks import isa_names
+else:  # run as a script on the node, where deploys/frameworks.py uploads isa_names.py beside it
+    import isa_names
+
 RECORD_NAME = "xeonfleet-env.json"
 RESULT_PREFIX = "XEONFLEET_RESULT "
+PHASE_PREFIX = "XEONFLEET_PHASE "
 CHECK_TIMEOUT_S = 900
-
-# oneDNN's "isa:" info line -> the ISA name its kernels carry; first entry whose words all
-# appear wins ("Intel AVX-512 with float16, Intel DL Boost and bfloat16 support and Intel AMX ...").
-_ISA_INFO = [
-    (("AMX", "with float16"), "avx512_core_amx_fp16"),
-    (("AMX",), "avx512_core_amx"),
-    (("AVX-512", "bfloat16"), "avx512_core_bf16"),
-    (("AVX-512", "DL Boost"), "avx512_core_vnni"),
-    (("AVX-512",), "avx512_core"),
-    (("AVX2", "DL Boost"), "avx2_vnni"),
-    (("AVX2",), "avx2"),
-    (("AVX",), "avx"),
-    (("SSE4.1",), "sse41"),
-]
-_ISA_RANK = [name for _, name in reversed(_ISA_INFO)]
-_IMPL_ISA = re.compile(r"(avx512_core_amx_fp16|avx512_core_amx|avx512_core_fp16|avx512_core_bf16|"
-                       r"avx512_core_vnni|avx512_core|avx2_vnni_2|avx2_vnni|avx2|avx|sse41)")
+# Bumped when the checks change what they record: a record of an older version is re-checked.
+CHECKS_VERSION = 2
+ONEDNN_VERBOSE_STACKS = ("pytorch", "tensorflow")
+# oneDNN primitives that do the arithmetic (reorders and eltwise ops around them say nothing).
+_COMPUTE_PRIMITIVES = ("convolution", "deconvolution", "matmul", "inner_product")
+# Variables that change which kernels oneDNN / TensorFlow pick; the record says where each was set.
+RUNTIME_KNOBS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ONEDNN_DEFAULT_FPMATH_MODE",
+                 "DNNL_DEFAULT_FPMATH_MODE", "ONEDNN_CPU_ISA_HINTS", "TF_ENABLE_ONEDNN_OPTS")
+PROFILE_ENV = "/etc/profile.d/xeonfleet-ai.sh"
+# The cpuinfo flags that decide which precisions are checked (kept in the record as evidence).
+_JUDGED_FLAGS = {flag for table in isa_names.WANTED_FOR_FLAGS.values() for flag, _ in table}
 
 
-def isa_rank(isa):
-    """Order ISAs so the best one can be picked (unknown names rank lowest)."""
-    base = isa.replace("avx512_core_fp16", "avx512_core_bf16").replace("avx2_vnni_2", "avx2_vnni")
-    return _ISA_RANK.index(base) if base in _ISA_RANK else -1
+def _onednn_exec(line):
+    """A oneDNN verbose exec line -> (primitive kind, implementation, src data type), else None.
+    Both layouts: v3.x "onednn_verbose,v1,primitive,exec,cpu,matmul,IMPL,prop,src:bf16::..." and
+    older "dnnl_verbose,exec,cpu,convolution,IMPL,prop,src_f32::...".
+    """
+    if not line.startswith(("onednn_verbose", "dnnl_verbose")):
+        return None
+    fields = line.strip().split(",")
+    if "exec" not in fields or "cpu" not in fields:
+        return None
+    idx = fields.index("cpu")
+    if len(fields) <= idx + 2:
+        return None
+    src = re.search(r"\bsrc[_:]([a-z0-9]+)", ",".join(fields[idx + 3:idx + 5]))
+    return fields[idx + 1], fields[idx + 2], src.group(1) if src else None
 
 
 def parse_onednn_verbose(lines):
@@ -57,20 +70,37 @@ def parse_onednn_verbose(lines):
     """
     max_isa, dispatched = None, set()
     for line in lines:
-        if not line.startswith(("onednn_verbose", "dnnl_verbose")):
+        if line.startswith(("onednn_verbose", "dnnl_verbose")) and ",info," in line and ",isa:" in line:
+            max_isa = isa_names.info_isa(line.split(",isa:", 1)[1])  # the ISA text itself may hold commas
             continue
-        fields = line.strip().split(",")
-        if "info" in fields and ",isa:" in line:
-            text = line.split(",isa:", 1)[1]  # the ISA text itself may hold commas
-            max_isa = next((name for words, name in _ISA_INFO if all(w in text for w in words)), text)
-            continue
-        if "exec" in fields and "cpu" in fields:
-            idx = fields.index("cpu")
-            impl = fields[idx + 2] if len(fields) > idx + 2 else ""
-            match = _IMPL_ISA.search(impl)
-            if match:
-                dispatched.add(match.group(1))
-    return {"max_isa": max_isa, "dispatched": sorted(dispatched, key=isa_rank, reverse=True)}
+        kernel = _onednn_exec(line)
+        isa = isa_names.onednn_isa(kernel[1]) if kernel else None
+        if isa:
+            dispatched.add(isa)
+    return {"max_isa": max_isa, "dispatched": sorted(dispatched, key=isa_names.rank, reverse=True)}
+
+
+def compute_kernel(lines):
+    """The best-ISA compute primitive among oneDNN verbose lines -> {"isa", "kernel", "src_type"}
+    (None when no convolution/matmul/inner product ran through oneDNN)."""
+    found = []
+    for line in lines:
+        kernel = _onednn_exec(line)
+        if kernel and kernel[0] in _COMPUTE_PRIMITIVES:
+            found.append({"isa": isa_names.onednn_isa(kernel[1]), "kernel": kernel[1], "src_type": kernel[2]})
+    return max(found, key=lambda k: isa_names.rank(k["isa"])) if found else None
+
+
+def split_phases(lines):
+    """Lines of a check's output -> {precision: the lines printed while it ran}."""
+    phases, current = {}, None
+    for line in lines:
+        if line.startswith(PHASE_PREFIX):
+            current = line[len(PHASE_PREFIX):].strip()
+            phases[current] = []
+        elif current is not None:
+            phases[current].append(line)
+    return phases
 
 
 def install_error_line(output, find_links):
@@ -130,6 +160,84 @@ def _check_intel_python(variant):
             "patched_module": KMeans.__module__, "ok": KMeans.__module__.startswith("sklearnex")}
 
 
+# Per precision, one kernel big enough to reach the framework's best path (a tiny FP32 model never
+# meets the AMX or VNNI kernels a rule asks about) and small enough for seconds on 2 cores:
+# a 3x3 convolution of 4x128x28x28 (0.9 GFLOP) or a 2048^3 matmul (17 GFLOP).
+CONV_SHAPE = (4, 128, 28, 28)
+CONV_FLOP = 2 * 4 * 128 * 128 * 9 * 28 * 28
+MATMUL_N = 2048
+MATMUL_FLOP = 2 * MATMUL_N ** 3
+
+
+def cpu_flags(path="/proc/cpuinfo"):
+    """The first processor's flags (x86 "flags" line); empty when there is none."""
+    try:
+        with open(path) as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _gflops(run, flop):
+    """GFLOP/s (GOP/s for INT8) of the best of three calls after a warm-up (JIT, weight reorders)."""
+    run()
+    best = None
+    for _ in range(3):
+        start = time.perf_counter()
+        run()
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return round(flop / best / 1e9, 1)
+
+
+def run_precisions(kernels, flags):
+    """Run kernels[precision]() for each precision the CPU flags give a native path for, each after
+    a phase line, so the oneDNN verbose lines it causes can be told apart. A precision the stack has
+    no kernel for is recorded as skipped with the reason; one that raises, with its error."""
+    results = {}
+    for precision in isa_names.precisions_for(flags):
+        kernel = kernels.get(precision)
+        if isinstance(kernel, str):
+            results[precision] = {"skipped": kernel}
+            continue
+        print(PHASE_PREFIX + precision, flush=True)
+        try:
+            results[precision] = kernel()
+        except Exception as exc:  # one precision failing must not hide the others
+            results[precision] = {"error": f"{type(exc).__name__}: {exc}"}
+    return results
+
+
+def _openvino_conv(ov, ops, np, precision):
+    """A conv compiled for `precision` (INT8 through FakeQuantize, which OpenVINO's low-precision
+    passes turn into a u8 x i8 conv); its kernel comes from the runtime graph, which names it per op."""
+    x = ops.parameter(list(CONV_SHAPE), np.float32, name="x")
+    src = x
+    weights = ops.constant(np.random.default_rng(0).standard_normal((128, 128, 3, 3)).astype(np.float32) * 0.05)
+    if precision == "int8":
+        low, high = ops.constant(np.float32(0)), ops.constant(np.float32(4))
+        src = ops.fake_quantize(x, low, high, low, high, 256)
+        wlow, whigh = ops.constant(np.float32(-0.25)), ops.constant(np.float32(0.25))
+        weights = ops.fake_quantize(weights, wlow, whigh, wlow, whigh, 255)
+    model = ov.Model([ops.relu(ops.convolution(src, weights, [1, 1], [1, 1], [1, 1], [1, 1]))], [x], precision)
+    hint = "bf16" if precision == "bf16" else "f32"
+    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": hint, "NUM_STREAMS": "1"})
+    request = compiled.create_infer_request()
+    data = np.random.default_rng(1).random(CONV_SHAPE, dtype=np.float32)
+    result = {"op": "convolution 4x128x28x28 3x3", "hint": hint,
+              "gflops": _gflops(lambda: request.infer({0: data}), CONV_FLOP)}
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        info = op.get_rt_info()
+        if "layerType" in info and info["layerType"].astype(str) == "Convolution":
+            kernel = info["primitiveType"].astype(str)
+            result.update(kernel=kernel, isa=isa_names.openvino_isa(kernel),
+                          src_type=info["runtimePrecision"].astype(str), isa_source="openvino runtime model")
+    return result
+
+
 def _check_openvino(variant):
     import numpy as np
     import openvino as ov
@@ -141,10 +249,12 @@ def _check_openvino(variant):
     weights = ops.constant(np.full((8, 3, 3, 3), 0.1, dtype=np.float32))
     conv = ops.convolution(param, weights, [1, 1], [1, 1], [1, 1], [1, 1])
     model = ov.Model([ops.relu(conv)], [param], "xeonfleet_smoke")
-    compiled = core.compile_model(model, "CPU")
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     out = compiled(np.ones((1, 3, 16, 16), dtype=np.float32))[0]
+    kernels = {p: (lambda p=p: _openvino_conv(ov, ops, np, p)) for p in isa_names.PRECISIONS}
     return {"devices": devices, "output_shape": list(out.shape),
-            "ok": "CPU" in devices and abs(float(out[0, 0, 8, 8]) - 2.7) < 1e-2}
+            "ok": "CPU" in devices and abs(float(out[0, 0, 8, 8]) - 2.7) < 1e-2,
+            "precisions": run_precisions(kernels, cpu_flags())}
 
 
 def _check_tensorflow(variant):
@@ -161,7 +271,51 @@ def _check_tensorflow(variant):
         onednn = False
     x = tf.random.uniform((1, 16, 16, 3))
     y = tf.keras.layers.Conv2D(8, 3)(x)
-    return {"onednn_enabled": onednn, "output_shape": list(y.shape), "ok": bool(onednn)}
+
+    def fp32():  # TF runs FP32 matmul on Eigen, FP32 convolution on oneDNN
+        batch, channels, size = CONV_SHAPE[0], CONV_SHAPE[1], CONV_SHAPE[2]
+        images = tf.random.uniform((batch, size, size, channels))
+        filters = tf.random.uniform((3, 3, channels, channels))
+        return {"op": "conv2d 4x28x28x128 NHWC 3x3",
+                "gflops": _gflops(lambda: tf.nn.conv2d(images, filters, 1, "SAME").numpy(), CONV_FLOP)}
+
+    def bf16():
+        a, b = (tf.cast(tf.random.uniform((MATMUL_N, MATMUL_N)), tf.bfloat16) for _ in range(2))
+        return {"op": f"matmul {MATMUL_N}^3", "gflops": _gflops(lambda: tf.linalg.matmul(a, b).numpy(), MATMUL_FLOP)}
+
+    kernels = {"fp32": fp32, "bf16": bf16,
+               "int8": "TensorFlow has no INT8 matmul/conv outside a quantised graph (INC or the model zoo make those)"}
+    return {"onednn_enabled": onednn, "output_shape": list(y.shape), "ok": bool(onednn),
+            "precisions": run_precisions(kernels, cpu_flags())}
+
+
+def _pytorch_kernels(torch):
+    """FP32 through a channels-last conv (torch sends FP32 matmul to MKL, not oneDNN), BF16 through
+    matmul, INT8 through onednn::qlinear_pointwise, the op INC's and torch.compile's PT2E INT8 lower to."""
+    def fp32():
+        x = torch.randn(*CONV_SHAPE).to(memory_format=torch.channels_last)
+        w = torch.randn(128, 128, 3, 3).to(memory_format=torch.channels_last)
+        with torch.no_grad():
+            return {"op": "conv2d 4x128x28x28 3x3 channels_last",
+                    "gflops": _gflops(lambda: torch.nn.functional.conv2d(x, w, padding=1), CONV_FLOP)}
+
+    def bf16():
+        a, b = (torch.randn(MATMUL_N, MATMUL_N, dtype=torch.bfloat16) for _ in range(2))
+        return {"op": f"matmul {MATMUL_N}^3", "gflops": _gflops(lambda: torch.matmul(a, b), MATMUL_FLOP)}
+
+    def int8():
+        n = MATMUL_N
+        x = torch.randint(0, 255, (n, n), dtype=torch.uint8)
+        packed = torch.ops.onednn.qlinear_prepack(torch.randint(-127, 127, (n, n), dtype=torch.int8), [n, n])
+        scales, zeros = torch.full((n,), 0.01), torch.zeros(n, dtype=torch.int64)
+
+        def run():
+            return torch.ops.onednn.qlinear_pointwise(x, 0.01, 0, packed, scales, zeros, None, 1.0, 0,
+                                                      torch.float32, "none", [], "")
+
+        return {"op": f"onednn::qlinear_pointwise u8 x s8 {n}^3", "gflops": _gflops(run, MATMUL_FLOP)}
+
+    return {"fp32": fp32, "bf16": bf16, "int8": int8}
 
 
 def _check_pytorch(variant):
@@ -169,8 +323,6 @@ def _check_pytorch(variant):
 
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(),
                                 torch.nn.LazyLinear(4)).eval()
-    # A batch of 8: torch sends a single small fp32 image to its own kernels, not to oneDNN,
-    # and then there would be no ISA to read (seen with torch 2.13 on the build VM).
     x = torch.ones(8, 3, 32, 32)
     with torch.no_grad():
         model(x)
@@ -184,6 +336,7 @@ def _check_pytorch(variant):
         out = model(x)
     result["output_shape"] = list(out.shape)
     result["ok"] = result["mkldnn"] and list(out.shape) == [8, 4]
+    result["precisions"] = run_precisions(_pytorch_kernels(torch), cpu_flags())
     return result
 
 
@@ -249,8 +402,13 @@ def failure_line(lines, returncode):
 
 
 def run_stack_check(python, stack, variant):
-    """Run one check in a child with ONEDNN_VERBOSE=1; return its result with the ISA found."""
-    env = dict(os.environ, ONEDNN_VERBOSE="1", DNNL_VERBOSE="1")
+    """Run one check in its own child; return its result with the ISAs found. torch and TensorFlow
+    run with ONEDNN_VERBOSE=1, whose lines name their kernels. OpenVINO names its own in the runtime
+    graph, and under ONEDNN_VERBOSE=1 its 2026.4 INT8 conv fails about one run in two ("Node
+    FakeQuantize_..._Convolution of type Reorder could not execute a primitive"), so it runs without."""
+    env = dict(os.environ)
+    if stack in ONEDNN_VERBOSE_STACKS:
+        env.update(ONEDNN_VERBOSE="1", DNNL_VERBOSE="1")
     try:
         proc = subprocess.run([python, os.path.abspath(__file__), "check", stack, variant],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
@@ -263,7 +421,56 @@ def run_stack_check(python, stack, variant):
         return {"ok": False, "error": f"{stack}: " + failure_line(lines, proc.returncode)}
     result = json.loads(result_lines[-1][len(RESULT_PREFIX):])
     result.update(parse_onednn_verbose(lines))
+    add_dispatched_kernels(result.get("precisions") or {}, split_phases(lines))
     return result
+
+
+def add_dispatched_kernels(precisions, phases):
+    """Fill each precision that ran with the oneDNN kernel its phase's verbose lines name (the
+    OpenVINO check names its own from the runtime graph)."""
+    for precision, found in precisions.items():
+        if "isa" in found or "skipped" in found or "error" in found:
+            continue
+        kernel = compute_kernel(phases.get(precision, []))
+        found.update(kernel or {"isa": None, "kernel": None}, isa_source="onednn verbose")
+
+
+def _set_in(var, files):
+    """The first of `files` that assigns `var` (`VAR=` or `export VAR=`), else None."""
+    assign = re.compile(r"^\s*(export\s+)?" + re.escape(var) + r"=")
+    for path in files:
+        try:
+            with open(path) as handle:
+                if any(assign.match(line) for line in handle):
+                    return path
+        except OSError:
+            continue
+    return None
+
+
+def runtime_knobs(env_path, environ=None):
+    """The kernel-choosing variables set in the checks' environment, with the file that sets each
+    (the env's activate.sh, a profile.d script or /etc/environment; None: inherited from the caller)."""
+    environ = os.environ if environ is None else environ
+    profile_d = "/etc/profile.d"
+    scripts = sorted(os.path.join(profile_d, n) for n in os.listdir(profile_d)) if os.path.isdir(profile_d) else []
+    files = [os.path.join(env_path, "activate.sh"), *scripts, "/etc/environment"]
+    return {var: {"value": environ[var], "set_in": _set_in(var, files)} for var in RUNTIME_KNOBS if var in environ}
+
+
+def file_sha1(path):
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha1(handle.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def watched_files(knobs):
+    """The files whose change should re-run the checks: the node's runtime env and any file that
+    set a knob -> their SHA1 now (None: absent)."""
+    paths = {PROFILE_ENV, *(k["set_in"] for k in knobs.values() if k["set_in"])}
+    return {path: file_sha1(path) for path in sorted(paths)}
 
 
 def package_versions(names):
@@ -278,9 +485,11 @@ def package_versions(names):
 
 
 def best_isa(stack_results):
-    """The best ISA any stack's kernels were dispatched to (None if no oneDNN ran)."""
+    """The best ISA any stack's kernels ran on, from oneDNN's verbose lines or a precision's kernel
+    (None if none ran)."""
     found = [isa for res in stack_results.values() for isa in res.get("dispatched") or []]
-    return max(found, key=isa_rank) if found else None
+    found += [p["isa"] for res in stack_results.values() for p in (res.get("precisions") or {}).values() if p.get("isa")]
+    return max(found, key=isa_names.rank) if found else None
 
 
 def cmd_smoke(env_path, meta):
@@ -295,10 +504,13 @@ def cmd_smoke(env_path, meta):
               if not res.get("ok")]
     failed += [f"importing {', '.join(o)} together: {res.get('error')}" for o, res in
                zip((order, order[::-1]), coimports) if not res.get("ok")]
+    knobs = runtime_knobs(env_path)
     record = {
         "name": meta["name"], "backend": meta["backend"], "path": env_path, "python": sys.version.split()[0],
         "spec_hash": meta["spec_hash"], "stacks": stacks, "versions": package_versions(meta["packages"]),
         "isa": best_isa(stacks), "coimport_ok": all(res.get("ok") for res in coimports), "ok": not failed, "error": "; ".join(failed) or None,
+        "checks_version": CHECKS_VERSION, "cpu_flags": sorted(cpu_flags() & _JUDGED_FLAGS),
+        "runtime_knobs": knobs, "watched_files": watched_files(knobs),
         "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     tmp = os.path.join(env_path, RECORD_NAME + ".tmp")

@@ -4,7 +4,9 @@ An env counts as built only when its record (xeonfleet-env.json, written by the 
 test after every stack passed) carries the spec hash of what the profile asks now. Anything
 else under the env's path (a crash mid-install, a failed smoke test, an older spec) is removed
 and rebuilt, never used; a current env is a no-op that touches neither the index nor the
-wheelhouse.
+wheelhouse. A built env whose checks are stale (an older node_env.py wrote the record, or a file
+that set the kernels' runtime variables has changed since) gets its checks re-run, not a reinstall:
+that is how fixing a variable the frameworks.isa rule named changes the audit's verdict.
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ from typing import Any
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, OperationError, deploy, operation
+from pyinfra.facts.files import Sha1File
 from pyinfra.operations import files
 
 from facts.frameworks import CondaTools, FrameworkEnvs, FrameworkPython
 from xeonfleet.frameworks import render
+from xeonfleet.frameworks.node_env import CHECKS_VERSION
 from xeonfleet.frameworks.stacks import DEFAULT_ROOT, EnvSpec, validate_frameworks_spec
+
+ISA_NAMES_SCRIPT = render.NODE_ENV_SCRIPT.with_name("isa_names.py")
 
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
 
@@ -32,12 +38,31 @@ def check_root(root: str) -> str:
     return root.rstrip("/")
 
 
+def current_record(env: EnvSpec, records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The record of a smoke-tested env built from exactly this spec, or None."""
+    return next((rec for rec in records if rec.get("name") == env.name and rec.get("ok") is True
+                 and rec.get("spec_hash") == env.spec_hash()), None)
+
+
 def is_current(env: EnvSpec, records: list[dict[str, Any]]) -> bool:
     """True when the node holds a smoke-tested env built from exactly this spec."""
-    return any(
-        rec.get("name") == env.name and rec.get("ok") is True and rec.get("spec_hash") == env.spec_hash()
-        for rec in records
-    )
+    return current_record(env, records) is not None
+
+
+def stale_checks(record: dict[str, Any]) -> str | None:
+    """Why a built env's checks must re-run (None: they are current): written by older checks, or a
+    watched file (the node's runtime env, a file that set a kernel variable) changed since."""
+    if (record.get("checks_version") or 0) < CHECKS_VERSION:
+        return f"its checks are version {record.get('checks_version') or 1}, node_env.py has {CHECKS_VERSION}"
+    for path, sha1 in sorted((record.get("watched_files") or {}).items()):
+        if host.get_fact(Sha1File, path=path) != sha1:
+            return f"{path} changed since its checks ran"
+    return None
+
+
+def needs_work(env: EnvSpec, records: list[dict[str, Any]]) -> bool:
+    record = current_record(env, records)
+    return record is None or stale_checks(record) is not None
 
 
 def _conda_tool(env: EnvSpec) -> tuple[str, str]:
@@ -75,9 +100,13 @@ def framework_env(
         framework_env(name="Build env ai", env=envs[0])
     """
     path = env.path(root)
-    records = host.get_fact(FrameworkEnvs, root=root)
-    if is_current(env, records):
-        host.noop(f"framework env {env.name} is built and smoke-tested ({path})")
+    record = current_record(env, host.get_fact(FrameworkEnvs, root=root))
+    if record is not None:
+        reason = stale_checks(record)
+        if reason is None:
+            host.noop(f"framework env {env.name} is built and smoke-tested ({path})")
+        else:  # built from this spec: re-run the checks only
+            yield render.smoke_command(env, path)
         return
     yield render.space_check_command(root, path, env.size_mb())
     # Whatever sits at the path is not a finished env of this spec: remove it, never reuse it.
@@ -119,14 +148,17 @@ def framework_envs(
     """
     root = check_root(root)
     records = host.get_fact(FrameworkEnvs, root=root)
-    pending = [env for env in envs if not is_current(env, records)]
+    pending = [env for env in envs if needs_work(env, records)]
     if not pending:
         host.noop(f"framework envs {', '.join(e.name for e in envs)} are built and smoke-tested")
         return
     files.put(name="Upload the node env helper", src=str(render.NODE_ENV_SCRIPT), dest=render.REMOTE_NODE_ENV,
               mode="0644", create_remote_dir=True)
+    files.put(name="Upload the ISA names it reads", src=str(ISA_NAMES_SCRIPT),
+              dest=f"{render.REMOTE_LIB}/{ISA_NAMES_SCRIPT.name}", mode="0644")
     remote_wheelhouse = None
-    if local_wheelhouse and any(env.backend == "venv" for env in pending):
+    building = [env for env in pending if not is_current(env, records)]
+    if local_wheelhouse and any(env.backend == "venv" for env in building):
         # delete=True: the node holds exactly this wheelhouse, so --no-index sees what the controller built.
         files.sync(name="Upload the wheelhouse", src=local_wheelhouse, dest=render.REMOTE_WHEELHOUSE, delete=True)
         remote_wheelhouse = render.REMOTE_WHEELHOUSE

@@ -302,3 +302,40 @@ def required_stacks_rule_input(envs_fact: list[dict[str, Any]] | None, spec: lis
         for env in spec
     ]
     return {"status": "pass", "evidence": evidence, "remedy": remedy}
+
+
+SUPPORT_STATUSES = ("maintained", "fixes-only", "end-of-life")
+
+
+def support_of(stack: str, variant: str) -> dict[str, str]:
+    """The catalogue's support entry of a stack variant ({"status": "maintained"} ...)."""
+    return load_catalogue()[stack]["variants"][variant]["support"]
+
+
+def support_rule_input(envs_fact: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The stacks a node really runs (its env records) against their upstream support status, for
+    the audit rule "no end-of-life AI stack": fail on end-of-life, name fixes-only in the evidence.
+
+    Returns {"status": "pass"|"fail"|"unknown", "evidence": [str]}.
+    """
+    if envs_fact is None:
+        return {"status": "unknown", "evidence": ["frameworks.envs could not be read"]}
+    catalogue = load_catalogue()
+    ended, lines = [], []
+    for record in envs_fact:
+        for stack, have in (record.get("stacks") or {}).items():
+            variant = have.get("variant")
+            if stack not in catalogue or variant not in catalogue[stack]["variants"]:
+                continue  # a stack this catalogue no longer knows: frameworks.stacks reports it
+            spec = StackSpec(stack, variant, have.get("release", ""), have.get("pin", ""))
+            versions = ", ".join(f"{p} {(record.get('versions') or {}).get(p)}" for p in spec.versioned_packages())
+            support = support_of(stack, variant)
+            line = f"env {record.get('name')}: {stack} {variant} ({versions}): {support['status']}"
+            if support["status"] != "maintained":
+                line += f" since {support['since']}; successor: {support['successor']}; source: {support['source']}"
+            (ended if support["status"] == "end-of-life" else lines).append(line)
+    if ended:
+        return {"status": "fail", "evidence": ended}
+    if lines:
+        return {"status": "pass", "evidence": lines}
+    return {"status": "unknown", "evidence": ["no framework env on this node"]}
