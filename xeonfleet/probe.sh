@@ -49,16 +49,23 @@ if has cpu || has power || has numa; then
             cat proc/cpuinfo 2>/dev/null
         fi
     fi
-    set -- "$@" $C/online $C/offline $C/present $C/possible $C/smt/active \
+    set -- "$@" $C/online $C/offline $C/present $C/possible $C/smt/active $C/smt/control \
         $C/cpu[0-9]*/topology/physical_package_id $C/cpu[0-9]*/topology/core_id \
         $C/cpu0/cpufreq/cpuinfo_max_freq $C/cpu0/cpufreq/cpuinfo_min_freq \
-        $C/cpu0/cpufreq/base_frequency
+        $C/cpu0/cpufreq/base_frequency \
+        sys/hypervisor/type sys/devices/system/clocksource/clocksource0/available_clocksource
     # Per-CPU online flags only matter when the kernel's online list is missing (old kernels).
     [ -r $C/online ] || set -- "$@" $C/cpu[0-9]*/online
+    # Sibling lists only matter when a kernel or a foreign snapshot has no core_id.
+    [ -r $C/cpu0/topology/core_id ] || set -- "$@" $C/cpu[0-9]*/topology/core_cpus_list \
+        $C/cpu[0-9]*/topology/thread_siblings_list $C/cpu[0-9]*/topology/package_cpus_list \
+        $C/cpu[0-9]*/topology/core_siblings_list
 fi
 if has numa || has memory; then
     set -- "$@" $N/online $N/possible $N/has_cpu $N/has_memory $N/node[0-9]*/cpulist \
         $N/node[0-9]*/meminfo proc/meminfo
+    # Some kernels and foreign snapshots give a node only its hex mask.
+    [ -r $N/node0/cpulist ] || set -- "$@" $N/node[0-9]*/cpumap
     has os || set -- "$@" proc/sys/kernel/numa_balancing
 fi
 if has power; then
@@ -82,10 +89,36 @@ fi
 if has frameworks; then
     set -- "$@" opt/xeonfleet/envs/*/xeonfleet-env.json
 fi
+# Knob reads (xeonfleet/knobs/; paths as in xeonfleet/sysfs_paths.py): uncore limits, PCIe links.
+if has power; then
+    set -- "$@" $C/intel_uncore_frequency/package_*_die_*/*_freq_khz
+fi
+if has devices; then
+    for a in current_link_speed current_link_width max_link_speed max_link_width numa_node; do
+        set -- "$@" sys/class/net/*/device/$a sys/class/nvme/*/device/$a
+    done
+fi
 
 echo "@@@ text"
 # -s: a glob that matched nothing or an unreadable file is silently skipped; '' keeps blank lines.
 grep -s -H '' "$@" 2>/dev/null
+# MSRs of the knobs (xeonfleet/knobs/msr.py) on the first CPU of each package, as text lines
+# "dev/cpu/N/msr/ADDRESS:HEX": od reads the 8 bytes at the register's address, as rdmsr's pread does.
+MSRS="0x1a4 0x1fc 0xe2"
+if has power && [ -r dev/cpu/0/msr ] && command -v od >/dev/null 2>&1; then
+    seen=" "
+    for f in $C/cpu[0-9]*/topology/physical_package_id; do
+        read -r pkg < "$f" 2>/dev/null || continue
+        case $seen in *" $pkg "*) continue ;; esac
+        seen="$seen$pkg "
+        cpu=${f#$C/cpu}
+        cpu=${cpu%%/*}
+        for reg in $MSRS; do
+            v=$(od -An -v -tx8 -j $((reg)) -N 8 "dev/cpu/$cpu/msr" 2>/dev/null) && [ -n "$v" ] &&
+                echo "dev/cpu/$cpu/msr/$reg:${v##* }"
+        done
+    done
+fi
 
 if has memory; then
     DMI=sys/firmware/dmi/tables/DMI

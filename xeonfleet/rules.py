@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN, Finding
 from xeonfleet.knobs import Facts, fact, is_intel, knobs_for
+from xeonfleet.memory_rules import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
+                                    check_socket_balance)
 from xeonfleet.profiles import Profile
 
 Verdict = tuple[str, str, str]  # (status, evidence, expected)
@@ -32,12 +34,6 @@ class Rule:
     intel_only: bool = False
     # BIOS and hardware a guest cannot change: n/a under a hypervisor ("set by the hypervisor host").
     host_owned: bool = False
-
-
-def _no_dmi(facts: Facts) -> str | None:
-    if not fact(facts, "memory.dimms") and fact(facts, "bios.vendor") is None:
-        return "no SMBIOS on this host (VM or /sys/firmware/dmi not readable)"
-    return None
 
 
 def _on_off(value: Any) -> str:
@@ -88,45 +84,6 @@ def _check_snc(facts: Facts, wanted: Any) -> Verdict:
     if snc is None:
         return UNKNOWN, "NUMA layout unknown", _on_off(wanted)
     return (PASS if snc == wanted else FAIL), f"{_on_off(snc)} ({per_socket} NUMA nodes per socket)", _on_off(wanted)
-
-
-def _check_channels(facts: Facts, wanted: Any) -> Verdict:
-    if reason := _no_dmi(facts):
-        return UNKNOWN, reason, "every channel populated"
-    per_socket = fact(facts, "memory.channels_per_socket")
-    populated = fact(facts, "memory.populated_channels") or {}
-    if not per_socket or not populated:
-        return UNKNOWN, "DIMM locators do not name sockets/channels", "every channel populated"
-    short = {s: n for s, n in sorted(populated.items()) if n < per_socket}
-    empty = [d.get("locator") for d in fact(facts, "memory.dimms") or [] if not d.get("populated")]
-    evidence = ", ".join(f"socket {s}: {n}/{per_socket}" for s, n in sorted(populated.items()))
-    if short and empty:
-        evidence += f"; empty slots {', '.join(str(e) for e in empty)}"
-    return (FAIL if short else PASS), evidence, f"{per_socket}/{per_socket} channels per socket"
-
-
-def _check_matched(facts: Facts, wanted: Any) -> Verdict:
-    if reason := _no_dmi(facts):
-        return UNKNOWN, reason, "identical DIMMs"
-    matched = fact(facts, "memory.dimm_sizes_matched")
-    kinds = sorted({f"{(d.get('size_bytes') or 0) >> 30} GB {d.get('type')} {d.get('speed_mts')}"
-                    for d in fact(facts, "memory.dimms") or [] if d.get("populated")})
-    if matched is None:
-        return UNKNOWN, "no populated DIMMs reported", "identical DIMMs"
-    return (PASS if matched else FAIL), "; ".join(kinds), "identical DIMMs"
-
-
-def _check_rated_speed(facts: Facts, wanted: Any) -> Verdict:
-    if reason := _no_dmi(facts):
-        return UNKNOWN, reason, "configured speed = rated speed"
-    dimms = [d for d in fact(facts, "memory.dimms") or [] if d.get("populated")]
-    known = [d for d in dimms if d.get("speed_mts") and d.get("configured_speed_mts")]
-    if not known:
-        return UNKNOWN, "DIMM speeds not reported", "configured speed = rated speed"
-    slow = [f"{d.get('locator')} {d['configured_speed_mts']}/{d['speed_mts']} MT/s"
-            for d in known if d["configured_speed_mts"] < d["speed_mts"]]
-    evidence = "; ".join(slow) if slow else f"{known[0]['configured_speed_mts']} MT/s on {len(known)} DIMMs"
-    return (FAIL if slow else PASS), evidence, "configured speed = rated speed"
 
 
 def _check_driver(facts: Facts, wanted: Any) -> Verdict:
@@ -185,14 +142,15 @@ READ_ONLY_RULES: tuple[Rule, ...] = (
          "hardware: the guide's tuning targets Intel Xeon Scalable (Ice Lake or newer)"),
     Rule("bios.hyperthreading", "bios", "high", "Hyper-Threading enabled", "bios.hyperthreading",
          ("cpu.smt_enabled",), _check_bool("cpu.smt_enabled", "SMT state"),
-         "BIOS: Processor Configuration > Hyper-Threading [ALL] = Enable (also check `nosmt` is not on the kernel cmdline)"),
+         "BIOS: Processor Configuration > Hyper-Threading [ALL] = Enable (also check `nosmt` is not on the kernel cmdline)",
+         host_owned=True),
     Rule("bios.hwp_native", "bios", "medium", "Hardware P-states in native mode", "bios.hwp_native",
          ("power.hwp", "power.pstate_status"), _check_hwp,
          "BIOS: Power Management > Hardware P-States = Native Mode; kernel cmdline without intel_pstate=disable/no_hwp",
-         intel_only=True),
+         intel_only=True, host_owned=True),
     Rule("numa.snc", "numa", "high", "Sub-NUMA Clustering", "numa.snc",
          ("numa.snc_enabled", "numa.nodes_per_socket"), _check_snc,
-         "BIOS: Uncore Configuration > SNC (Sub NUMA) = Disable, then reboot", intel_only=True),
+         "BIOS: Uncore Configuration > SNC (Sub NUMA) = Disable, then reboot", intel_only=True, host_owned=True),
     Rule("cpu.isa", "cpu", "high", "AI instruction sets", "cpu.isa_required",
          ("cpu.isa",), _check_isa,
          "hardware: these ISA extensions need Cascade Lake (VNNI) / Sapphire Rapids (AMX, BF16) or newer"),
@@ -201,20 +159,34 @@ READ_ONLY_RULES: tuple[Rule, ...] = (
          "hardware: Xeon Gold 6xxx / Platinum 8xxx have two AVX-512 FMA units per core", intel_only=True),
     Rule("cpu.microcode_uniform", "cpu", "medium", "Microcode identical on all CPUs", "cpu.intel_xeon",
          ("cpu.microcode", "cpu.microcode_uniform"), _check_microcode_uniform,
-         "OS: install the vendor microcode package (intel-microcode) and reboot"),
+         "OS: install the vendor microcode package (intel-microcode) and reboot",
+         host_owned=True),
     Rule("memory.channels", "memory", "high", "Every memory channel populated", "memory.all_channels_populated",
-         ("memory.populated_channels", "memory.channels_per_socket", "memory.dimms"), _check_channels,
-         "hardware: install one identical DIMM in each empty channel slot listed (1 DIMM per channel)"),
+         ("memory.populated_channels", "memory.channels_per_socket", "memory.channel_problem", "memory.dimms"),
+         check_channels,
+         "hardware: install one identical DIMM in each empty channel slot listed (1 DIMM per channel)",
+         host_owned=True),
+    Rule("memory.dimms_per_channel", "memory", "medium", "Same DIMMs per channel on every channel",
+         "memory.balanced_dimms_per_channel", ("memory.dimms",), check_dimms_per_channel,
+         "hardware: give every channel the same number of DIMMs (all 1DPC, or fill the second slot of every "
+         "channel); 2 DIMMs per channel also lowers the memory speed on many platforms",
+         host_owned=True),
     Rule("memory.matched", "memory", "medium", "Matched DIMMs", "memory.matched_dimms",
-         ("memory.dimm_sizes_matched", "memory.dimms"), _check_matched,
-         "hardware: replace mismatched DIMMs so every slot holds the same size, type and speed"),
+         ("memory.dimms",), check_matched,
+         "hardware: swap the slots listed for DIMMs of the socket's usual part number, size and rank",
+         host_owned=True),
     Rule("memory.rated_speed", "memory", "medium", "DIMMs at rated speed", "memory.rated_speed",
-         ("memory.dimms",), _check_rated_speed,
-         "BIOS: Memory Configuration > Memory Frequency = Auto/max; avoid 2 DIMMs per channel and mixed DIMMs"),
+         ("memory.dimms", "cpu.microarch", "system.product"), check_rated_speed,
+         "BIOS: Memory Configuration > Memory Frequency = Auto/max; avoid 2 DIMMs per channel and mixed DIMMs",
+         host_owned=True),
+    Rule("memory.socket_balance", "memory", "medium", "Memory split evenly across sockets", "memory.balanced_sockets",
+         ("memory.dimms",), check_socket_balance,
+         "hardware: fill the slots listed (or swap in larger DIMMs) so every socket holds the same memory",
+         host_owned=True),
     Rule("power.driver", "power", "medium", "intel_pstate scaling driver", "power.driver",
          ("power.driver",), _check_driver,
          "BIOS: enable HWP; kernel cmdline: drop intel_pstate=disable (acpi-cpufreq cannot set EPP)",
-         intel_only=True),
+         intel_only=True, host_owned=True),
     Rule("frameworks.stacks", "frameworks", "high", "Required AI stacks at the profile's versions", "frameworks",
          ("frameworks.envs",), _check_stacks, "pyinfra INVENTORY deploys/frameworks.py"),
     Rule("frameworks.isa", "frameworks", "high", "Each precision runs on the CPU's best AI ISA", "frameworks",
@@ -236,16 +208,31 @@ def _finding(host: str, rule_id: str, category: str, severity: str, title: str, 
                    evidence=evidence, expected=expected, remedy=remedy if status == FAIL else "")
 
 
+def _guest_note(host: str, hypervisor: str) -> Finding:
+    """Said once per guest node: why its BIOS and hardware rules are n/a."""
+    return Finding(host=host, rule="cpu.hypervisor", category="cpu", severity="low", title="Virtual machine",
+                   status=NA, evidence=f"{hypervisor} guest: BIOS and hardware rules are set by the hypervisor host",
+                   expected="", remedy="")
+
+
 def evaluate_node(host: str, facts: Facts, profile: Profile) -> list[Finding]:
-    """Every rule the profile asks for on one node, read-only rules first, then the tunable knobs."""
+    """Every rule the profile asks for on one node, read-only rules first, then the tunable knobs.
+
+    Under a hypervisor, host-owned rules (BIOS, DIMMs) are n/a: the guest's owner cannot act on them.
+    """
     findings: list[Finding] = []
     intel = is_intel(facts)
+    hypervisor = fact(facts, "cpu.hypervisor")
+    if hypervisor:
+        findings.append(_guest_note(host, hypervisor))
     for rule in READ_ONLY_RULES:
         wanted = profile.get(rule.profile_key)
         if wanted is None:
             continue
         if rule.intel_only and not intel:
             verdict: Verdict = (NA, f"Intel-only check; this CPU is {fact(facts, 'cpu.vendor') or 'unknown'}", "")
+        elif rule.host_owned and hypervisor:
+            verdict = (NA, f"set by the hypervisor host ({hypervisor} guest)", "")
         else:
             verdict = rule.check(facts, wanted)
         findings.append(_finding(host, rule.id, rule.category, rule.severity, rule.title, verdict, rule.remedy))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from xeonfleet.instances import format_cpulist
 from xeonfleet.instances import parse_cpulist as _parse_strict
 
-__all__ = ["format_cpulist", "parse_cpulist"]
+__all__ = ["format_cpulist", "parse_cpulist", "parse_cpumask"]
 
 
 def parse_cpulist(text: str | None) -> list[int] | None:
@@ -20,3 +20,14 @@ def parse_cpulist(text: str | None) -> list[int] | None:
         return sorted(set(_parse_strict(text)))
     except ValueError:
         return None
+
+
+def parse_cpumask(text: str | None) -> list[int] | None:
+    """The kernel's hex CPU mask ("00000000,0000ff0f", 32-bit groups, highest first) -> CPU ids."""
+    if text is None:
+        return None
+    try:
+        mask = int(text.strip().replace(",", "") or "0", 16)
+    except ValueError:
+        return None
+    return [bit for bit in range(mask.bit_length()) if mask >> bit & 1]

@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import json
 
-from xeonfleet.parsers.sections import ProbeOutput
+from xeonfleet import sysfs_paths as paths
+from xeonfleet.parsers.sections import ProbeOutput, to_int
 
 TOOLS = ("numactl", "cpupower", "dmidecode")
 _VIRTUAL_NIC_PREFIXES = ("lo", "veth", "docker", "br-", "virbr", "tap", "tun")
 _VIRTUAL_DISK_PREFIXES = ("loop", "ram", "zram", "dm-", "sr", "nbd")
 ENV_RECORD = "/xeonfleet-env.json"
 VIRTUAL = "sys/devices/virtual/"
+
+
+def _gts(text: str | None) -> float | None:
+    """ "16.0 GT/s PCIe" -> 16.0; None for "Unknown" or a missing file."""
+    try:
+        return float(text.split()[0]) if text else None
+    except ValueError:
+        return None
+
+
+def parse_pcie_link(probe: ProbeOutput, device_dir: str) -> dict | None:
+    """A PCI device's trained link against its maximum, and its NUMA node (None: not reported)."""
+    values = {name: probe.value(f"{device_dir}/{name}") for name in paths.PCIE_LINK}
+    if values["max_link_width"] is None and values["current_link_width"] is None:
+        return None
+    node = to_int(values["numa_node"])
+    return {
+        "speed_gts": _gts(values["current_link_speed"]), "width": to_int(values["current_link_width"]),
+        "max_speed_gts": _gts(values["max_link_speed"]), "max_width": to_int(values["max_link_width"]),
+        "numa_node": node if node is not None and node >= 0 else None,
+    }
 
 
 def parse_nics(probe: ProbeOutput) -> list[dict]:
@@ -24,6 +46,7 @@ def parse_nics(probe: ProbeOutput) -> list[dict]:
             "name": name,
             "speed_mbps": speed if speed is not None and speed > 0 else None,
             "operstate": lines[0].strip() if lines else None,
+            "pcie": parse_pcie_link(probe, f"{paths.NET}/{name}/device"),
         })
     return nics
 
@@ -40,6 +63,7 @@ def parse_disks(probe: ProbeOutput) -> list[dict]:
             "rotational": probe.value(f"sys/block/{name}/queue/rotational") == "1",
             "nvme": name.startswith("nvme"),
             "size_bytes": sectors * 512 if sectors is not None else None,
+            "pcie": parse_pcie_link(probe, paths.nvme_device(name)) if name.startswith("nvme") else None,
         })
     return disks
 

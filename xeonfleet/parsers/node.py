@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xeonfleet.parsers import cpuinfo, devices, memory, microarch, numa, os, power, smbios, topology
+from xeonfleet.parsers import cpuinfo, devices, hypervisor, memory, microarch, numa, os, power, smbios, topology
 from xeonfleet.parsers.sections import ProbeOutput, parse_probe_output
 
 SCHEMA_VERSION = 1
@@ -20,17 +20,30 @@ def _smbios(probe: ProbeOutput, errors: list[str]) -> dict | None:
     return None
 
 
+def _base_ghz(identity: dict, base_khz: int | None) -> tuple[float | None, str | None]:
+    """(GHz, source): the model name's "@ x GHz", else cpufreq's base_frequency, else the TSC.
+
+    Without cpufreq (VMs), a TSC the kernel calibrated from CPUID (tsc_known_freq) runs at the
+    nominal (base) clock, and cpuinfo's "cpu MHz" then reports it.
+    """
+    if identity["base_ghz"]:
+        return identity["base_ghz"], "model_name"
+    if base_khz:
+        return round(base_khz / 1e6, 2), "cpufreq"
+    if identity["mhz"] and {"tsc_known_freq", "constant_tsc"} <= set(identity["flags"]):
+        return round(identity["mhz"] / 1000, 2), "tsc"
+    return None, None
+
+
 def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
     blocks = cpuinfo.parse_cpuinfo_blocks(probe.lines("proc/cpuinfo"))
     identity = cpuinfo.summarize_cpuinfo(blocks, errors)
     topo = topology.parse_topology(probe, blocks, errors)
     online = topo.pop("online")
-    arch_name = microarch.microarch(identity["vendor"], identity["family"], identity["model"],
-                                    identity["stepping"])
+    arch_name, arch_source = microarch.identify(identity["vendor"], identity["family"], identity["model"],
+                                                identity["stepping"], identity["flags"])
     max_khz = probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
-    base_khz = probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/base_frequency")
-    if base_khz is None:
-        base_khz = probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_min_freq")
+    base_ghz, base_source = _base_ghz(identity, probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/base_frequency"))
     cpu = {
         "vendor": identity["vendor"],
         "model_name": identity["model_name"],
@@ -38,9 +51,12 @@ def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
         "model": identity["model"],
         "stepping": identity["stepping"],
         "microarch": arch_name,
+        "microarch_source": arch_source,
         "arch": identity["arch"],
+        "hypervisor": None,  # set once SMBIOS is decoded (build_node_facts)
         **topo,
-        "base_ghz": identity["base_ghz"] or (round(base_khz / 1e6, 2) if base_khz else None),
+        "base_ghz": base_ghz,
+        "base_ghz_source": base_source,
         "max_ghz": round(max_khz / 1e6, 2) if max_khz else None,
         "microcode": identity["microcode"],
         "microcode_uniform": identity["microcode_uniform"],
@@ -59,13 +75,16 @@ def build_node_facts(probe: ProbeOutput) -> dict:
     cpu, online = _cpu(probe, errors)
     total = memory.mem_total_bytes(probe.lines("proc/meminfo"), [])
     table = _smbios(probe, errors)
+    cpu["hypervisor"] = hypervisor.detect_hypervisor(
+        cpu["arch"], cpu["flags"], probe.value("sys/hypervisor/type"),
+        [table["system"]["manufacturer"], table["system"]["product"], table["bios"]["vendor"]] if table else [],
+        probe.value("sys/devices/system/clocksource/clocksource0/available_clocksource"))
     return {
         "schema_version": SCHEMA_VERSION,
         "cpu": cpu,
         "numa": numa.parse_numa(probe, online, cpu["sockets"], cpu["vendor"], total, errors),
         "memory": memory.parse_memory(
-            probe.lines("proc/meminfo"), table["dimms"] if table else None,
-            microarch.channels_per_socket(cpu["microarch"]), errors,
+            probe.lines("proc/meminfo"), table, microarch.channels_per_socket(cpu["microarch"]), errors,
         ),
         "bios": table["bios"] if table else {"vendor": None, "version": None, "date": None},
         "system": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from xeonfleet.parsers.cpulist import format_cpulist, parse_cpulist
+from xeonfleet.parsers.cpulist import format_cpulist, parse_cpulist, parse_cpumask
 from xeonfleet.parsers.sections import ProbeOutput
 
 NODE = "sys/devices/system/node/"
@@ -24,6 +24,7 @@ def parse_nodes(probe: ProbeOutput, online: list[int], mem_total_bytes: int | No
                 errors: list[str]) -> list[dict]:
     """One entry per NUMA node, memory-less and CPU-less nodes included."""
     ids = {int(key) for key in probe.matching(NODE + "node", "/cpulist") if key.isdigit()}
+    ids |= {int(key) for key in probe.matching(NODE + "node", "/cpumap") if key.isdigit()}
     ids |= {int(key) for key in probe.matching(NODE + "node", "/meminfo") if key.isdigit()}
     if not ids:
         errors.append("no sys/devices/system/node: assuming one NUMA node holding every CPU")
@@ -31,7 +32,8 @@ def parse_nodes(probe: ProbeOutput, online: list[int], mem_total_bytes: int | No
                  "mem_total_bytes": mem_total_bytes}]
     nodes = []
     for node in sorted(ids):
-        cpus = parse_cpulist(probe.value(f"{NODE}node{node}/cpulist") or "") or []
+        cpus = (parse_cpulist(probe.value(f"{NODE}node{node}/cpulist"))
+                or parse_cpumask(probe.value(f"{NODE}node{node}/cpumap")) or [])
         nodes.append({
             "id": node,
             "cpus": cpus,

@@ -60,6 +60,37 @@ def _epb(probe: ProbeOutput, online: list[int], errors: list[str]) -> int | None
         return None
 
 
+def parse_uncore(probe: ProbeOutput) -> list[dict]:
+    """intel_uncore_frequency limits of each package/die, in kHz ([] without the driver)."""
+    dies = probe.matching(f"{paths.UNCORE}/", "/initial_max_freq_khz")
+    return [
+        {"die": die, **{f"{name}_khz": probe.int_value(f"{paths.UNCORE}/{die}/{name}_freq_khz")
+                        for name in ("min", "max", "initial_min", "initial_max")}}
+        for die in sorted(dies)
+    ]
+
+
+def parse_msrs(probe: ProbeOutput, errors: list[str]) -> dict[str, int] | None:
+    """{address: value} of the MSRs the probe read, when every package agrees; None when none was
+    readable (no msr module, not root, a snapshot). A register that differs across packages is left out."""
+    seen: dict[str, set[int]] = {}
+    for path in probe.matching(f"{paths.MSR_DIR}/", "").keys():
+        cpu, _, address = path.partition("/msr/")
+        try:
+            seen.setdefault(address, set()).add(int(probe.value(f"{paths.MSR_DIR}/{path}") or "", 16))
+        except ValueError:
+            errors.append(f"MSR {address} of CPU {cpu} is not a hex number in the probe output")
+    if not seen:
+        return None
+    msrs = {}
+    for address, values in sorted(seen.items()):
+        if len(values) == 1:
+            msrs[address] = values.pop()
+        else:
+            errors.append(f"MSR {address} differs across packages: left out of power.msr")
+    return msrs
+
+
 def parse_power(probe: ProbeOutput, online: list[int], flags: list[str], errors: list[str]) -> dict:
     """The power.* block of docs/facts.md."""
     driver = probe.value(f"{paths.cpu_dir(0)}/{paths.SCALING_DRIVER}")
@@ -81,4 +112,6 @@ def parse_power(probe: ProbeOutput, online: list[int], flags: list[str], errors:
         "epb": _epb(probe, online, errors),
         "cpuidle_driver": idle_driver if idle_driver not in (None, "none") else None,
         "cstates": parse_cstates(probe, online),
+        "uncore": parse_uncore(probe),
+        "msr": parse_msrs(probe, errors),
     }

@@ -1,23 +1,23 @@
 """A pure decoder of the raw SMBIOS table (sys/firmware/dmi/tables/DMI): types 0, 1, 4, 17.
 
 Decoding the bytes ourselves means live hosts and offline snapshots go through one parser and the
-node needs no dmidecode. Offsets follow DMTF DSP0134 (SMBIOS 3.x).
+node needs no dmidecode. Offsets follow DMTF DSP0134 (SMBIOS 3.x). Which socket and channel a slot
+is comes from its vendor's naming (xeonfleet.parsers.dimm_slots), picked by the type 1 system.
 """
 
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import dataclass
+
+from xeonfleet.parsers import dimm_slots
 
 MEMORY_TYPES = {
     0x12: "DDR", 0x13: "DDR2", 0x18: "DDR3", 0x1A: "DDR4", 0x1B: "LPDDR", 0x1C: "LPDDR2",
     0x1D: "LPDDR3", 0x1E: "LPDDR4", 0x20: "HBM", 0x21: "HBM2", 0x22: "DDR5", 0x23: "LPDDR5",
     0x24: "HBM3",
 }
-_SOCKET = re.compile(r"(?:CPU|PROC|SOCKET|P)\s*[_-]?\s*(\d+)", re.IGNORECASE)
-_CHANNEL = re.compile(r"CHANNEL\s*[_-]?\s*([A-Z0-9]+)", re.IGNORECASE)
-_DIMM_LETTER = re.compile(r"DIMM\s*[_-]?\s*([A-Z])\d", re.IGNORECASE)
+_RANK_MASK = 0x0F  # type 17 Attributes bits 3:0 (SMBIOS 2.6+), 0 = unknown
 
 
 @dataclass
@@ -88,65 +88,50 @@ def _speed(dev: Structure, offset: int, extended_offset: int) -> int | None:
     return speed or None
 
 
-def _socket_and_channel(locator: str | None, bank: str | None) -> tuple[int | None, str | None]:
-    """Socket number and channel name as the board labels them ("CPU1_DIMM_A1", "P0_Channel0")."""
-    socket = channel = None
-    for text in (locator or "", bank or ""):
-        if socket is None and (match := _SOCKET.search(text)):
-            socket = int(match.group(1))
-        if channel is None and (match := _CHANNEL.search(text) or _DIMM_LETTER.search(text)):
-            channel = match.group(1).upper()
-    return socket, channel
-
-
-def memory_device(dev: Structure) -> dict:
-    """One type 17 entry as the memory.dimms item of docs/facts.md."""
+def memory_device(dev: Structure, place: dimm_slots.Place) -> dict:
+    """One type 17 entry, at its place, as the memory.dimms item of docs/facts.md."""
     size = _dimm_size(dev)
-    locator, bank = dev.string(0x10), dev.string(0x11)
-    socket, channel = _socket_and_channel(locator, bank)
     kind = dev.byte(0x12)
     populated = size != 0
+    rank = (dev.byte(0x1B) or 0) & _RANK_MASK
     return {
-        "locator": locator,
-        "bank": bank,
-        "socket": socket,
-        "channel": channel,
+        "locator": dev.string(0x10),
+        "bank": dev.string(0x11),
+        "socket": place.socket,
+        "channel": place.channel,
+        "slot_in_channel": place.slot,
         "size_bytes": size if populated else None,
         "type": MEMORY_TYPES.get(kind) if populated and kind is not None else None,
         "speed_mts": _speed(dev, 0x15, 0x54) if populated else None,
         "configured_speed_mts": _speed(dev, 0x20, 0x58) if populated else None,
         "manufacturer": dev.string(0x17) if populated else None,
         "part_number": dev.string(0x1A) if populated else None,
+        "rank": rank if populated and rank else None,
         "populated": populated,
     }
 
 
 def decode_smbios(table: bytes, errors: list[str]) -> dict:
-    """bios, system, populated CPU sockets (type 4) and dimms from a raw SMBIOS table."""
+    """bios, system, populated CPU sockets (type 4), dimms and the slot rule that placed them."""
     structures = decode_structures(table, errors)
     first = {kind: next((s for s in structures if s.type == kind), None) for kind in (0, 1)}
     bios, system = first[0], first[1]
-    dimms = [memory_device(s) for s in structures if s.type == 17]
+    manufacturer, product = (system.string(0x04), system.string(0x05)) if system else (None, None)
+    devices = [s for s in structures if s.type == 17]
+    rule, places = dimm_slots.place_slots([(d.string(0x10), d.string(0x11)) for d in devices],
+                                          manufacturer, product)
+    dimms = [memory_device(dev, place) for dev, place in zip(devices, places)]
     sockets = [s for s in structures if s.type == 4]
-    if any(d["socket"] is not None for d in dimms) and min(
-        d["socket"] for d in dimms if d["socket"] is not None
-    ) >= 1:
-        # Boards that count sockets from 1 (CPU1, CPU2): the kernel counts from 0.
-        for dimm in dimms:
-            if dimm["socket"] is not None:
-                dimm["socket"] -= 1
     return {
         "bios": {
             "vendor": bios.string(0x04) if bios else None,
             "version": bios.string(0x05) if bios else None,
             "date": bios.string(0x08) if bios else None,
         },
-        "system": {
-            "manufacturer": system.string(0x04) if system else None,
-            "product": system.string(0x05) if system else None,
-        },
+        "system": {"manufacturer": manufacturer, "product": product},
         "cpu_sockets_populated": (
             sum(1 for s in sockets if (s.byte(0x18) or 0) & 0x40) if sockets else None
         ),
         "dimms": dimms,
+        "slot_rule": rule.id if rule else None,
     }

@@ -47,12 +47,26 @@ def present_cpus(probe: ProbeOutput, online: list[int]) -> list[int]:
     return sorted(cpus | set(online))
 
 
+def _ids_from_sibling_lists(probe: ProbeOutput, leaves: tuple[str, ...]) -> dict[int, str]:
+    """{cpu: group id} from the first sibling-list leaf that exists (core_cpus_list ...): CPUs
+    listing the same siblings share a core (or package); groups are numbered by their first CPU."""
+    for leaf in leaves:
+        lists = probe.per_cpu(leaf)
+        if lists:
+            groups = {cpu: min(parse_cpulist(text) or [cpu]) for cpu, text in lists.items()}
+            order = {first: index for index, first in enumerate(sorted(set(groups.values())))}
+            return {cpu: str(order[first]) for cpu, first in groups.items()}
+    return {}
+
+
 def _placement(probe: ProbeOutput, blocks: list[dict[str, str]], online: list[int],
                errors: list[str]) -> dict[int, tuple[int | None, int | None]]:
-    """(package, core) per online CPU from sysfs topology, else cpuinfo."""
+    """(package, core) per online CPU from sysfs topology ids, else sibling lists, else cpuinfo."""
     by_processor = {int(b["processor"]): b for b in blocks if b.get("processor", "").isdigit()}
-    packages = probe.per_cpu("topology/physical_package_id")
-    cores = probe.per_cpu("topology/core_id")
+    packages = (probe.per_cpu("topology/physical_package_id")
+                or _ids_from_sibling_lists(probe, ("topology/package_cpus_list", "topology/core_siblings_list")))
+    cores = (probe.per_cpu("topology/core_id")
+             or _ids_from_sibling_lists(probe, ("topology/core_cpus_list", "topology/thread_siblings_list")))
     placement = {}
     for cpu in online:
         package = to_int(packages.get(cpu))
