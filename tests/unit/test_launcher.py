@@ -95,3 +95,49 @@ def test_real_numactl_pins_each_instance_to_its_planned_cpus_on_this_machine() -
     planned = {row[0]: row[3] for row in rows if len(row) == 5 and row[4].startswith("numactl -C")}
     reported = {row[0]: row[1] for row in rows if len(row) == 2}
     assert len(planned) >= 1 and reported == planned
+
+
+def restricted_copy(sysroot: str, tmp_path: Path, cpus: str, mems: str, cgroup_cpus: str | None = None) -> str:
+    """The same topology seen by a process limited to `cpus`/`mems` (taskset, a container's cgroup)."""
+    import shutil
+
+    root = tmp_path / "restricted"
+    shutil.copytree(sysroot, root, symlinks=True)
+    (root / "proc/self").mkdir(parents=True, exist_ok=True)
+    (root / "proc/self/status").write_text(f"Name:\tpython3\nCpus_allowed_list:\t{cpus}\nMems_allowed_list:\t{mems}\n")
+    if cgroup_cpus is not None:
+        (root / "proc/self/cgroup").write_text("0::/ctr\n")
+        (root / "sys/fs/cgroup/ctr").mkdir(parents=True)
+        (root / "sys/fs/cgroup/ctr/cpuset.cpus.effective").write_text(cgroup_cpus + "\n")
+    return str(root)
+
+
+def test_plans_only_over_the_cpus_the_process_may_use(sysroot: str, tmp_path: Path) -> None:
+    # sysfs claims 160 CPUs on 4 nodes; affinity allows 0-9 and 20-29, the cgroup cpuset only 0-5 of them.
+    root = restricted_copy(sysroot, tmp_path, "0-9,20-29", "0,1", cgroup_cpus="0-5,60-70")
+    result = launch(root, "--instances", "auto", "--dry-run", "--", "app")
+    assert result.returncode == 0, result.stderr
+    assert plan_rows(result.stdout) == [["0", "0", "6", "0-5", "numactl -C 0-5 -m 0 app"]]
+    assert "the topology lists 160 CPUs on 4 NUMA node(s), this process may use 6" in result.stderr
+
+
+def test_unrestricted_process_gets_no_note(sysroot: str, tmp_path: Path) -> None:
+    root = restricted_copy(sysroot, tmp_path, "0-159", "0-3")
+    result = launch(root, "--mode", "throughput", "--dry-run", "--", "app")
+    assert result.returncode == 0 and "note" not in result.stderr
+    assert len(plan_rows(result.stdout)) == 4
+
+
+def test_nothing_usable_is_one_error_line(sysroot: str, tmp_path: Path) -> None:
+    root = restricted_copy(sysroot, tmp_path, "200-201", "0")  # CPUs the topology does not list
+    result = launch(root, "--instances", "auto", "--", "app")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "xeonfleet-run: none of the 160 CPUs in this host's topology is usable by this process "
+        "(allowed CPUs 200-201, memory nodes 0); run it outside the restricting cgroup or taskset"]
+
+
+def test_memory_nodes_outside_mems_allowed_are_not_planned(sysroot: str, tmp_path: Path) -> None:
+    root = restricted_copy(sysroot, tmp_path, "0-159", "2")
+    result = launch(root, "--mode", "throughput", "--dry-run", "--", "app")
+    assert [row[1] for row in plan_rows(result.stdout)] == ["2"]
