@@ -69,6 +69,8 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "all_channels_populated": (_is_bool, "true or false"),
         "matched_dimms": (_is_bool, "true or false"),
         "rated_speed": (_is_bool, "true or false"),
+        "balanced_dimms_per_channel": (_is_bool, "true or false"),
+        "balanced_sockets": (_is_bool, "true or false"),
     },
     # The knob sections' keys come from the knob declarations (xeonfleet/knobs/), where each is set.
     "power": {
@@ -77,6 +79,9 @@ SCHEMA: dict[str, dict[str, Check]] = {
     },
     "os": profile_schema("os"),
     "runtime": profile_schema("runtime"),
+    "devices": {
+        "pcie_full_link": (_is_bool, "true or false (NICs and NVMe drives at their maximum PCIe link)"),
+    },
     "fleet": {
         "homogeneous": (_is_str_list, "a list of fact groups (bios.version, cpu.microcode, os.kernel ...)"),
     },
