@@ -57,11 +57,27 @@ class CpuSpec:
 
 
 @dataclass(frozen=True)
+class NamedSlot:
+    """A slot as its vendor names it, placed where the vendor's population guide puts it.
+
+    This is the lab's ground truth: the parsers must find socket and channel from the names alone.
+    """
+
+    socket: int
+    channel: str
+    slot: int  # 1 = the slot of the channel populated first
+    locator: str
+    bank: str = ""  # "": no Bank Locator string (dmidecode prints "Not Specified")
+
+
+@dataclass(frozen=True)
 class MemorySpec:
     """DIMMs in a compact form: one DIMM in slot 1 of each populated channel of every socket.
 
     `populated` lists the channel letters holding a DIMM ("" = every channel); the remaining slots
     are written to SMBIOS as empty ("No Module Installed"). Profiles without DMI give `total_gb`.
+    A board with its vendor's own slot names lists them in `slots` instead (SMBIOS order), with the
+    locators left empty in `empty`; every other slot holds one size_gb DIMM.
     """
 
     channels_per_socket: int = 0
@@ -74,6 +90,8 @@ class MemorySpec:
     manufacturer: str = ""
     part_number: str = ""
     total_gb: int | None = None  # only when there are no DIMMs to sum (VMs)
+    slots: list[NamedSlot] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # locators of the empty slots, with `slots`
 
 
 @dataclass(frozen=True)
@@ -163,14 +181,8 @@ class DimmSlot:
     channel: str
     slot: int
     size_gb: int
-
-    @property
-    def locator(self) -> str:
-        return f"CPU{self.socket}_DIMM_{self.channel}{self.slot}"
-
-    @property
-    def bank(self) -> str:
-        return f"NODE {self.socket}"
+    locator: str
+    bank: str
 
 
 @dataclass(frozen=True)
@@ -211,12 +223,17 @@ class HardwareProfile:
         return self.sockets * self.cores_per_socket * self.threads_per_core
 
     def dimm_slots(self) -> list[DimmSlot]:
-        """Every memory slot, socket-major then channel then slot (the SMBIOS type 17 order)."""
+        """Every memory slot in SMBIOS type 17 order: the named slots as listed, else socket-major
+        then channel then slot, named CPU0_DIMM_A1 with bank NODE 0 as Intel boards do."""
         mem = self.memory
+        if mem.slots:
+            return [DimmSlot(s.socket, s.channel, s.slot, 0 if s.locator in mem.empty else mem.size_gb, s.locator, s.bank)
+                    for s in mem.slots]
         channels = CHANNEL_LETTERS[: mem.channels_per_socket]
         populated = mem.populated or channels
         return [
-            DimmSlot(socket, channel, slot, mem.size_gb if slot == 1 and channel in populated else 0)
+            DimmSlot(socket, channel, slot, mem.size_gb if slot == 1 and channel in populated else 0,
+                     f"CPU{socket}_DIMM_{channel}{slot}", f"NODE {socket}")
             for socket in range(self.sockets)
             for channel in channels
             for slot in range(1, mem.slots_per_channel + 1)
@@ -334,6 +351,35 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
+def _check_named_slots(hw: HardwareProfile, path: Path) -> None:
+    """Vendor-named slots: unique names on real sockets, consistent with the compact keys a parent gave."""
+    mem = hw.memory
+    locators = [s.locator for s in mem.slots]
+    twice = sorted({name for name in locators if locators.count(name) > 1})
+    if twice:
+        raise _fail(path, "memory.slots", f"locator {twice[0]} is listed twice", "name every slot once")
+    for slot in mem.slots:
+        if not 0 <= slot.socket < hw.sockets or slot.slot < 1:
+            raise _fail(path, "memory.slots", f"{slot.locator} is on socket {slot.socket} slot {slot.slot}",
+                        f"use sockets 0..{hw.sockets - 1} and slots from 1")
+    stray = [name for name in mem.empty if name not in locators]
+    if stray:
+        raise _fail(path, "memory.empty", f"{stray[0]} is not a slot in memory.slots", "list locators of memory.slots")
+    if mem.populated:
+        raise _fail(path, "memory.populated", "is for the compact form", "list the empty slots in memory.empty")
+    if mem.size_gb < 1:
+        raise _fail(path, "memory.size_gb", "missing for the named slots", "give the DIMM size in GB")
+    for socket in range(hw.sockets):
+        mine = [s for s in mem.slots if s.socket == socket]
+        channels = {s.channel for s in mine}
+        if mem.channels_per_socket and len(channels) != mem.channels_per_socket:
+            raise _fail(path, "memory.slots", f"socket {socket} has {len(channels)} channels, "
+                        f"channels_per_socket says {mem.channels_per_socket}", "make them agree")
+        if mine and max(s.slot for s in mine) > mem.slots_per_channel:
+            raise _fail(path, "memory.slots", f"socket {socket} has a slot {max(s.slot for s in mine)}, "
+                        f"slots_per_channel says {mem.slots_per_channel}", "make them agree")
+
+
 def _check(hw: HardwareProfile, path: Path) -> None:
     """Cross-field rules the type hints cannot express."""
     for key in ("sockets", "cores_per_socket", "threads_per_core", "nodes_per_socket"):
@@ -350,7 +396,9 @@ def _check(hw: HardwareProfile, path: Path) -> None:
         raise _fail(path, "bios", "bios and system must be given together (both DMI) or both left out (no DMI)",
                     "add the missing one or remove both")
     mem = hw.memory
-    if mem.total_gb is None:
+    if mem.slots:
+        _check_named_slots(hw, path)
+    elif mem.total_gb is None:
         channels = CHANNEL_LETTERS[: mem.channels_per_socket]
         if not channels or mem.size_gb < 1:
             raise _fail(path, "memory", "needs channels_per_socket and size_gb (or total_gb)",
@@ -359,9 +407,9 @@ def _check(hw: HardwareProfile, path: Path) -> None:
         if stray:
             raise _fail(path, "memory.populated", f"channels {''.join(sorted(stray))} do not exist",
                         f"use letters from {channels}")
-        if mem.type not in ("DDR4", "DDR5"):
-            raise _fail(path, "memory.type", f"{mem.type!r} is not supported", "use DDR4 or DDR5")
-    elif hw.has_dmi:
+    if mem.total_gb is None and mem.type not in ("DDR4", "DDR5"):
+        raise _fail(path, "memory.type", f"{mem.type!r} is not supported", "use DDR4 or DDR5")
+    if mem.total_gb is not None and hw.has_dmi:
         raise _fail(path, "memory.total_gb", "is only for profiles without DMI", "describe the DIMMs instead")
     power = hw.power
     if power.driver is not None:
