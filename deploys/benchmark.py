@@ -21,8 +21,9 @@ from pyinfra.operations import files, python, server
 
 from facts.node import NodeFacts
 from xeonfleet.bench import ingest, remote
+from xeonfleet.bench.bandwidth import memory_limit
 from xeonfleet.bench.jobs import LIGHT, load_jobs, select_jobs
-from xeonfleet.bench.peak import node_peak
+from xeonfleet.bench.peak import node_peaks
 from xeonfleet.hostcommand import HostCommand
 
 
@@ -36,7 +37,9 @@ selection = os.environ.get("XEONFLEET_BENCH_JOBS") or LIGHT
 jobs, light = select_jobs(load_jobs(), selection)
 run_id = ingest.current_run_id()
 facts = host.get_fact(NodeFacts)
-peak, peak_formula = node_peak(facts)
+# The node's limits from its facts; each runner scales them to the cores and sockets it really used.
+limits = {"peaks": {p: peak.to_params() for p, peak in node_peaks(facts).items()},
+          "memory_limit": memory_limit(facts).to_params()}
 env = host.data.get("xeonfleet_bench_env") or remote.DEFAULT_ENV
 cpus = host.data.get("xeonfleet_bench_cpus")
 throttle_pct = host.data.get("xeonfleet_bench_throttle_pct")
@@ -49,9 +52,7 @@ for path in remote.runner_files():
     files.put(name=f"Upload {path.name}", src=str(path), dest=f"{remote.REMOTE_DIR}/runners/{path.name}")
 
 for job in jobs:
-    params = job.params(light)
-    if peak:
-        params.update(peak_gflops=peak, peak_formula=peak_formula)
+    params = {**job.params(light), **limits}
     out = remote.remote_result_path(run_id, job.name)
     local = remote.local_result_path(run_id, host.name, job.name)
     server.shell(name=f"Run {job.name}",
@@ -63,6 +64,6 @@ for job in jobs:
                 args=(run_id, host.name, job.name, local))
 
 server.shell(name="Remove this run's files from the node",
-             commands=[HostCommand(f"rm -rf {remote.REMOTE_DIR}/results/{run_id}")])
+             commands=[HostCommand(remote.cleanup_command(run_id))])
 python.call(name="Mark host complete", function=_with_store, action=ingest.complete_host,
             args=(run_id, host.name))

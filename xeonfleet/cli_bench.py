@@ -2,7 +2,7 @@
 
 `bench run` drives `pyinfra INVENTORY deploys/benchmark.py` (nodes in parallel, jobs serially per node),
 then checks the run against each series' rolling baseline and the fleet's peers. Exit codes:
-0 clean, 1 regression found, 2 bad input or store problem, 75 nightly lock held by another run."""
+0 clean, 1 regression found or the run incomplete (a host died or measured nothing), 2 bad input or store problem, 75 nightly lock held by another run."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import REPO_DIR, JobError, load_jobs, select_jobs
 from xeonfleet.bench.report import html_report, run_metrics, terminal_summary
 from xeonfleet.cli_output import emit, output_options, resolve_format
+from xeonfleet.pyinfra_output import explain_failures
 from xeonfleet.store import ENV_VAR, StoreError, absolute_location, require_existing
 
 REPORT_FORMATS = ("table", "html")
@@ -58,7 +59,9 @@ def _threshold_options(func: Callable) -> Callable:
 
 def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int | None, limit: str | None,
                   limits: Thresholds) -> tuple[RunAnalysis, float]:
-    """One benchmark run over the inventory, ingested and analysed; raises JobError/StoreError on bad input."""
+    """One benchmark run over the inventory, ingested and analysed; raises JobError/StoreError on bad input.
+    pyinfra's own output goes to a log beside the raw results; known failures (a host without SFTP)
+    are printed as one line per host naming the fix."""
     jobs = load_jobs()
     chosen, _ = select_jobs(jobs, selection)
     run_id = ingest.new_run_id()
@@ -68,14 +71,20 @@ def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int 
     command = [str(Path(sys.executable).with_name("pyinfra")), "-y", inventory, str(DEPLOY)]
     command += ["--parallel", str(parallel)] if parallel else []
     command += ["--limit", limit] if limit else []
-    click.echo(f"run {run_id}: {', '.join(j.name for j in chosen)} on {inventory}", err=True)
+    log = remote.results_dir() / run_id / "pyinfra.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    click.echo(f"run {run_id}: {', '.join(j.name for j in chosen)} on {inventory} (pyinfra output: {log})", err=True)
     start = time.monotonic()
     # pyinfra exits non-zero when a host failed; that host is reported incomplete below, not fatal here.
-    subprocess.run(command, env=env, check=False, cwd=REPO_DIR)
+    done = subprocess.run(command, env=env, check=False, cwd=REPO_DIR, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    log.write_text(done.stdout)
     elapsed = time.monotonic() - start
+    for line in explain_failures(done.stdout):
+        click.echo(f"xeonfleet bench: {line}", err=True)
     with ingest.open_bench_store(db) as store:
         if not store.execute("SELECT 1 FROM bench_runs WHERE run_id = ?", (run_id,)):
-            raise StoreError(f"run {run_id} stored nothing: pyinfra reached no host (see its output above)")
+            raise StoreError(f"run {run_id} stored nothing: pyinfra reached no host (its output: {log})")
         ingest.finish_run(store, run_id)
         return analyze_run(store, run_id, jobs, limits), elapsed
 
@@ -92,6 +101,16 @@ def run_and_summarise(inventory: str, selection: str, db: str | None, parallel: 
     return analysis
 
 
+def _min_runs_option(func: Callable) -> Callable:
+    return click.option("--min-baseline-runs", "min_runs", type=int, default=Thresholds().min_runs, show_default=True,
+                        help="Good earlier runs a baseline needs before any regression verdict.")(func)
+
+
+def _exit_code(analysis: RunAnalysis) -> int:
+    """1 when the run regressed or fell short (a host died or measured nothing), else 0."""
+    return EXIT_REGRESSION if analysis.regressions or analysis.incomplete else 0
+
+
 @click.group()
 def bench() -> None:
     """Fleet benchmarks: run jobs on nodes, compare runs, nightly runs."""
@@ -105,16 +124,16 @@ def bench() -> None:
 @click.option("--limit", default=None, help="Only these hosts or groups (pyinfra --limit).")
 @_db_option
 @_threshold_options
+@_min_runs_option
 def run_command(inventory: str, selection: str, parallel: int | None, limit: str | None, db: str | None,
-                baseline_runs: int, min_pct: float, z: float, outlier_pct: float) -> None:
-    """Benchmark INVENTORY, store the samples, exit 1 on a regression."""
-    limits = Thresholds(baseline_runs, min_pct, z, outlier_pct)
+                baseline_runs: int, min_pct: float, z: float, outlier_pct: float, min_runs: int) -> None:
+    """Benchmark INVENTORY, store the samples, exit 1 on a regression or an incomplete run."""
+    limits = Thresholds(baseline_runs, min_pct, z, outlier_pct, min_runs)
     try:
         analysis = run_and_summarise(inventory, selection, db, parallel, limit, limits)
     except (JobError, StoreError, ValueError) as exc:
         _fail(str(exc))
-    if analysis.regressions:
-        sys.exit(EXIT_REGRESSION)
+    sys.exit(_exit_code(analysis))
 
 
 @bench.command("compare")
@@ -147,22 +166,22 @@ def compare_command(run_a: str, run_b: str, min_pct: float, db: str | None) -> N
 @click.option("--parallel", type=int, default=None, help="Nodes benchmarked at once (default: all).")
 @_db_option
 @_threshold_options
+@_min_runs_option
 def nightly_command(inventory: str, selection: str, keep_days: float, lock_path: Path, html_path: Path | None,
                     parallel: int | None, db: str | None, baseline_runs: int, min_pct: float, z: float,
-                    outlier_pct: float) -> None:
+                    outlier_pct: float, min_runs: int) -> None:
     """The timer's entry: lock, run, prune old raw results, write the report."""
     try:
         with nightly.NightlyLock(lock_path):
             analysis = run_and_summarise(inventory, selection, db, parallel, None,
-                                         Thresholds(baseline_runs, min_pct, z, outlier_pct), html_path)
+                                         Thresholds(baseline_runs, min_pct, z, outlier_pct, min_runs), html_path)
             for removed in nightly.prune_raw_results(remote.results_dir(), keep_days):
                 click.echo(f"pruned {removed}", err=True)
     except nightly.LockHeld as exc:
         _fail(str(exc), EXIT_LOCKED)
     except (JobError, StoreError, ValueError) as exc:
         _fail(str(exc))
-    if analysis.regressions:
-        sys.exit(EXIT_REGRESSION)
+    sys.exit(_exit_code(analysis))
 
 
 @bench.command("schedule")

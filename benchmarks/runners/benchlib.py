@@ -34,6 +34,7 @@ try:  # on a node: xeonfleet/instances.py was uploaded next to the runners
     import instances as planner
 except ImportError:  # in the repo (tests, local runs): the package's copy
     from xeonfleet import instances as planner
+import counters  # noqa: E402  (next to this file, on the node and in the repo)
 
 RESULT_VERSION = 1
 SYS_CPU = Path("/sys/devices/system/cpu")
@@ -62,6 +63,45 @@ class Sample:
         if not isinstance(self.value, (int, float)) or self.value != self.value:
             raise RunnerError(f"metric {self.metric}: value {self.value!r} is not a number")
         return {"metric": self.metric, "value": float(self.value), "unit": self.unit, "metadata": self.metadata}
+
+
+@dataclass
+class Unavailable:
+    """A metric this node cannot give (no peak, no DIMM facts, no counters): null with the reason,
+    stored beside the samples so a report says why instead of showing a hole."""
+
+    metric: str
+    reason: str
+
+
+def spread(values: list[float]) -> dict[str, Any]:
+    """Run-to-run spread of one job's repeats, robust (MAD x 1.4826, in % of the median): the
+    regression test widens its threshold by it, so a job that is noisy on a node is not paged on."""
+    import statistics
+
+    if not values:
+        return {"repeats": 0, "spread_pct": None}
+    mid = statistics.median(values)
+    mad = statistics.median(abs(v - mid) for v in values)
+    return {"repeats": len(values), "spread_pct": 100.0 * 1.4826 * mad / abs(mid) if mid else None}
+
+
+def pct_of_peak_samples(value: float, params: dict[str, Any], precision: str, plan: CpuPlan,
+                        meta: dict[str, Any], suffix: str = "") -> list[Sample | Unavailable]:
+    """`value` (G-ops/s) as % of the node's peak for `precision` (params["peaks"], from the facts on
+    the controller) and as % of the peak of the cores this process really ran on: a lab host claims
+    80 cores but runs on the VM's 2, so only the second is meaningful there."""
+    peak = (params.get("peaks") or {}).get(precision) or {}
+    names = (f"pct_of_peak{suffix}", f"pct_of_used_cores_peak{suffix}")
+    if not peak.get("gops"):
+        reason = peak.get("formula") or "no peak passed by the controller (run through deploys/benchmark.py)"
+        return [Unavailable(name, reason) for name in names]
+    used_cores = plan.metadata["usable_physical_cores"]
+    used_peak = peak["per_core_gops"] * used_cores
+    peak_meta = {**meta, "peak_isa": peak["isa"], "peak_gops": peak["gops"], "peak_formula": peak["formula"],
+                 "used_cores_peak_gops": used_peak, "used_cores": used_cores}
+    return [Sample(names[0], 100.0 * value / peak["gops"], "%", peak_meta),
+            Sample(names[1], 100.0 * value / used_peak, "%", peak_meta)]
 
 
 # ---- topology and pinning -------------------------------------------------------------------------
@@ -289,9 +329,11 @@ def execute(module: Any, params: dict[str, Any]) -> dict[str, Any]:
         try:
             state = module.Prepare(params)
             samples = module.Run(params, state)
-            if not samples:
+            measured = [s for s in samples if isinstance(s, Sample)]
+            if not measured:
                 raise RunnerError(f"{module.BENCHMARK_NAME} produced no samples")
-            doc["samples"] = [sample.to_json() for sample in samples]
+            doc["samples"] = [sample.to_json() for sample in measured]
+            doc["unavailable"] = {s.metric: s.reason for s in samples if isinstance(s, Unavailable)}
             doc["status"] = "ok"
         except SkipBenchmark as exc:
             doc.update(status="skipped", reason=str(exc))
@@ -307,17 +349,42 @@ def execute(module: Any, params: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def add_readings(doc: dict[str, Any], readings: list[dict[str, Any]]) -> None:
+    """Counter readings (counters.py) into an ok result: values as samples, the rest as unavailable."""
+    if doc.get("status") != "ok":
+        return
+    doc["samples"] += [r for r in readings if "value" in r]
+    doc.setdefault("unavailable", {}).update({r["metric"]: r["reason"] for r in readings if "reason" in r})
+
+
 def main(module: Any, argv: list[str] | None = None) -> int:
-    """Command line of every runner: `RUNNER.py --params JSON --out FILE`; exit 0 once FILE is written."""
+    """Command line of every runner: `RUNNER.py --params JSON --out FILE`; exit 0 once FILE is written.
+    With perf on the node the runner first re-runs itself under `perf stat` (counters.py)."""
     parser = argparse.ArgumentParser(description=module.__doc__)
     parser.add_argument("--params", default="{}", help="job parameters as a JSON object")
     parser.add_argument("--out", required=True, type=Path, help="where to write the result JSON")
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(arguments)
     try:
         params = json.loads(args.params)
     except ValueError as exc:
         parser.error(f"--params is not JSON ({exc}); pass a JSON object")
     if not isinstance(params, dict):
         parser.error("--params must be a JSON object")
-    _write_json(args.out, execute(module, params))
+    perf = counters.perf_wanted()
+    if perf and (text := counters.run_under_perf(perf, [sys.executable, module.__file__, *arguments], args.out)):
+        doc = json.loads(args.out.read_text())
+        add_readings(doc, counters.perf_readings(counters.parse_perf_csv(text)))
+        _write_json(args.out, doc)
+        return 0
+    if os.environ.get(counters.OFF_VAR) == "off":
+        _write_json(args.out, execute(module, params))
+        return 0
+    with counters.OsWatch(sorted(os.sched_getaffinity(0))) as watch:
+        doc = execute(module, params)
+    if not os.environ.get(counters.UNDER_PERF_VAR):
+        watch.readings.append({"metric": counters.PREFIX + "ipc", "reason": "perf (Debian linux-perf) is not "
+                               "installed on the node, or it failed to start: no cycle or instruction counts"})
+    add_readings(doc, watch.readings)
+    _write_json(args.out, doc)
     return 0

@@ -1,8 +1,9 @@
 """FP32 GEMM with numpy (its BLAS: OpenBLAS, or oneMKL in Intel's numpy) as a share of the node's peak.
 
-The controller passes the node's theoretical peak from facts (xeonfleet/bench/peak.py); this script
-measures GFLOP/s of C = A @ B on square N x N matrices and reports it against that peak and against the
-peak of the cores it really used (they differ on a lab host, see benchlib)."""
+The controller passes the node's theoretical peaks from facts (xeonfleet/bench/peak.py); this script
+measures GFLOP/s of C = A @ B on square N x N matrices and reports it against the FP32 peak and against
+the peak of the cores it really used (they differ on a lab host, see benchlib). No peak in the facts
+(an unknown clock or FMA count): the pct samples are listed as unavailable with the reason."""
 
 from __future__ import annotations
 
@@ -48,13 +49,7 @@ def _ParseGemmResults(per_instance: list[list[float]], n: int, params: dict, pla
     meta = {"n": n, "dtype": params.get("dtype", "float32"), "warmup": params.get("warmup", 1),
             "repeats": params.get("repeats", 5), "statistic": "mean rate over repeats", **plan.metadata}
     samples = [benchlib.Sample("gflops", gflops, "GFLOP/s", meta)]
-    peak = params.get("peak_gflops")
-    if peak:
-        peak_meta = {**meta, "peak_gflops": peak, "peak_formula": params.get("peak_formula")}
-        samples.append(benchlib.Sample("pct_of_peak", 100.0 * gflops / peak, "%", peak_meta))
-        used_peak = peak * plan.metadata["usable_physical_cores"] / plan.metadata["reported_physical_cores"]
-        samples.append(benchlib.Sample("pct_of_used_cores_peak", 100.0 * gflops / used_peak, "%",
-                                       {**peak_meta, "used_cores_peak_gflops": used_peak}))
+    samples += benchlib.pct_of_peak_samples(gflops, params, "fp32", plan, meta)
     return samples
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from functools import lru_cache
@@ -18,6 +19,7 @@ from typing import Any
 from xeonfleet.store import Store, open_store
 
 RUN_ID_VAR = "XEONFLEET_BENCH_RUN_ID"
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench_runs (
     run_id TEXT PRIMARY KEY, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
@@ -38,6 +40,10 @@ CREATE TABLE IF NOT EXISTS bench_samples (
     id {pk}, run_id TEXT NOT NULL, host TEXT NOT NULL, job TEXT NOT NULL, metric TEXT NOT NULL,
     value DOUBLE PRECISION NOT NULL, unit TEXT NOT NULL, time DOUBLE PRECISION NOT NULL,
     facts_fingerprint TEXT NOT NULL, versions_json TEXT NOT NULL, metadata_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bench_unavailable (
+    run_id TEXT NOT NULL, host TEXT NOT NULL, job TEXT NOT NULL, metric TEXT NOT NULL, reason TEXT NOT NULL,
+    PRIMARY KEY (run_id, host, job, metric)
 );
 CREATE INDEX IF NOT EXISTS bench_samples_series ON bench_samples (host, job, metric, time)
 """
@@ -69,11 +75,24 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
+class RunIdError(ValueError):
+    """A run id that is not safe in a path or a shell word."""
+
+
+def check_run_id(run_id: str) -> str:
+    """The id itself when it is letters, digits, '.', '_', '-' (1-64, not starting with '.' or '-'):
+    it becomes a directory name on every node and on the controller."""
+    if not _RUN_ID.fullmatch(run_id or ""):
+        raise RunIdError(f"run id {run_id!r} is not valid: use 1-64 letters, digits, '.', '_' or '-' "
+                         f"(e.g. {new_run_id()}), or unset ${RUN_ID_VAR}")
+    return run_id
+
+
 @lru_cache(maxsize=1)
 def current_run_id() -> str:
     """$XEONFLEET_BENCH_RUN_ID (set by `xeonfleet bench run`), else one id per controller process, so
     every host of one `pyinfra ... deploys/benchmark.py` shares it."""
-    return os.environ.get(RUN_ID_VAR) or new_run_id()
+    return check_run_id(os.environ.get(RUN_ID_VAR) or new_run_id())
 
 
 def facts_subset(facts: dict[str, Any]) -> dict[str, Any]:
@@ -127,6 +146,8 @@ def read_result(path: Path) -> dict[str, Any]:
         raise ResultError(f"result file {path}: unreadable ({exc})") from exc
     if not isinstance(doc, dict) or doc.get("status") not in ("ok", "skipped", "failed"):
         raise ResultError(f"result file {path}: no status ok/skipped/failed; was it written by benchlib?")
+    if not isinstance(doc.get("unavailable") or {}, dict):
+        raise ResultError(f"result file {path}: unavailable must map metric names to reasons")
     for sample in doc.get("samples") or []:
         if not {"metric", "value", "unit"} <= set(sample) or not isinstance(sample["value"], (int, float)):
             raise ResultError(f"result file {path}: malformed sample {sample!r}")
@@ -146,6 +167,7 @@ def ingest_result(store: Store, run_id: str, host: str, job: str, path: Path) ->
     with store.transaction():
         store.execute("DELETE FROM bench_results WHERE run_id = ? AND host = ? AND job = ?", (run_id, host, job))
         store.execute("DELETE FROM bench_samples WHERE run_id = ? AND host = ? AND job = ?", (run_id, host, job))
+        store.execute("DELETE FROM bench_unavailable WHERE run_id = ? AND host = ? AND job = ?", (run_id, host, job))
         store.execute(
             "INSERT INTO bench_results (run_id, host, job, status, reason, versions_json, started, finished) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -157,5 +179,9 @@ def ingest_result(store: Store, run_id: str, host: str, job: str, path: Path) ->
             "versions_json, metadata_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(run_id, host, job, s["metric"], float(s["value"]), s["unit"], when, fingerprint_value, versions,
               json.dumps(s.get("metadata") or {}, sort_keys=True)) for s in doc.get("samples") or []],
+        )
+        store.executemany(
+            "INSERT INTO bench_unavailable (run_id, host, job, metric, reason) VALUES (?, ?, ?, ?, ?)",
+            [(run_id, host, job, metric, str(reason)) for metric, reason in (doc.get("unavailable") or {}).items()],
         )
     return doc

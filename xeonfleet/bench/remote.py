@@ -9,6 +9,7 @@ import os
 import shlex
 from pathlib import Path
 
+from xeonfleet.bench.ingest import check_run_id
 from xeonfleet.bench.jobs import REPO_DIR, RUNNERS_DIR, JobSpec
 
 REMOTE_DIR = "/var/lib/xeonfleet/bench"
@@ -28,6 +29,12 @@ def local_result_path(run_id: str, host: str, job: str) -> Path:
 
 def remote_result_path(run_id: str, job: str) -> str:
     return f"{REMOTE_DIR}/results/{run_id}/{job}.json"
+
+
+def cleanup_command(run_id: str) -> str:
+    """Remove one run's result files from the node: the id is checked and quoted, so a hostile or
+    mistyped $XEONFLEET_BENCH_RUN_ID can never widen the `rm -rf`."""
+    return f"rm -rf {shlex.quote(f'{REMOTE_DIR}/results/{check_run_id(run_id)}')}"
 
 
 def runner_files() -> list[Path]:

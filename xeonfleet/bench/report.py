@@ -10,12 +10,15 @@ from collections import defaultdict
 
 from xeonfleet.bench.analyze import RunAnalysis
 from xeonfleet.bench.jobs import JobSpec
+from xeonfleet.bench.numbers import human
 from xeonfleet.store import Store
 
-CLAIMS = {("numa-local", "numa_pinning_gain"): "numactl -N n -l vs unpinned",
-          ("multi-instance", "multi_instance_gain"): "N instances vs 1 (small batch)"}
+# The Intel tuning guide's claims, each measured as a gain per node (never a regression metric).
+CLAIMS = {("numa-local", "numa_pinning_gain"): "numactl -N n -l vs unpinned (guide: 5-10 %)",
+          ("multi-instance", "multi_instance_gain"): "N instances vs 1, small batch (guide: several 8-16 core instances win)"}
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 WIDTH, HEIGHT, PAD = 520, 180, 36
+COUNTERS = "counters."
 
 
 RunMetrics = dict[tuple[str, str], tuple[str, dict[str, float]]]  # (job, metric) -> (unit, {host: value})
@@ -31,12 +34,8 @@ def run_metrics(store: Store, run_id: str) -> RunMetrics:
 
 
 def claim_gains(metrics: RunMetrics) -> dict[str, dict[str, float]]:
-    """{claim: {host: gain %}} of the seed's claims measured in one run."""
+    """{claim: {host: gain %}} of the tuning guide's claims measured in one run."""
     return {CLAIMS[key]: per_host for key, (_, per_host) in metrics.items() if key in CLAIMS}
-
-
-def _number(value: float) -> str:
-    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}"
 
 
 def metric_line(job: str, metric: str, unit: str, per_host: dict[str, float]) -> str:
@@ -44,25 +43,69 @@ def metric_line(job: str, metric: str, unit: str, per_host: dict[str, float]) ->
     low, high = min(per_host, key=per_host.get), max(per_host, key=per_host.get)
     if per_host[low] == per_host[high]:
         where = f"on all {len(per_host)} hosts" if len(per_host) > 1 else f"on {low}"
-        return f"{job} {metric}: {_number(per_host[low])} {unit} {where}"
-    return (f"{job} {metric}: median {_number(statistics.median(per_host.values()))} {unit} on {len(per_host)} hosts, "
-            f"lowest {low} {_number(per_host[low])}, highest {high} {_number(per_host[high])}")
+        return f"{job} {metric}: {human(per_host[low])} {unit} {where}"
+    return (f"{job} {metric}: median {human(statistics.median(per_host.values()))} {unit} on {len(per_host)} hosts, "
+            f"lowest {low} {human(per_host[low])}, highest {high} {human(per_host[high])}")
+
+
+def _counts(analysis: RunAnalysis, host: str) -> dict[str, int]:
+    jobs = [r for r in analysis.results if r[0] == host]
+    return {status: sum(1 for r in jobs if r[2] == status) for status in ("ok", "skipped", "failed")}
+
+
+def incomplete_line(analysis: RunAnalysis) -> str:
+    """One line: which hosts fall short, how many jobs were skipped or failed, and the first reason
+    (it names the fix: the stack to install or the host data to set)."""
+    nothing = analysis.measured_nothing
+    died = [h for h, s in analysis.hosts.items() if s != "complete" and h not in nothing]
+    parts = []
+    if nothing:
+        counts = [_counts(analysis, h) for h in nothing]
+        skipped, failed = sum(c["skipped"] for c in counts), sum(c["failed"] for c in counts)
+        reason = next((r[3] for r in analysis.results if r[0] in nothing and r[3]), "no job reached the node")
+        parts.append(f"{', '.join(nothing)} measured nothing ({skipped} job(s) skipped, {failed} failed: {reason})")
+    if died:
+        parts.append(f"{', '.join(died)} stopped before the last job (unreachable or killed; its finished jobs are kept)")
+    return f"INCOMPLETE run {analysis.run_id}: " + "; ".join(parts)
+
+
+def verdict_rule(analysis: RunAnalysis) -> str:
+    """The regression test in words, printed with every run so a reader knows what 'no regression' means."""
+    t = analysis.limits
+    return (f"regression test: worse than the baseline (median of the last {t.runs} good runs, at least "
+            f"{t.min_runs} needed) by more than max({t.min_pct:g} %, {t.z:g} x the baseline's MAD sigma, "
+            f"{t.z:g} x the job's own repeat spread); outlier: {t.outlier_pct:g} % below same-hardware peers")
 
 
 def terminal_summary(analysis: RunAnalysis, metrics: RunMetrics, elapsed: float | None = None) -> str:
-    """Hosts and their jobs, each metric's spread over the fleet, the seed's claims, then the findings."""
+    """Hosts and their jobs, each metric's spread over the fleet, the guide's claims, then the findings.
+    Counter readings (counters.*) are left to the HTML report."""
     lines = [f"benchmark run {analysis.run_id}" + (f" ({elapsed:.0f} s)" if elapsed is not None else "")]
     for host, status in analysis.hosts.items():
-        jobs = [r for r in analysis.results if r[0] == host]
-        counts = {s: sum(1 for r in jobs if r[2] == s) for s in ("ok", "skipped", "failed")}
-        lines.append(f"  {host}: {status}; jobs ok {counts['ok']}, skipped {counts['skipped']}, failed {counts['failed']}")
-        lines += [f"    {job} {status_}: {reason}" for _, job, status_, reason in jobs if status_ != "ok"]
-    lines += ["  " + metric_line(job, metric, unit, per_host)
-              for (job, metric), (unit, per_host) in sorted(metrics.items()) if (job, metric) not in CLAIMS]
+        counts = _counts(analysis, host)
+        shown = "incomplete (measured nothing)" if host in analysis.measured_nothing else status
+        lines.append(f"  {host}: {shown}; jobs ok {counts['ok']}, skipped {counts['skipped']}, failed {counts['failed']}")
+        lines += [f"    {job} {status_}: {reason}" for h, job, status_, reason in analysis.results
+                  if h == host and status_ != "ok"]
+    lines += ["  " + metric_line(job, metric, unit, per_host) for (job, metric), (unit, per_host) in sorted(metrics.items())
+              if (job, metric) not in CLAIMS and not metric.startswith(COUNTERS)]
+    unavailable: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for host, job, metric, reason in analysis.unavailable:
+        if not metric.startswith(COUNTERS):
+            unavailable[(job, metric, reason)].append(host)
+    lines += [f"  {job} {metric}: null on {', '.join(hosts)}: {reason}" for (job, metric, reason), hosts in
+              sorted(unavailable.items())]
     for claim, per_host in claim_gains(metrics).items():
         lines.append(f"  {claim}: " + ", ".join(f"{h} {g:+.1f} %" for h, g in sorted(per_host.items())))
+    lines.append("  " + verdict_rule(analysis))
+    if analysis.pending:
+        runs = min(p[3] for p in analysis.pending)
+        lines.append(f"  no verdict yet for {len(analysis.pending)} series: the baseline has {runs} of the "
+                     f"{analysis.limits.min_runs} good runs a verdict needs (--min-baseline-runs)")
     lines += ["  " + finding.line() for finding in analysis.findings]
-    if not analysis.findings:
+    if analysis.incomplete:
+        lines.append("  " + incomplete_line(analysis))
+    elif not analysis.findings:
         lines.append("  no regression, no outlier")
     return "\n".join(lines)
 

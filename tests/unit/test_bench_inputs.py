@@ -1,0 +1,34 @@
+"""Bad inputs around a benchmark run: run ids that reach a shell, pyinfra failures turned into one line."""
+
+import pytest
+
+from xeonfleet.bench import remote
+from xeonfleet.bench.ingest import RunIdError, check_run_id
+from xeonfleet.pyinfra_output import explain_failures
+
+PYINFRA_NO_SFTP = """--> Starting operation: Upload benchlib.py
+Traceback (most recent call last):
+  File ".../pyinfra/connectors/ssh.py", line 454, in get_file_transfer_connection
+paramiko.ssh_exception.SSHException: Channel closed.
+pyinfra.api.exceptions.ConnectError: Unable to establish SFTP connection. Check that the SFTP subsystem for the SSH service at lab-02 is enabled.
+--> pyinfra error in src/gevent/greenlet.py line 912: Unable to establish SFTP connection. Check that the SFTP subsystem for the SSH service at lab-02 is enabled.
+"""
+
+
+@pytest.mark.parametrize("run_id", ["x; rm -rf /", "../../etc", "", "-rf", "a b", "a" * 65, "$(id)"])
+def test_unsafe_run_ids_are_refused_with_the_fix(run_id):
+    with pytest.raises(RunIdError, match=r"is not valid: use 1-64 letters, digits.*or unset \$XEONFLEET_BENCH_RUN_ID"):
+        check_run_id(run_id)
+
+
+def test_cleanup_command_quotes_a_checked_id():
+    assert remote.cleanup_command("20261125T130457-f8a8f5") == "rm -rf /var/lib/xeonfleet/bench/results/20261125T130457-f8a8f5"
+    with pytest.raises(RunIdError):
+        remote.cleanup_command("x y")
+
+
+def test_a_host_without_sftp_is_one_line_with_the_fix():
+    assert explain_failures(PYINFRA_NO_SFTP) == [
+        "lab-02: its sshd has no SFTP subsystem, which pyinfra uploads and fetches files with; set host data "
+        "ssh_file_transfer_protocol='scp' for lab-02 (or add `Subsystem sftp internal-sftp` to its sshd_config)"]
+    assert explain_failures("--> Disconnecting from hosts...\n") == []
