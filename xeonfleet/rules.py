@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN, Finding
 from xeonfleet.knobs import Facts, fact, is_intel, knobs_for
+from xeonfleet.pcie_checks import check_nic_links, check_nvme_links
 from xeonfleet.memory_rules import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
                                     check_socket_balance)
 from xeonfleet.profiles import Profile
@@ -198,6 +199,13 @@ READ_ONLY_RULES: tuple[Rule, ...] = (
          ("frameworks.envs",), _check_support,
          "move the env to the successor the evidence names (profile frameworks:), then "
          "pyinfra INVENTORY deploys/frameworks.py"),
+    Rule("devices.nic_link", "devices", "high", "NICs trained at their full PCIe link", "devices.pcie_full_link",
+         ("nics",), check_nic_links,
+         "hardware: move the NIC to a slot wired for its full width/generation (check risers and the BIOS "
+         "slot bifurcation / link speed setting), then reboot"),
+    Rule("devices.nvme_link", "devices", "medium", "NVMe drives trained at their full PCIe link",
+         "devices.pcie_full_link", ("disks",), check_nvme_links,
+         "hardware: reseat the drive or use a bay/cable rated for its PCIe generation and width"),
 )
 
 

@@ -9,6 +9,8 @@ leaf under `cpu_dir(N)`; `every_cpu(leaf)` is the shell glob over all CPUs (kept
 
 from __future__ import annotations
 
+import re
+
 CPU = "sys/devices/system/cpu"
 NODE = "sys/devices/system/node"
 
@@ -58,6 +60,14 @@ def cstate(index: int, leaf: str) -> str:
 
 def msr_device(cpu: int) -> str:
     return f"{MSR_DIR}/{int(cpu)}/msr"
+
+
+def nvme_device(disk: str) -> str:
+    """The PCI device directory of an NVMe namespace's controller: nvme0n1 -> sys/class/nvme/nvme0/device."""
+    match = re.match(r"nvme\d+", disk)
+    if match is None:
+        raise ValueError(f"{disk!r} is not an NVMe namespace name (nvmeXnY)")
+    return f"{NVME}/{match.group(0)}/device"
 
 
 def sysctl(key: str) -> str:

@@ -228,3 +228,79 @@ def test_missing_numactl_is_installed_by_apt_and_removed_by_restore(lab_factory)
     assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
     assert node_facts(lab, "lab-01")["tools"]["numactl"] is False
     assert lab.exec("lab-01", ["dpkg-query", "-W", "-f=${Status}", "numactl"]).stdout.strip() != "install ok installed"
+
+
+# Every new knob away from its hardware default, so each one changes on every host that has it.
+NEW_KNOBS_PROFILE = """\
+include: xeon-ai-base
+power:
+  c1e: true
+  c1_demotion: true
+  prefetchers: {l2_streamer: false, l2_adjacent: false, dcu_streamer: false, dcu_ip: false,
+                dcu_next_page: false, l2_amp: false}
+  uncore_min: max
+  uncore_max: 2000000
+"""
+NEW_KNOB_PREFIXES = ("power.prefetcher.", "power.c1e", "power.c1_demotion", "power.uncore_")
+
+
+def register_files(host: LabHost) -> dict[str, bytes]:
+    """The bytes of every simulated MSR device and uncore limit file of a host's generated tree."""
+    tree = host.tree_dir
+    paths = [*(tree / "dev/cpu").rglob("msr"), *(tree / "sys/devices/system/cpu/intel_uncore_frequency").rglob("*")]
+    return {str(p.relative_to(tree)): p.read_bytes() for p in sorted(paths) if p.is_file()}
+
+
+@pytest.mark.skipif(not Path("/dev/cpu").is_dir(), reason="no /dev/cpu on this machine to mount the lab's MSR files on")
+def test_msr_and_uncore_knobs_dry_apply_rerun_restore(lab_factory, tmp_path: Path) -> None:
+    """Prefetchers, C1E, C1 auto-demotion and uncore limits on Ice Lake, Sapphire Rapids, mistuned Ice Lake
+    and EPYC: --dry changes nothing, apply makes them pass (n/a on AMD and where a microarch lacks the
+    control), the boot script re-applies them, a re-run changes nothing, restore puts every byte back."""
+    lab = lab_factory(["icx-8380-2s", "spr-8480-2s", "icx-8380-2s-mistuned", "epyc-7763-2s"])
+    profile_path = tmp_path / "new-knobs.yaml"
+    profile_path.write_text(NEW_KNOBS_PROFILE)
+    inventory = tmp_path / "inventory.py"
+    inventory.write_text("from xeonfleet.lab.fleet import Lab\n"
+                         f"hosts = [(name, {{**data, 'xeonfleet_profile': {str(profile_path)!r}}}) "
+                         "for name, data in Lab().inventory_hosts()]\n")
+    profile = load_profile(str(profile_path))
+    names = [h.name for h in lab.hosts]
+    before = {name: node_facts(lab, name) for name in names}
+    registers = {h.name: register_files(h) for h in lab.hosts}
+
+    def new_knobs(name: str) -> dict[str, tuple[str, str]]:
+        return {f.rule: (f.status, f.evidence) for f in evaluate_node(name, node_facts(lab, name), profile)
+                if f.rule.startswith(NEW_KNOB_PREFIXES)}
+
+    assert pyinfra(lab, "exec", "--", "true", inventory=str(inventory)).returncode == 0
+    sums = {h.name: layer_checksum(h) for h in lab.hosts}
+    dry = pyinfra(lab, "deploys/ai_node.py", options=("--dry",), inventory=str(inventory))
+    assert dry.returncode == 0, dry.stdout[-3000:]
+    assert {h.name: layer_checksum(h) for h in lab.hosts} == sums, "--dry changed a host"
+
+    first = pyinfra(lab, "deploys/ai_node.py", inventory=str(inventory))
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    icx, spr, mistuned, epyc = (new_knobs(name) for name in names)
+    for verdicts in (icx, spr, mistuned):
+        assert {status for status, _ in verdicts.values()} <= {PASS, NA}, verdicts
+        assert verdicts["power.c1e"] == (PASS, "on") and verdicts["power.prefetcher.l2_streamer"] == (PASS, "off")
+        assert verdicts["power.uncore_min"][0] == PASS
+    assert icx["power.prefetcher.l2_amp"] == (NA, "icelake-server has no L2 adaptive multipath probability "
+                                                  "(AMP) prefetcher control")
+    assert spr["power.prefetcher.l2_amp"] == (PASS, "off")
+    assert {status for status, _ in epyc.values()} == {NA}
+    msr = node_facts(lab, "lab-01")["power"]["msr"]
+    # 0x1a4 bits 0-3 set (prefetchers off); C1E bit 1 of 0x1fc and C1 demotion bit 26 of 0xe2 set, nothing else moved.
+    assert msr == {"0x1a4": 0xF, "0x1fc": 0x2904005F, "0xe2": 0x4000403}
+    boot = lab.exec("lab-01", ["sh", "/usr/local/sbin/xeonfleet-tune.sh"])
+    assert boot.returncode == 0 and "set-msr-bit" in lab.exec("lab-01", ["cat", "/usr/local/sbin/xeonfleet-tune.sh"]).stdout
+
+    second = pyinfra(lab, "deploys/ai_node.py", inventory=str(inventory))
+    assert second.returncode == 0 and changes(second.stdout + second.stderr) == {}, second.stdout[-3000:]
+
+    restored = pyinfra(lab, "deploys/restore.py", inventory=str(inventory))
+    assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
+    for host in lab.hosts:
+        assert register_files(host) == registers[host.name], f"{host.name}: an MSR or uncore file differs"
+        after = node_facts(lab, host.name)
+        assert sorted(k for k in before[host.name] if before[host.name][k] != after.get(k)) == [], host.name

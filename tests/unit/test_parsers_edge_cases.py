@@ -78,12 +78,12 @@ def test_cloud_vm_without_cpufreq_or_dmi():
     assert facts["frameworks"]["envs"] == [{"name": "pt", "backend": "venv", "ok": True}]
     assert any("broken" in e and "JSON" in e for e in facts["errors"])
     assert facts["nics"] == [
-        {"name": "eth0", "speed_mbps": 25000, "operstate": "up"},
-        {"name": "eth1", "speed_mbps": None, "operstate": "down"},
+        {"name": "eth0", "speed_mbps": 25000, "operstate": "up", "pcie": None},
+        {"name": "eth1", "speed_mbps": None, "operstate": "down", "pcie": None},
     ]
     assert facts["disks"] == [
-        {"name": "nvme0n1", "rotational": False, "nvme": True, "size_bytes": 512000000},
-        {"name": "vda", "rotational": True, "nvme": False, "size_bytes": 104857600 * 512},
+        {"name": "nvme0n1", "rotational": False, "nvme": True, "size_bytes": 512000000, "pcie": None},
+        {"name": "vda", "rotational": True, "nvme": False, "size_bytes": 104857600 * 512, "pcie": None},
     ]
     assert facts["tools"] == {"numactl": True, "cpupower": False, "dmidecode": False}
 

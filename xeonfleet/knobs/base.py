@@ -34,7 +34,7 @@ def is_intel(facts: Facts) -> bool:
 
 
 def always(facts: Facts) -> str | None:
-    """`applies` of a knob every node has."""
+    """`applies` of a knob every node has; `unknown` of one whose reading needs no precondition."""
     return None
 
 
@@ -100,7 +100,8 @@ class Knob:
     """A setting the tune deploy can change and the audit can verify.
 
     read(facts) -> current value or None (unknown); wanted(profile, facts) -> target or None (not
-    computable); applies(facts) -> None, or the reason the knob is n/a on this node; plan_error(wanted,
+    computable); applies(facts) -> None, or the reason the knob is n/a on this node; unknown(facts) ->
+    None, or why its current value cannot be known here (it is then never set); plan_error(wanted,
     facts, host_data) -> a one-line error that stops the deploy on that host before anything runs.
     setter: how to set it (None: only its persist file sets it); persist: the file that keeps it;
     key: the sysctl name, env var or tool the persist file / setter is about.
@@ -114,6 +115,7 @@ class Knob:
     read: Callable[[Facts], Any]
     wanted: Callable[[Profile, Facts], Any]
     applies: Callable[[Facts], str | None] = always
+    unknown: Callable[[Facts], str | None] = always
     setter: Setter | None = None
     persist: PersistFile | None = None
     key: str | None = None
@@ -130,6 +132,8 @@ class Knob:
         reason = self.applies(facts)
         if reason:
             return NA, reason, expected
+        if unknown := self.unknown(facts):
+            return UNKNOWN, unknown, expected
         current = self.read(facts)
         if current is None:
             return UNKNOWN, f"cannot read {', '.join(self.facts)} on this host", expected

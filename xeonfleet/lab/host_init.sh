@@ -25,6 +25,15 @@ mount -t overlay overlay -o "lowerdir=/,upperdir=$state/upper,workdir=$state/wor
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
 mount --bind "$tree/sys" "$root/sys"
+# The generated /dev/cpu (sparse files standing in for the msr driver's devices) hides the machine's
+# own, so an MSR write by a deploy lands in this host's file and never in a real register. Without a
+# /dev/cpu to mount on there is no msr device to hide either; the MSR knobs then read unknown.
+mkdir -p "$tree/dev/cpu"
+if [ -d "$root/dev/cpu" ]; then
+    mount --bind "$tree/dev/cpu" "$root/dev/cpu"
+else
+    echo "lab host $name: this machine has no /dev/cpu to mount the generated MSR files on" >&2
+fi
 
 # Read-only first (the /proc paths Docker makes read-only), so a sysctl the profile does not
 # define or an IRQ affinity write fails (EROFS) instead of changing the real kernel; each

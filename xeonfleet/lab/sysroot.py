@@ -18,7 +18,7 @@ from pathlib import Path
 from xeonfleet import sysfs_paths as paths
 from xeonfleet.instances import format_cpulist
 from xeonfleet.knobs.thp import THP_CHOICES
-from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, SystemSpec
+from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, PcieLink, SystemSpec
 from xeonfleet.lab.smbios import build_smbios, host_bytes
 
 KERNEL_MAX = 8191  # NR_CPUS - 1 of Debian/Ubuntu generic kernels
@@ -89,6 +89,17 @@ class _TreeWriter:
         finally:
             os.close(fd)
 
+    def at_offsets(self, rel: str, chunks: dict[int, bytes]) -> None:
+        """A sparse file with `chunks` written at their offsets: what pread/pwrite see of a device
+        such as /dev/cpu/N/msr, whose offset is the register's address."""
+        self.write(rel, b"")
+        fd = os.open(f"{self.root}/{rel}", os.O_WRONLY)
+        try:
+            for offset, data in chunks.items():
+                os.pwrite(fd, data, offset)
+        finally:
+            os.close(fd)
+
     def lines(self, rel: str, *values: object) -> None:
         """One value per line: most sysfs attributes are a single line with a newline."""
         self.write(rel, "".join(f"{v}\n" for v in values))
@@ -110,6 +121,8 @@ def build_sysroot(hw: HardwareProfile, dest: Path, hostname: str) -> None:
     _write_mm(out, hw)
     _write_net(out, hw, hostname)
     _write_block(out, hw)
+    _write_msrs(out, hw, online)
+    _write_uncore(out, hw)
     if hw.bios is not None and hw.system is not None:
         _write_dmi(out, hw, hw.bios, hw.system, hostname)
 
@@ -332,6 +345,8 @@ def _write_net(out: _TreeWriter, hw: HardwareProfile, hostname: str) -> None:
         out.lines(f"{d}/type", 1)  # ARPHRD_ETHER
         # A device/ link is what tells a physical NIC from lo, bridges and veths.
         out.lines(f"{d}/device/uevent", f"PCI_SLOT_NAME=0000:{0x17 + index:02x}:00.0")
+        if nic.pcie is not None:
+            _write_pcie_link(out, f"{d}/device", nic.pcie)
 
 
 def _write_block(out: _TreeWriter, hw: HardwareProfile) -> None:
@@ -340,6 +355,40 @@ def _write_block(out: _TreeWriter, hw: HardwareProfile) -> None:
         out.lines(f"{d}/size", disk.size_gb * 10**9 // 512)  # 512-byte sectors, vendor GB
         out.lines(f"{d}/queue/rotational", int(disk.rotational))
         out.lines(f"{d}/device/model", "NVMe SSD" if disk.name.startswith("nvme") else "SATA SSD")
+        if disk.pcie is not None and disk.name.startswith("nvme"):
+            _write_pcie_link(out, paths.nvme_device(disk.name), disk.pcie)
+
+
+def _write_pcie_link(out: _TreeWriter, device_dir: str, link: PcieLink) -> None:
+    """The PCI device's link attributes, in the kernel's "16.0 GT/s PCIe" format."""
+    values = {"current_link_speed": f"{link.speed_gts:.1f} GT/s PCIe", "current_link_width": link.width,
+              "max_link_speed": f"{link.max_speed_gts:.1f} GT/s PCIe", "max_link_width": link.max_width,
+              "numa_node": link.numa_node}
+    for name in paths.PCIE_LINK:
+        out.lines(f"{device_dir}/{name}", values[name])
+
+
+def _write_msrs(out: _TreeWriter, hw: HardwareProfile, online: list[LogicalCpu]) -> None:
+    """/dev/cpu/N/msr of every online CPU: each register's 8 little-endian bytes at its address."""
+    if not hw.msrs:
+        return
+    chunks = {int(address, 16): int(value, 16).to_bytes(8, "little") for address, value in hw.msrs.items()}
+    for cpu in online:
+        out.at_offsets(paths.msr_device(cpu.id), chunks)
+
+
+def _write_uncore(out: _TreeWriter, hw: HardwareProfile) -> None:
+    """intel_uncore_frequency/package_PP_die_DD/: current and initial (firmware) limits in kHz."""
+    uncore = hw.uncore
+    if uncore is None:
+        return
+    for package in range(hw.sockets):
+        for die in range(uncore.dies_per_package):
+            d = f"{paths.UNCORE}/package_{package:02d}_die_{die:02d}"
+            out.lines(f"{d}/initial_min_freq_khz", uncore.initial_min_khz)
+            out.lines(f"{d}/initial_max_freq_khz", uncore.initial_max_khz)
+            out.lines(f"{d}/min_freq_khz", uncore.min_khz or uncore.initial_min_khz)
+            out.lines(f"{d}/max_freq_khz", uncore.max_khz or uncore.initial_max_khz)
 
 
 def _write_dmi(out: _TreeWriter, hw: HardwareProfile, bios: BiosSpec, system: SystemSpec, hostname: str) -> None:

@@ -16,7 +16,6 @@ from xeonfleet.sysfs_paths import node
 
 LIB_DIR = "/usr/local/lib/xeonfleet"
 STATE_HELPER = f"{LIB_DIR}/state.py"
-MSR_HELPER = f"{LIB_DIR}/msr.py"
 # A glob we expand on the node: only path characters and the glob's own [0-9]*.
 _GLOB = re.compile(r"^[A-Za-z0-9_./*\[\]-]+$")
 
@@ -73,6 +72,11 @@ def record_packages(packages: list[str]) -> str:
 def record_msr(knob_id: str, address: int) -> str:
     """Undo log: keep MSR `address` of every CPU (all 64 bits) before the first change."""
     return sh("python3", STATE_HELPER, "save-msr", knob_id, hex(address))
+
+
+def set_msr_bit(address: int, bit: int, on: bool) -> str:
+    """Set (on) or clear one bit of an MSR on every CPU, read-modify-write (node_state.py set-msr-bit)."""
+    return sh("python3", STATE_HELPER, "set-msr-bit", hex(address), bit, int(on))
 
 
 def recorded(record: str, command: str) -> str:

@@ -8,7 +8,13 @@ value is the one restore must return to, not the value of the previous run).
     state.py save-values KNOB GLOB...   record sysfs/procfs file contents (globs expanded here)
     state.py save-files PATH...         record a file's content/mode/link target, or that it was absent
     state.py save-packages PKG...       record packages the deploy is about to install
+    state.py save-msr KNOB ADDRESS      record an MSR (all 64 bits) of every CPU
+    state.py set-msr-bit ADDRESS BIT 0|1  set or clear one bit of an MSR on every CPU
     state.py restore                    write every value back, put files back, drop the state
+
+MSRs are read and written as the msr driver's /dev/cpu/N/msr devices want: 8 bytes at offset = the
+register's address (pread/pwrite, as msr-tools' rdmsr/wrmsr do). The MSR knobs' setter lives here with
+the recorder so both go through the same two functions.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import re
 import sys
 
 STATE = "/var/lib/xeonfleet/state.json"
+MSR_DEVICES = "/dev/cpu/[0-9]*/msr"
 OWNED_DIRS = ("/usr/local/lib/xeonfleet", "/var/lib/xeonfleet")
 CHOICE = re.compile(r"\[([^\]]+)\]")
 
@@ -30,7 +37,7 @@ def load() -> dict:
         with open(STATE) as f:
             return json.load(f)
     except FileNotFoundError:
-        return {"version": 1, "values": {}, "files": {}, "packages": []}
+        return {"version": 1, "values": {}, "files": {}, "packages": [], "msrs": {}}
 
 
 def save(state: dict) -> None:
@@ -47,6 +54,42 @@ def save_values(state: dict, knob: str, patterns: list[str]) -> None:
             if path not in state["values"]:
                 with open(path) as f:
                     state["values"][path] = {"knob": knob, "content": f.read().strip()}
+
+
+def read_msr(device: str, address: int) -> int:
+    fd = os.open(device, os.O_RDONLY)
+    try:
+        return int.from_bytes(os.pread(fd, 8, address), "little")
+    finally:
+        os.close(fd)
+
+
+def write_msr(device: str, address: int, value: int) -> None:
+    fd = os.open(device, os.O_WRONLY)
+    try:
+        os.pwrite(fd, value.to_bytes(8, "little"), address)
+    finally:
+        os.close(fd)
+
+
+def save_msr(state: dict, knob: str, address: int) -> None:
+    msrs = state.setdefault("msrs", {})
+    for device in sorted(glob.glob(MSR_DEVICES)):
+        key = f"{device}@{address:#x}"
+        if key not in msrs:
+            msrs[key] = {"knob": knob, "value": f"{read_msr(device, address):#x}"}
+
+
+def set_msr_bit(address: int, bit: int, on: bool) -> None:
+    """Read-modify-write: only `bit` changes, and a CPU already right is not written."""
+    devices = sorted(glob.glob(MSR_DEVICES))
+    if not devices:
+        raise OSError(2, "no /dev/cpu/N/msr (load the msr module: modprobe msr)")
+    for device in devices:
+        old = read_msr(device, address)
+        new = old | (1 << bit) if on else old & ~(1 << bit)
+        if new != old:
+            write_msr(device, address, new)
 
 
 def save_files(state: dict, paths: list[str]) -> None:
@@ -94,6 +137,13 @@ def restore(state: dict) -> list[str]:
             restore_value(path, record["content"])
         except OSError as exc:
             failed.append(f"{path}: {exc.strerror}")
+    for key, record in sorted(state.get("msrs", {}).items()):
+        device, _, address = key.rpartition("@")
+        try:
+            if read_msr(device, int(address, 16)) != int(record["value"], 16):
+                write_msr(device, int(address, 16), int(record["value"], 16))
+        except OSError as exc:
+            failed.append(f"{key}: {exc.strerror}")
     for path, record in sorted(state["files"].items(), reverse=True):
         if path.startswith(OWNED_DIRS):
             continue
@@ -114,6 +164,15 @@ def main(argv: list[str]) -> int:
         save_values(state, args[0], args[1:])
     elif command == "save-files":
         save_files(state, args)
+    elif command == "save-msr" and len(args) == 2:
+        save_msr(state, args[0], int(args[1], 16))
+    elif command == "set-msr-bit" and len(args) == 3:
+        try:
+            set_msr_bit(int(args[0], 16), int(args[1]), args[2] == "1")
+        except OSError as exc:
+            print(f"xeonfleet: MSR {args[0]} bit {args[1]}: {exc.strerror}", file=sys.stderr)
+            return 1
+        return 0
     elif command == "save-packages":
         state["packages"] += [p for p in args if p not in state["packages"]]
     elif command == "restore":

@@ -47,6 +47,7 @@ class TunePlan:
     steps: list[Step] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     not_applicable: dict[str, str] = field(default_factory=dict)
+    unknown: dict[str, str] = field(default_factory=dict)  # knob id -> why its value cannot be read (left alone)
     extra_steps: list[str] = field(default_factory=list)
     files: dict[PersistFile, dict[str, str]] = field(default_factory=dict)  # persist file -> key -> value
     cmdline_args: list[str] = field(default_factory=list)
@@ -127,6 +128,8 @@ def plan_host(host: str, profile: Profile, facts: Facts, data: Mapping[str, Any]
             plan.skipped.append(knob.id)
         elif reason := knob.applies(facts):
             plan.not_applicable[knob.id] = reason
+        elif reason := knob.unknown(facts):
+            plan.unknown[knob.id] = reason
         else:
             status = knob.compare(facts, profile)[0]
             plan.steps.append(Step(knob, knob.read(facts), knob.wanted(profile, facts), status == PASS))

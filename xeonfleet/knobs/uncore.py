@@ -1,0 +1,74 @@
+"""Uncore (mesh/LLC) frequency limits through intel_uncore_frequency, per package and die.
+
+PerfSpect's `config --uncore-max/min`. The profile names a limit as `max` (the firmware's highest,
+initial_max_freq_khz), `default` (the firmware's own initial value for that limit) or a number of kHz.
+A fixed uncore at its top (min = max) trades idle power for latency: online inference wants it. The
+kernel forgets the limits at reboot, so the boot script re-applies them; the undo log records each die's
+file, so restore puts back the exact kHz of every die.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xeonfleet import sysfs_paths as paths
+from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact, is_intel
+from xeonfleet.tune import commands
+
+
+def _valid_limit(value: Any) -> bool:
+    return value in ("max", "default") or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
+
+
+PROFILE_KEYS = tuple(ProfileKey(f"power.uncore_{limit}", _valid_limit, "max, default or a frequency in kHz")
+                     for limit in ("min", "max"))
+
+
+def _applies(facts: Facts) -> str | None:
+    if not is_intel(facts):
+        return "intel_uncore_frequency is Intel's"
+    if fact(facts, "cpu.hypervisor"):
+        return f"under a hypervisor ({fact(facts, 'cpu.hypervisor')}) the uncore is the host's"
+    if not fact(facts, "power.uncore"):
+        return "no intel_uncore_frequency on this host (module not loaded or kernel older than 5.6)"
+    return None
+
+
+def resolve(limit: str, asked: Any, die: dict[str, Any]) -> int | None:
+    """The kHz `asked` means for one die: max -> initial_max, default -> initial_<limit>, else itself."""
+    if asked == "max":
+        return die.get("initial_max_khz")
+    if asked == "default":
+        return die.get(f"initial_{limit}_khz")
+    return asked
+
+
+def _limit_file(die: str, limit: str) -> str:
+    return f"{paths.UNCORE}/{die}/{limit}_freq_khz"
+
+
+def _knob(limit: str) -> Knob:
+    def wanted(profile: Any, facts: Facts) -> list[int | None]:
+        asked = profile.get(f"power.uncore_{limit}")
+        return [resolve(limit, asked, die) for die in fact(facts, "power.uncore") or []]
+
+    def command(values: list[int], facts: Facts) -> str:
+        dies = fact(facts, "power.uncore") or []
+        return "; ".join(commands.ensure_files(_limit_file(die["die"], limit), str(value))
+                         for die, value in zip(dies, values))
+
+    return Knob(
+        id=f"power.uncore_{limit}", category="power", severity="medium",
+        title=f"Uncore frequency {limit} (kHz per package/die)", facts=("power.uncore",),
+        read=lambda facts: [die.get(f"{limit}_khz") for die in fact(facts, "power.uncore") or []] or None,
+        wanted=wanted, applies=_applies,
+        setter=Setter(command=command,
+                      record=lambda values, facts: commands.record_values(
+                          f"power.uncore_{limit}", [f"{paths.UNCORE_DIE_GLOB}/{limit}_freq_khz"]),
+                      boot=True),
+    )
+
+
+def knobs(profile: Any) -> list[Knob]:
+    """max before min: raising min up to max needs max there first (the kernel refuses min > max)."""
+    return [_knob(limit) for limit in ("max", "min") if profile.get(f"power.uncore_{limit}") is not None]
