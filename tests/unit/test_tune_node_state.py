@@ -55,3 +55,30 @@ def test_restore_skips_unchanged_values(tmp_path: Path, state_file: Path) -> Non
     node_state.main(["save-values", "os.sysctl", str(sysctl)])
     sysctl.chmod(0o444)  # read-only, like a sysctl the kernel does not let change: untouched, no error
     assert node_state.main(["restore"]) == 0
+
+
+def test_msr_bits_change_alone_and_restore_puts_every_bit_back(tmp_path: Path, state_file: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """On sparse files read at the register's offset (what the msr device is to pread/pwrite)."""
+    devices = []
+    for cpu, value in enumerate((0x14000403, 0x14000403, 0x94000403)):
+        device = tmp_path / "dev" / str(cpu) / "msr"
+        device.parent.mkdir(parents=True)
+        device.write_bytes(b"\0" * 0xE2 + value.to_bytes(8, "little"))
+        devices.append(device)
+    original = [d.read_bytes() for d in devices]
+    monkeypatch.setattr(node_state, "MSR_DEVICES", str(tmp_path / "dev/[0-9]*/msr"))
+    assert node_state.main(["save-msr", "power.c1_demotion", "0xe2"]) == 0
+    assert node_state.main(["set-msr-bit", "0xe2", "26", "0"]) == 0
+    assert [node_state.read_msr(str(d), 0xE2) for d in devices] == [0x10000403, 0x10000403, 0x90000403]
+    assert node_state.main(["save-msr", "power.c1_demotion", "0xe2"]) == 0  # the first value stays
+    assert node_state.main(["restore"]) == 0
+    assert [d.read_bytes() for d in devices] == original
+
+
+def test_set_msr_bit_without_msr_devices_fails_in_one_line(tmp_path: Path, state_file: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(node_state, "MSR_DEVICES", str(tmp_path / "none/[0-9]*/msr"))
+    assert node_state.main(["set-msr-bit", "0x1a4", "0", "1"]) == 1
+    assert "modprobe msr" in capsys.readouterr().err
