@@ -15,7 +15,7 @@ def structure(kind: int, body: bytes, strings: list[str]) -> bytes:
 
 
 def dimm(locator: str, bank: str, size_word: int, extended_mb: int = 0, speed: int = 3200,
-         configured: int = 3200, kind: int = 0x1A) -> bytes:
+         configured: int = 3200, kind: int = 0x1A, rank: int = 0) -> bytes:
     """A type 17 of SMBIOS 3.3 length (0x5C) with strings 1..4: locator, bank, maker, part."""
     body = bytearray(0x5C - 4)
     def put(offset: int, fmt: str, value: int) -> None:
@@ -27,15 +27,16 @@ def dimm(locator: str, bank: str, size_word: int, extended_mb: int = 0, speed: i
     put(0x15, "<H", 0xFFFF if speed > 0xFFFE else speed)
     put(0x17, "<B", 3)
     put(0x1A, "<B", 4)
+    put(0x1B, "<B", rank)
     put(0x1C, "<I", extended_mb)
     put(0x20, "<H", configured)
     put(0x54, "<I", speed)
     return structure(17, bytes(body), [locator, bank, "Samsung", "M393A4K40DB3-CWE"])
 
 
-def bios_and_system() -> bytes:
+def bios_and_system(manufacturer: str = "Intel Corporation", product: str = "M50CYP2SBSTD") -> bytes:
     bios = structure(0, bytes([1, 2, 0, 0, 3]) + bytes(0x18 - 9), ["Intel Corporation", "SE5C620.86B", "02/16/2022"])
-    system = structure(1, bytes([1, 2, 0, 0]) + bytes(0x1B - 8), ["Intel Corporation", "M50CYP2SBSTD"])
+    system = structure(1, bytes([1, 2, 0, 0]) + bytes(0x1B - 8), [manufacturer, product])
     cpu_populated = bytearray(0x30 - 4)
     cpu_populated[0x18 - 4] = 0x41
     cpu_empty = bytearray(0x30 - 4)
@@ -90,3 +91,21 @@ def test_empty_table():
     errors: list[str] = []
     table = decode_smbios(b"", errors)
     assert table["bios"]["vendor"] is None and table["dimms"] == [] and table["cpu_sockets_populated"] is None
+
+
+def test_rank_and_slot_in_channel():
+    table = bios_and_system() + dimm("CPU1_DIMM_A2", "NODE 1", 16384, rank=2) + dimm("CPU1_DIMM_B1", "NODE 1", 0) + END
+    populated, empty = decode_smbios(table, [])["dimms"]
+    assert (populated["rank"], populated["slot_in_channel"]) == (2, 1)  # A2: the channel's second slot
+    assert (empty["rank"], empty["slot_in_channel"], empty["channel"]) == (None, 0, "B")
+
+
+def test_the_type_1_system_picks_the_vendor_rule():
+    """Dell's "A1" means processor 1, channel 0 on a PowerEdge R740 and nothing on an unknown board."""
+    slots = dimm("A1", "Not Specified", 16384) + dimm("B7", "Not Specified", 16384)
+    dell = decode_smbios(bios_and_system("Dell Inc.", "PowerEdge R740") + slots + END, [])
+    assert dell["slot_rule"] == "dell-poweredge-14g"
+    assert [(d["socket"], d["channel"], d["slot_in_channel"]) for d in dell["dimms"]] == [(0, "0", 0), (1, "0", 1)]
+    other = decode_smbios(bios_and_system("Some OEM", "Board") + slots + END, [])
+    assert other["slot_rule"] is None
+    assert [(d["socket"], d["channel"]) for d in other["dimms"]] == [(None, None), (None, None)]

@@ -146,6 +146,8 @@ def _channels(rule: str, spec: Any, fill_order: bool) -> tuple[dict[int, tuple[s
             raise _fail(rule, f"channels entry {table!r} is not a mapping", "write channel: [slot numbers]")
         by_number: dict[int, tuple[str, int]] = {}
         for channel, numbers in table.items():
+            if not isinstance(numbers, list) or not all(isinstance(n, int) for n in numbers):
+                raise _fail(rule, f"channel {channel} lists {numbers!r}", "list the slot numbers, e.g. [1, 7]")
             for index, number in enumerate(numbers):
                 if number in by_number:
                     raise _fail(rule, f"slot {number} is in channels {by_number[number][0]} and {channel}",
@@ -155,7 +157,9 @@ def _channels(rule: str, spec: Any, fill_order: bool) -> tuple[dict[int, tuple[s
     return tuple(out)
 
 
-def _rule(spec: dict[str, Any]) -> SlotRule:
+def _rule(spec: Any) -> SlotRule:
+    if not isinstance(spec, dict):
+        raise SlotTableError(f"xeonfleet/parsers/{TABLE}: rule {spec!r} is not a mapping; write id, vendor, source, ...")
     rule = str(spec.get("id", "?"))
     missing = [key for key in ("id", "vendor", "source") if not spec.get(key)]
     if missing:
@@ -186,15 +190,20 @@ def _table() -> dict[str, Any]:
     return data
 
 
-@lru_cache(maxsize=1)
-def rules() -> tuple[SlotRule, ...]:
-    """Every rule of dimm_slots.yaml, vendor rows first, validated once."""
-    parsed = tuple(_rule(spec) for spec in _table()["rules"])
+def parse_rules(specs: list[dict[str, Any]]) -> tuple[SlotRule, ...]:
+    """Rules from their YAML form, each checked; a bad one raises SlotTableError naming it and the fix."""
+    parsed = tuple(_rule(spec) for spec in specs)
     ids = [r.id for r in parsed]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise SlotTableError(f"xeonfleet/parsers/{TABLE}: duplicate rule ids {', '.join(duplicates)}; rename them")
     return parsed
+
+
+@lru_cache(maxsize=1)
+def rules() -> tuple[SlotRule, ...]:
+    """Every rule of dimm_slots.yaml, vendor rows first, validated once."""
+    return parse_rules(_table()["rules"])
 
 
 def _places(rule: SlotRule, slots: list[tuple[str | None, str | None]]) -> list[Place]:
