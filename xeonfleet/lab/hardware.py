@@ -158,12 +158,35 @@ class KernelSpec:
 
 
 @dataclass(frozen=True)
+class PcieLink:
+    """A PCI device's link as sysfs shows it (current_link_speed reads "16.0 GT/s PCIe")."""
+
+    speed_gts: float
+    width: int
+    max_speed_gts: float
+    max_width: int
+    numa_node: int = -1  # -1: the firmware did not say (what the kernel shows then)
+
+
+@dataclass(frozen=True)
+class UncoreSpec:
+    """intel_uncore_frequency limits per package and die, in kHz; initial_* are the firmware's."""
+
+    initial_min_khz: int
+    initial_max_khz: int
+    min_khz: int = 0  # 0: the initial value
+    max_khz: int = 0
+    dies_per_package: int = 1
+
+
+@dataclass(frozen=True)
 class Nic:
     name: str
     speed: int  # Mb/s, as /sys/class/net/IFACE/speed
     mac_prefix: str = "02:00:00"  # vendor OUI; the host part is derived from the hostname
     mtu: int = 1500
     operstate: str = "up"
+    pcie: PcieLink | None = None  # None: no PCIe link files (virtio, on-board without them)
 
 
 @dataclass(frozen=True)
@@ -171,6 +194,7 @@ class Disk:
     name: str
     size_gb: int
     rotational: bool = False
+    pcie: PcieLink | None = None  # NVMe controllers: the link of /sys/class/nvme/nvmeN/device
 
 
 @dataclass(frozen=True)
@@ -203,6 +227,9 @@ class HardwareProfile:
     sysctls: dict[str, str] = field(default_factory=dict)
     nics: list[Nic] = field(default_factory=list)
     disks: list[Disk] = field(default_factory=list)
+    # MSR address -> 64-bit value on every CPU, both hex strings; none: no /dev/cpu/N/msr files.
+    msrs: dict[str, str] = field(default_factory=dict)
+    uncore: UncoreSpec | None = None  # None: no intel_uncore_frequency driver (AMD, VMs, older kernels)
     offline_cpus: list[int] = field(default_factory=list)
     expect: dict[str, Any] = field(default_factory=dict)
 
@@ -354,10 +381,12 @@ def _join(prefix: str, key: str) -> str:
 def _check_named_slots(hw: HardwareProfile, path: Path) -> None:
     """Vendor-named slots: unique names on real sockets, consistent with the compact keys a parent gave."""
     mem = hw.memory
-    locators = [s.locator for s in mem.slots]
-    twice = sorted({name for name in locators if locators.count(name) > 1})
+    names = [(s.locator, s.bank) for s in mem.slots]  # AMD boards repeat "DIMM 0" under each bank
+    twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
-        raise _fail(path, "memory.slots", f"locator {twice[0]} is listed twice", "name every slot once")
+        raise _fail(path, "memory.slots", f"slot {twice[0][0]} (bank {twice[0][1]!r}) is listed twice",
+                    "name every slot once")
+    locators = [s.locator for s in mem.slots]
     for slot in mem.slots:
         if not 0 <= slot.socket < hw.sockets or slot.slot < 1:
             raise _fail(path, "memory.slots", f"{slot.locator} is on socket {slot.socket} slot {slot.slot}",
@@ -429,3 +458,10 @@ def _check(hw: HardwareProfile, path: Path) -> None:
         if value not in THP_CHOICES[key]:
             raise _fail(path, f"thp.{key}", f"{value!r} is not a kernel choice",
                         f"use one of: {' '.join(THP_CHOICES[key])}")
+    for address, value in hw.msrs.items():
+        for text in (address, value):
+            if not re.fullmatch(r"0x[0-9a-fA-F]{1,16}", text):
+                raise _fail(path, f"msrs.{address}", f"{text!r} is not a 64-bit hex number",
+                            "write both as quoted hex strings, e.g. \"0x1a4\": \"0x0\"")
+    if hw.uncore is not None and not 0 < hw.uncore.initial_min_khz <= hw.uncore.initial_max_khz:
+        raise _fail(path, "uncore", "initial_min_khz must be > 0 and <= initial_max_khz", "fix the limits")
