@@ -16,6 +16,8 @@ REMOTE_DIR = "/var/lib/xeonfleet/bench"
 DEFAULT_ENV = "/opt/xeonfleet/envs/ai"
 RESULTS_DIR_VAR = "XEONFLEET_RESULTS_DIR"
 PLANNER = REPO_DIR / "xeonfleet" / "instances.py"  # pure stdlib: the runners import it as `instances`
+# The frameworks' oneDNN verbose parser and ISA names (stdlib): matmul-isa names the kernel with them.
+ISA_HELPERS = [REPO_DIR / "xeonfleet" / "frameworks" / name for name in ("node_env.py", "isa_names.py")]
 
 
 def results_dir() -> Path:
@@ -38,8 +40,8 @@ def cleanup_command(run_id: str) -> str:
 
 
 def runner_files() -> list[Path]:
-    """Everything the node needs: the runner scripts, their harness, and the instance planner."""
-    return sorted(RUNNERS_DIR.glob("*.py")) + [PLANNER]
+    """Everything the node needs: the runner scripts, their harness, the instance planner, the ISA helpers."""
+    return sorted(RUNNERS_DIR.glob("*.py")) + [PLANNER, *ISA_HELPERS]
 
 
 def throttle_loop(pct: int) -> str:

@@ -1,0 +1,150 @@
+"""INT8 and BF16 next to FP32 on one matrix multiply through oneDNN (PyTorch), against each precision's
+ISA peak, with the kernel oneDNN really dispatched.
+
+The guide: INT8 with AVX-512 VNNI, BF16 and AMX on newer Xeons. The same N x N linear layer
+(y = x W^T) runs in each precision through oneDNN, the library every maintained stack uses on Xeon:
+FP32 and BF16 as torch's mkldnn Linear, INT8 as a quantized Linear on torch's `onednn` engine (u8
+activations, s8 weights). N is large enough (>= 1024) for oneDNN to pick its AMX / VNNI brgemm
+kernels. One probe call per precision runs under oneDNN verbose, so the samples name the kernel and
+its ISA (normalised by isa_names.py, shipped with the runners): a BF16 rate at 5 % of the AMX peak
+with `dispatched_isa: avx512_core_bf16` says AMX was not used, and why the speed-up is small.
+
+Peaks come from the controller's facts (xeonfleet/bench/peak.py, one table); the %-of-peak samples use
+the cores this process really ran on. BF16 runs only where the CPU has avx512_bf16 or amx_bf16 (else
+it is emulated and says nothing about the node); the speed-ups are over FP32 on the same node, same N."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import tempfile
+
+import benchlib
+
+try:  # on a node: uploaded next to the runners, with isa_names.py
+    import node_env
+except ImportError:  # in the repo
+    from xeonfleet.frameworks import node_env
+
+BENCHMARK_NAME = "matmul_isa"
+REQUIRES = ("torch",)
+PRECISIONS = ("fp32", "bf16", "int8")
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+UNITS = {"fp32": "GFLOP/s", "bf16": "GFLOP/s", "int8": "GOP/s"}
+
+
+def _linear(precision: str, n: int):
+    """(layer, input) of one precision, built in the instance process (torch loads there)."""
+    import torch
+    from torch.utils import mkldnn
+
+    torch.manual_seed(0)
+    if precision == "int8":
+        torch.backends.quantized.engine = "onednn"
+        layer = torch.ao.nn.quantized.Linear(n, n)
+        layer.set_weight_bias(torch.quantize_per_tensor(torch.randn(n, n), 0.05, 0, torch.qint8), None)
+        layer.scale, layer.zero_point = 0.5, 0
+        return layer, torch.quantize_per_tensor(torch.rand(n, n), 0.01, 0, torch.quint8)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    layer = mkldnn.to_mkldnn(torch.nn.Linear(n, n, bias=False), dtype)
+    return layer, torch.randn(n, n).to(dtype).to_mkldnn()
+
+
+def _kernel_of(call) -> dict | None:
+    """The compute kernel oneDNN ran for one call: its verbose lines, caught on fd 1, parsed by the
+    frameworks' own parser (node_env.compute_kernel)."""
+    import torch
+
+    libc = ctypes.CDLL(None)
+    with tempfile.TemporaryFile("w+") as sink:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(sink.fileno(), 1)
+        try:
+            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+                call()
+            libc.fflush(None)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        sink.seek(0)
+        return node_env.compute_kernel(sink.read().splitlines())
+
+
+def _matmul_instance(barrier, precisions: list[str], n: int, warmup: int, repeats: int) -> dict:
+    import torch
+
+    out = {}
+    with torch.no_grad():
+        for precision in precisions:
+            layer, x = _linear(precision, n)
+            kernel = _kernel_of(lambda: layer(x))
+            barrier.wait()
+            out[precision] = {"times": benchlib.timed_repeats(lambda: layer(x), warmup, repeats), "kernel": kernel}
+    return out
+
+
+def _flags() -> set[str]:
+    with open("/proc/cpuinfo") as handle:
+        line = next((line for line in handle if line.startswith("flags")), "flags :")
+    return set(line.split(":", 1)[1].split())
+
+
+def Prepare(params: dict) -> dict:
+    wanted = params.get("precisions", list(PRECISIONS))
+    unknown = [p for p in wanted if p not in PRECISIONS]
+    if unknown or "fp32" not in wanted:
+        raise benchlib.RunnerError(f"precisions {wanted} must include fp32 (the speed-up reference) and be "
+                                   f"some of {list(PRECISIONS)}")
+    if int(params.get("n", 0)) < 256:
+        raise benchlib.RunnerError(f"n {params.get('n')!r} too small for oneDNN's AMX/VNNI kernels; use >= 1024")
+    skipped = {}
+    if "bf16" in wanted and not _flags().intersection(BF16_FLAGS):
+        skipped["bf16"] = f"no {' or '.join(BF16_FLAGS)} in /proc/cpuinfo flags: BF16 would be emulated"
+    return {"plan": benchlib.node_plan("single"), "precisions": [p for p in wanted if p not in skipped],
+            "skipped": skipped}
+
+
+def Run(params: dict, state: dict) -> list:
+    plan = state["plan"]
+    n = int(params["n"])
+    args = (state["precisions"], n, int(params.get("warmup", 1)), int(params.get("repeats", 5)))
+    result = benchlib.run_instances(_matmul_instance, args, plan.cpusets, [len(plan.cpusets[0])])[0]
+    return _ParseMatmulResults(result, n, params, state)
+
+
+def _ParseMatmulResults(result: dict, n: int, params: dict, state: dict) -> list:
+    """Per precision: sustained rate, % of its ISA peak, the kernel; then INT8/FP32 and BF16/FP32."""
+    plan, ops = state["plan"], 2.0 * n**3
+    base = {"n": n, "op": "linear y = x W^T (oneDNN)", "warmup": params.get("warmup", 1),
+            "repeats": params.get("repeats", 5), "statistic": "mean rate over repeats",
+            "skipped_precisions": state["skipped"], **plan.metadata}
+    samples: list = []
+    rates = {}
+    for precision, measured in result.items():
+        times = measured["times"]
+        if not times or min(times) <= 0:
+            raise benchlib.RunnerError(f"{precision} matmul timings are empty or non-positive: {times!r}")
+        rates[precision] = ops * len(times) / sum(times) / 1e9
+        kernel = measured["kernel"] or {}
+        meta = {**base, "precision": precision, "kernel": kernel.get("kernel"), "dispatched_isa": kernel.get("isa"),
+                "src_type": kernel.get("src_type"), **benchlib.spread([ops / t / 1e9 for t in times])}
+        samples.append(benchlib.Sample(f"rate_{precision}", rates[precision], UNITS[precision], meta))
+        samples += benchlib.pct_of_peak_samples(rates[precision], params, precision, plan, meta, f"_{precision}")
+    for precision in ("bf16", "int8"):
+        if precision in rates:
+            samples.append(benchlib.Sample(f"{precision}_fp32_speedup", rates[precision] / rates["fp32"], "x",
+                                           {**base, "reference": "fp32 on the same node, same n"}))
+        else:
+            reason = state["skipped"].get(precision, f"{precision} not in this job's precisions")
+            samples.append(benchlib.Unavailable(f"{precision}_fp32_speedup", reason))
+    return samples
+
+
+def Cleanup(state) -> None:
+    """Nothing to remove: the layers live in the instance process."""
+
+
+if __name__ == "__main__":
+    sys.exit(benchlib.main(sys.modules[__name__]))
