@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "bench": "xeonfleet.cli_bench:bench",
     "facts": "xeonfleet.cli_facts:facts_command",
     "lab": "xeonfleet.cli_lab:lab",
+    "recommend": "xeonfleet.cli_recommend:recommend_command",
     "report": "xeonfleet.cli_bench:report_command",
     "snapshot": "xeonfleet.cli_facts:snapshot_command",
     "wheelhouse": "xeonfleet.cli_wheelhouse:wheelhouse",
