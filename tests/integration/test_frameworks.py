@@ -1,6 +1,10 @@
 """deploys/frameworks.py for real on a lab host: real pip installs from a real wheelhouse, real
 smoke tests on the node, over real SSH. The wheelhouse is cached under ~/.cache/xeonfleet so
 repeated runs (and CI on the same machine) download from the index once.
+
+The lab host's /proc/cpuinfo comes from its hardware profile, but its kernels run on this machine's
+CPU: the host is the richest lab profile whose AI flags this CPU really has (Sapphire Rapids on an
+AMX machine, Ice Lake on AVX-512 without AMX...), so the ISA checks judge what can really run.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from pathlib import Path
 import pytest
 
 from facts.frameworks import FrameworkEnvs, parse_env_records
+from xeonfleet.frameworks import isa_names
+from xeonfleet.frameworks.node_env import cpu_flags
 from xeonfleet.frameworks.stacks import required_stacks_rule_input, validate_frameworks_spec
 from xeonfleet.frameworks.wheelhouse import cached_wheelhouse, wheel_files
+from xeonfleet.lab.hardware import load_hardware
 
 REPO = Path(__file__).resolve().parents[2]
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
@@ -25,11 +32,35 @@ LIGHT_SPEC = {"envs": [{"name": "ai", "backend": "venv", "python": "3.11",
                         "stacks": {"intel-python": "2026.*", "openvino": "2026.*"}}]}
 
 pytestmark = pytest.mark.lab
+THIS_CPU = cpu_flags()
+AI_FLAGS = {flag for table in isa_names.WANTED_FOR_FLAGS.values() for flag, _ in table}
+AMX = {"amx_tile", "amx_bf16", "amx_int8"} <= THIS_CPU
+
+
+def ai_flags(hardware: str) -> set[str]:
+    return set(load_hardware(hardware).cpu.flags.split()) & AI_FLAGS
+
+
+def hardware_like_this_cpu() -> str:
+    """The richest lab profile whose AI flags this machine's CPU has (kernels run on the real CPU)."""
+    for name in ("spr-8480-2s", "icx-8380-2s", "epyc-7763-2s"):
+        if ai_flags(name) <= THIS_CPU:
+            return name
+    pytest.skip(f"no lab hardware profile's AI flags fit this CPU ({' '.join(sorted(THIS_CPU & AI_FLAGS))})")
 
 
 @pytest.fixture(scope="module")
 def lab(lab_factory):
-    return lab_factory(["icx-8380-2s"], hosts=1)
+    return lab_factory([hardware_like_this_cpu()], hosts=1)
+
+
+def audit(lab, tmp_path: Path, data: dict) -> dict[str, dict]:
+    """xeonfleet audit on the lab host -> {rule: finding}."""
+    result = subprocess.run([str(Path(sys.executable).with_name("xeonfleet")), "audit",
+                             str(write_inventory(lab, tmp_path, data)), "--format", "json"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "XEONFLEET_DB": str(tmp_path / "audit.db")})
+    return {f["rule"]: f for f in json.loads(result.stdout)["nodes"]["lab-01"]["findings"]}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +103,11 @@ def test_light_stacks_install_smoke_test_and_rerun_is_a_noop(lab, tmp_path, ligh
     assert record["versions"]["scikit-learn-intelex"].startswith("2026.")
     assert "CPU" in record["stacks"]["openvino"]["devices"]
     assert record["stacks"]["intel-python"]["patched_module"].startswith("sklearnex")
-    assert record["isa"] and record["isa"].startswith(("avx", "sse"))  # oneDNN really dispatched kernels
+    assert record["isa"] and record["isa"].startswith(("avx", "sse"))  # the kernels really ran
+    # One OpenVINO kernel per precision the lab host's flags allow, named from the runtime graph.
+    precisions = record["stacks"]["openvino"]["precisions"]
+    assert set(precisions) == set(isa_names.precisions_for(ai_flags(hardware_like_this_cpu()))), precisions
+    assert precisions["fp32"]["kernel"].startswith(("brgconv_", "jit_")) and precisions["fp32"]["src_type"] == "f32"
     envs = validate_frameworks_spec(LIGHT_SPEC, "test")
     assert required_stacks_rule_input(records, envs)["status"] == "pass"
 
@@ -96,12 +131,40 @@ def test_ai_node_builds_the_profile_stacks_and_the_audit_passes_them(lab, tmp_pa
     assert tuned.returncode == 0, tuned.stdout[-3000:] + tuned.stderr[-2000:]
     assert "Framework env ai (venv: intel-python, openvino)" in tuned.stdout + tuned.stderr
     assert [r["ok"] for r in env_records(lab) if r["name"] == "ai"] == [True]
-    audit = subprocess.run([str(Path(sys.executable).with_name("xeonfleet")), "audit",
-                            str(write_inventory(lab, tmp_path, data)), "--format", "json"],
-                           cwd=REPO, capture_output=True, text=True, timeout=300,
-                           env={**os.environ, "XEONFLEET_DB": str(tmp_path / "audit.db")})
-    findings = {f["rule"]: f["status"] for f in json.loads(audit.stdout)["nodes"]["lab-01"]["findings"]}
-    assert findings["frameworks.stacks"] == "pass" and findings["frameworks.isa"] == "pass", audit.stdout[-2000:]
+    findings = audit(lab, tmp_path, data)
+    statuses = {rule: findings[rule]["status"] for rule in ("frameworks.stacks", "frameworks.isa", "frameworks.support")}
+    assert statuses == {"frameworks.stacks": "pass", "frameworks.isa": "pass", "frameworks.support": "pass"}, findings
+    assert "env ai: openvino fp32 ran avx" in findings["frameworks.isa"]["evidence"]
+
+
+@pytest.mark.skipif(not AMX, reason="needs AMX (amx_tile, amx_bf16, amx_int8 in /proc/cpuinfo flags)")
+def test_amx_bf16_capped_by_a_variable_fails_naming_it_and_passes_once_it_is_gone(lab, tmp_path, light_wheelhouse):
+    """On an AMX node OpenVINO's BF16 and INT8 convs run AMX kernels; ONEDNN_MAX_CPU_ISA in the
+    node's runtime env makes them fall back to AVX-512, the audit names the stack, precision,
+    variable and file, and removing it + deploys/frameworks.py (which re-runs the checks because
+    that file changed, without reinstalling) turns the verdict back to pass."""
+    data = {"xeonfleet_profile": "xeon-ai-stack", "wheelhouse": str(light_wheelhouse)}
+    assert run_deploy(lab, tmp_path, data).returncode == 0
+    (record,) = [r for r in env_records(lab) if r["name"] == "ai"]
+    ran = {p: record["stacks"]["openvino"]["precisions"][p] for p in ("bf16", "int8")}
+    assert {p: (r["isa"], r["src_type"]) for p, r in ran.items()} == {
+        "bf16": ("avx512_core_amx", "bf16"), "int8": ("avx512_core_amx", "u8")}, ran
+    assert "amx" in ran["bf16"]["kernel"] and "amx" in ran["int8"]["kernel"]
+
+    profile_env = "/etc/profile.d/xeonfleet-ai.sh"
+    venv_inode = host_sh(lab, "stat -c %i /opt/xeonfleet/envs/ai/pyvenv.cfg").stdout
+    host_sh(lab, f"echo 'export ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16' >> {profile_env}")
+    rechecked = run_deploy(lab, tmp_path, data)
+    assert rechecked.returncode == 0, rechecked.stdout[-3000:]
+    assert host_sh(lab, "stat -c %i /opt/xeonfleet/envs/ai/pyvenv.cfg").stdout == venv_inode  # not reinstalled
+    isa = audit(lab, tmp_path, data)["frameworks.isa"]
+    assert isa["status"] == "fail", isa
+    assert (f"env ai: openvino bf16 ran avx512* (brgconv_avx512_bf16") in isa["evidence"]
+    assert f"CPU allows avx512_core_amx: remove ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 from {profile_env}" in isa["evidence"]
+
+    host_sh(lab, f"sed -i '/ONEDNN_MAX_CPU_ISA/d' {profile_env}")
+    assert run_deploy(lab, tmp_path, data).returncode == 0
+    assert audit(lab, tmp_path, data)["frameworks.isa"]["status"] == "pass"
 
 
 def test_faiss_and_inc_stacks_install_and_pass_their_own_smoke_tests(lab, tmp_path):
@@ -193,8 +256,17 @@ def _check_heavy_record(name: str, record: dict) -> None:
     assert record["ok"] is True, json.dumps(record)[:2000]
     (stack,) = HEAVY_ENVS[name]
     result = record["stacks"][stack]
-    # oneDNN really ran kernels and its verbose output was parsed into ISAs.
+    # oneDNN really ran kernels and its verbose output was parsed into ISAs, per precision too.
     assert result["max_isa"] and result["dispatched"], json.dumps(result)
+    flags = ai_flags(hardware_like_this_cpu())
+    precisions = result["precisions"]
+    assert set(precisions) == set(isa_names.precisions_for(flags)), precisions
+    for precision, ran in precisions.items():
+        if stack == "tensorflow" and precision == "int8":
+            assert "no INT8 matmul/conv" in ran["skipped"]
+            continue
+        assert isa_names.meets(ran["isa"], isa_names.wanted_isa(precision, flags)), (precision, ran)
+        assert ran["gflops"] > 0 and ran["isa_source"] == "onednn verbose"
     if stack == "pytorch":
         assert result["mkldnn"] is True and result["output_shape"] == [8, 4]
         if name == "torch-ipex":
@@ -230,6 +302,8 @@ def test_heavy_stack_installs_and_smoke_tests(lab, tmp_path, name):
         _check_heavy_record(name, record)
         size = host_sh(lab, f"du -sm /opt/xeonfleet/envs/{name}").stdout.split()[0]
         figures = {"env": name, "versions": record["versions"], "isa": record["isa"],
+                   "precisions": {p: {k: r.get(k) for k in ("isa", "kernel", "gflops", "skipped")}
+                                  for stack in record["stacks"].values() for p, r in stack["precisions"].items()},
                    "wheelhouse_fetch_s": round(fetched_s, 1), "deploy_s": round(deploy_s, 1),
                    "env_mib": int(size), "wheels_mib": round(sum(w.stat().st_size for w in wheel_files(wheels)) / 2**20)}
         print("XEONFLEET_HEAVY " + json.dumps(figures, sort_keys=True))

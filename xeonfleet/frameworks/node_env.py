@@ -249,7 +249,7 @@ def _check_openvino(variant):
     weights = ops.constant(np.full((8, 3, 3, 3), 0.1, dtype=np.float32))
     conv = ops.convolution(param, weights, [1, 1], [1, 1], [1, 1], [1, 1])
     model = ov.Model([ops.relu(conv)], [param], "xeonfleet_smoke")
-    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})  # AMX CPUs default to BF16
     out = compiled(np.ones((1, 3, 16, 16), dtype=np.float32))[0]
     kernels = {p: (lambda p=p: _openvino_conv(ov, ops, np, p)) for p in isa_names.PRECISIONS}
     return {"devices": devices, "output_shape": list(out.shape),
