@@ -291,6 +291,34 @@ def module_versions(names: list[str]) -> dict[str, str]:
     return versions
 
 
+def onednn_kernel(call: Callable[[], Any]) -> dict[str, Any] | None:
+    """The compute kernel oneDNN ran for one call ({"isa", "kernel", "src_type"}, None when none ran
+    through oneDNN): torch's oneDNN verbose, caught on fd 1 (oneDNN printf()s), parsed by the frameworks'
+    own parser (xeonfleet/frameworks/node_env.py, uploaded with the runners). Torch only."""
+    import ctypes
+
+    import torch
+
+    try:  # on a node: uploaded next to the runners, with isa_names.py
+        import node_env
+    except ImportError:  # in the repo
+        from xeonfleet.frameworks import node_env
+
+    with tempfile.TemporaryFile("w+") as sink:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(sink.fileno(), 1)
+        try:
+            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+                call()
+            ctypes.CDLL(None).fflush(None)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        sink.seek(0)
+        return node_env.compute_kernel(sink.read().splitlines())
+
+
 # ---- the harness ----------------------------------------------------------------------------------
 
 

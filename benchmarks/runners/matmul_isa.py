@@ -15,17 +15,9 @@ it is emulated and says nothing about the node); the speed-ups are over FP32 on 
 
 from __future__ import annotations
 
-import ctypes
-import os
 import sys
-import tempfile
 
 import benchlib
-
-try:  # on a node: uploaded next to the runners, with isa_names.py
-    import node_env
-except ImportError:  # in the repo
-    from xeonfleet.frameworks import node_env
 
 BENCHMARK_NAME = "matmul_isa"
 REQUIRES = ("torch",)
@@ -51,27 +43,6 @@ def _linear(precision: str, n: int):
     return layer, torch.randn(n, n).to(dtype).to_mkldnn()
 
 
-def _kernel_of(call) -> dict | None:
-    """The compute kernel oneDNN ran for one call: its verbose lines, caught on fd 1, parsed by the
-    frameworks' own parser (node_env.compute_kernel)."""
-    import torch
-
-    libc = ctypes.CDLL(None)
-    with tempfile.TemporaryFile("w+") as sink:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        os.dup2(sink.fileno(), 1)
-        try:
-            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
-                call()
-            libc.fflush(None)
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-        sink.seek(0)
-        return node_env.compute_kernel(sink.read().splitlines())
-
-
 def _matmul_instance(barrier, precisions: list[str], n: int, warmup: int, repeats: int) -> dict:
     import torch
 
@@ -79,7 +50,7 @@ def _matmul_instance(barrier, precisions: list[str], n: int, warmup: int, repeat
     with torch.no_grad():
         for precision in precisions:
             layer, x = _linear(precision, n)
-            kernel = _kernel_of(lambda: layer(x))
+            kernel = benchlib.onednn_kernel(lambda: layer(x))
             barrier.wait()
             out[precision] = {"times": benchlib.timed_repeats(lambda: layer(x), warmup, repeats), "kernel": kernel}
     return out

@@ -1,9 +1,12 @@
-"""The seed's claim: for small batches, several instances of a few cores beat one instance of all cores
+"""The Intel tuning guide's claim: for small batches, several instances of a few cores beat one instance of all cores
 (per-instance scaling flattens past 8-16 cores), while large batches scale within one instance.
 
 The workload is a small-batch MLP forward pass in numpy (batch x width @ width x width, three layers),
 timed for a fixed duration; the samples give inferences/s of one big instance, of N instances of C
-cores (the same plan as `xeonfleet-run --instances N --cores-per-instance C`), and the gain."""
+cores (the same plan as `xeonfleet-run --instances N --cores-per-instance C`), and the gain. With
+`sweep` (cores per instance to try, e.g. [1, 2, 4, 8, 16]) every size that fits runs as many instances
+as the node holds, and `best_cores_per_instance` names the size with the highest total throughput:
+the number to put in a serving profile for this node."""
 
 from __future__ import annotations
 
@@ -52,16 +55,33 @@ def multi_pinning(pinning: dict, usable_cores: int) -> dict:
 
 def Prepare(params: dict) -> dict:
     big = benchlib.node_plan("single")
-    return {"big": big, "multi": benchlib.node_plan(multi_pinning(params.get("pinning"), big.metadata["usable_physical_cores"]))}
+    usable = big.metadata["usable_physical_cores"]
+    sweep = {int(c): benchlib.node_plan({"cores_per_instance": int(c)})
+             for c in params.get("sweep") or [] if int(c) <= usable}
+    return {"big": big, "multi": benchlib.node_plan(multi_pinning(params.get("pinning"), usable)), "sweep": sweep}
 
 
-def Run(params: dict, state: dict) -> list[benchlib.Sample]:
+def _throughput(plan: benchlib.CpuPlan, args: tuple) -> list[dict]:
+    return benchlib.run_instances(_mlp_instance, args, plan.cpusets, [len(c) for c in plan.cpusets])
+
+
+def Run(params: dict, state: dict) -> list:
     args = (int(params["batch"]), int(params["width"]), float(params["seconds"]))
-    results = {}
-    for name in ("big", "multi"):
-        plan = state[name]
-        results[name] = benchlib.run_instances(_mlp_instance, args, plan.cpusets, [len(c) for c in plan.cpusets])
-    return _ParseInstanceResults(results, params, state)
+    results = {name: _throughput(state[name], args) for name in ("big", "multi")}
+    swept = {per: sum(r["inferences"] / r["seconds"] for r in _throughput(plan, args))
+             for per, plan in state["sweep"].items()}
+    return _ParseInstanceResults(results, params, state) + [_best_size(swept, state)]
+
+
+def _best_size(swept: dict[int, float], state: dict):
+    """The cores-per-instance with the highest total throughput, every size's figure in metadata."""
+    if not swept:
+        return benchlib.Unavailable("best_cores_per_instance", "no `sweep` sizes fit this node's usable cores")
+    best = max(swept, key=swept.get)
+    return benchlib.Sample("best_cores_per_instance", best, "cores", {
+        "throughput_by_cores_per_instance": {str(c): round(v, 1) for c, v in sorted(swept.items())},
+        "instances_by_cores_per_instance": {str(c): len(p.cpusets) for c, p in sorted(state["sweep"].items())},
+        **state["big"].metadata})
 
 
 def _ParseInstanceResults(results: dict[str, list[dict]], params: dict, state: dict) -> list[benchlib.Sample]:

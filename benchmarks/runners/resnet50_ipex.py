@@ -3,7 +3,9 @@ BF16 only where the ISA has AVX-512 BF16 or AMX, INT8 by IPEX static quantisatio
 installed (torch <= 2.8), else by Intel Neural Compressor's PT2E flow (the inc stack's `pt` variant:
 export, calibrate, convert, then torch.compile, whose inductor needs a C++ compiler and Python.h on
 the node, lowers it to oneDNN INT8 kernels). A precision that cannot run is listed in the samples'
-`skipped_precisions` with the reason; the job is skipped only without torch.
+`skipped_precisions` with the reason; the job is skipped only without torch. BF16 and INT8 also give
+their speed-up over FP32 on the same node, and every precision names the oneDNN kernel (and ISA) its
+batch-1 inference dispatched.
 
 Weights are random and the network is built here (torchvision's resnet50 when torchvision is
 installed, else the same layout by hand), so nothing is downloaded: throughput and latency do not
@@ -147,7 +149,8 @@ def _resnet_instance(barrier, precision: str, params: dict) -> dict:
             done += batch
         elapsed = time.perf_counter() - start
         latencies = benchlib.timed_repeats(lambda: single_model(one), 0, int(params["latency_repeats"]))
-    return {"images": done, "seconds": elapsed, "latencies": latencies}
+        kernel = benchlib.onednn_kernel(lambda: single_model(one))  # after warm-up: the kernels that stay
+    return {"images": done, "seconds": elapsed, "latencies": latencies, "kernel": kernel}
 
 
 def _node_flags() -> set[str]:
@@ -193,16 +196,26 @@ def _ParseResNetResults(results: dict[str, list[dict]], skipped: dict[str, str],
                 optimizer="ipex" if _installed("intel_extension_for_pytorch") else "torch.jit",
                 int8_quantizer=int8_quantizer()[0],
                 model_source="torchvision" if _installed("torchvision") else "built-in")
-    samples = []
+    samples: list = []
+    throughput: dict[str, float] = {}
     for precision, runs in results.items():
         if not runs or any(r["images"] <= 0 or not r["latencies"] for r in runs):
             raise benchlib.RunnerError(f"ResNet-50 {precision}: no completed batches; raise `seconds`")
-        pmeta = {**meta, "precision": precision}
-        samples.append(benchlib.Sample(f"throughput_{precision}", sum(r["images"] / r["seconds"] for r in runs),
-                                       "images/s", pmeta))
+        kernel = runs[0].get("kernel") or {}
+        pmeta = {**meta, "precision": precision, "kernel": kernel.get("kernel"), "dispatched_isa": kernel.get("isa"),
+                 "src_type": kernel.get("src_type")}
+        throughput[precision] = sum(r["images"] / r["seconds"] for r in runs)
+        samples.append(benchlib.Sample(f"throughput_{precision}", throughput[precision], "images/s", pmeta))
         samples.append(benchlib.Sample(f"latency_{precision}",
                                        statistics.median(t for r in runs for t in r["latencies"]) * 1000.0,
                                        "ms", pmeta))
+    for precision in ("bf16", "int8"):
+        if precision in throughput and "fp32" in throughput:
+            samples.append(benchlib.Sample(f"speedup_{precision}", throughput[precision] / throughput["fp32"], "x",
+                                           {**meta, "reference": "throughput_fp32 on the same node, same batch"}))
+        elif precision in skipped or "fp32" not in throughput:
+            samples.append(benchlib.Unavailable(f"speedup_{precision}", skipped.get(precision) or
+                                                "fp32 was not measured in this job"))
     return samples
 
 

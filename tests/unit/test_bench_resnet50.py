@@ -63,18 +63,30 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: Path, extra: dict
     return read_result(Path(out))
 
 
+def _job_samples(doc: dict) -> dict:
+    """The job's own samples, without the counter readings every runner adds (counters.*)."""
+    assert any(s["metric"].startswith("counters.") for s in doc["samples"])
+    return {s["metric"]: s for s in doc["samples"] if not s["metric"].startswith("counters.")}
+
+
 def test_resnet50_measures_fp32_and_bf16_where_the_isa_has_it(torch_env, tmp_path, monkeypatch):
     doc = _run(tmp_path, monkeypatch, torch_env, {"precisions": ["fp32", "bf16"]})
     assert doc["status"] == "ok", doc.get("error") or doc.get("reason")
-    samples = {s["metric"]: s for s in doc["samples"]}
+    samples = _job_samples(doc)
     bf16 = bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
-    expected = {"throughput_fp32", "latency_fp32"} | ({"throughput_bf16", "latency_bf16"} if bf16 else set())
+    expected = {"throughput_fp32", "latency_fp32"} | ({"throughput_bf16", "latency_bf16", "speedup_bf16"} if bf16 else set())
     assert set(samples) == expected
     assert all(s["value"] > 0 for s in samples.values())
     meta = samples["throughput_fp32"]["metadata"]
     assert meta["weights"] == "random" and meta["image_size"] == 64 and meta["batch"] == 4
     assert meta["optimizer"] == "torch.jit"
     assert ("bf16" in meta["skipped_precisions"]) is not bf16
+    assert meta["dispatched_isa"] and meta["kernel"]  # oneDNN ran the convolutions and said which kernel
+    if bf16:
+        assert samples["speedup_bf16"]["value"] == pytest.approx(
+            samples["throughput_bf16"]["value"] / samples["throughput_fp32"]["value"])
+    else:
+        assert "speedup_bf16" in doc["unavailable"]
     assert doc["versions"]["torch"].startswith("2.13.0")
 
 
@@ -82,7 +94,7 @@ def test_resnet50_int8_without_ipex_goes_through_inc_pt2e(torch_env, tmp_path, m
     """torch 2.13 has no IPEX: INT8 is INC's PT2E flow, compiled by inductor (g++ from the bootstrap)."""
     doc = _run(tmp_path, monkeypatch, torch_env, {"precisions": ["int8"]})
     assert doc["status"] == "ok", doc.get("error") or doc.get("reason")
-    samples = {s["metric"]: s for s in doc["samples"]}
+    samples = _job_samples(doc)
     assert set(samples) == {"throughput_int8", "latency_int8"} and all(s["value"] > 0 for s in samples.values())
     assert samples["throughput_int8"]["metadata"]["int8_quantizer"] == "inc-pt2e"
     assert doc["versions"]["neural_compressor_pt"].startswith("3.") and "torchao" in doc["versions"]
