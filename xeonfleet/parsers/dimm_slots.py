@@ -235,14 +235,6 @@ def place_slots(slots: list[tuple[str | None, str | None]], manufacturer: str | 
     return best
 
 
-def rule_by_id(rule_id: str) -> SlotRule:
-    """The rule with this id (tests and the audit's evidence name rules by id)."""
-    for rule in rules():
-        if rule.id == rule_id:
-            return rule
-    raise KeyError(f"no rule {rule_id!r} in xeonfleet/parsers/{TABLE}")
-
-
 def max_speed_mts(manufacturer: str | None, product: str | None, microarch: str | None,
                   ranks: set[int], dimms_per_channel: int) -> tuple[int, str] | None:
     """The board's published memory speed for this CPU, DIMM ranks and DIMMs per channel, with its source."""
