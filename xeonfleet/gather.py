@@ -6,6 +6,7 @@ cannot be reached or probed is reported with a one-line reason and never stops t
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -186,6 +187,8 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
         # Ctrl-C: stop every host quietly (a KeyboardInterrupt inside a greenlet makes gevent print a
         # traceback per host), then raise it once here, before anything is stored.
         interrupted.append(True)
+        # paramiko's transport threads log the sockets closed under them; that is us, not news.
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
         gevent.killall(list(greenlets), block=False)
 
     handler = gevent.signal_handler(signal.SIGINT, interrupt)

@@ -30,19 +30,10 @@ def render_conda_env(env: EnvSpec, path: str, tool: str, channels: tuple[str, ..
                   channels=list(channels), tool=tool, path=path)
 
 
-def check_node_path(value: str, what: str) -> str:
-    """A node-side path from host data or a spec: absolute and one line, else ValueError naming the fix.
-
-    Every command quotes it; this catches the typo (a relative root lands under the SSH user's home)."""
-    if not value.startswith("/") or any(c in value for c in "\n\r\0"):
-        raise ValueError(f"{what} must be an absolute path on one line, e.g. /opt/xeonfleet/envs (got {value!r})")
-    return value
-
-
 def space_check_command(root: str, path: str, need_mb: int) -> str:
-    """Fail with one line when the filesystem holding the env root has less than need_mb free."""
-    check_node_path(root, "frameworks_root")
-    check_node_path(path, "env path")
+    """Fail with one line when the filesystem holding the env root has less than need_mb free.
+
+    Paths are quoted wherever they appear (ops.check_root has already refused odd ones)."""
     need = int(need_mb)
     too_little = (q(f"xeonfleet: not enough disk space for {path}: ") + '"$avail"'
                   + q(f" MiB free in {root}, need {need} MiB; free space or set host data frameworks_root"))
