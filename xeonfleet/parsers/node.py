@@ -20,7 +20,7 @@ def _smbios(probe: ProbeOutput, errors: list[str]) -> dict | None:
     return None
 
 
-def _base_ghz(identity: dict, base_khz: int | None) -> tuple[float | None, str | None]:
+def base_ghz_and_source(identity: dict, base_khz: int | None) -> tuple[float | None, str | None]:
     """(GHz, source): the model name's "@ x GHz", else cpufreq's base_frequency, else the TSC.
 
     Without cpufreq (VMs), a TSC the kernel calibrated from CPUID (tsc_known_freq) runs at the
@@ -43,7 +43,7 @@ def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
     arch_name, arch_source = microarch.identify(identity["vendor"], identity["family"], identity["model"],
                                                 identity["stepping"], identity["flags"])
     max_khz = probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
-    base_ghz, base_source = _base_ghz(identity, probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/base_frequency"))
+    base_ghz, base_source = base_ghz_and_source(identity, probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/base_frequency"))
     cpu = {
         "vendor": identity["vendor"],
         "model_name": identity["model_name"],
