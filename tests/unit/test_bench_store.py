@@ -58,18 +58,29 @@ def test_compare_marks_worse_metrics(store, tmp_path):
         compare_runs(store, "a", "zzz", load_jobs())
 
 
-def test_html_report_is_self_contained_with_trends_and_distributions(store, tmp_path):
-    for run_id, slow in (("r1", 100.0), ("r2", 100.0), ("r3", 40.0)):
+def test_html_report_is_self_contained_with_fleet_heatmap_trends_and_run_pages(store, tmp_path):
+    for run_id, slow in (("r1", 100.0), ("r2", 100.0), ("r3", 100.0), ("r4", 40.0)):
         store_bench_run(store, tmp_path, run_id, {"n1": 100.0, "n2": 101.0, "n3": 99.0, "n4": slow})
-    analysis = analyze_run(store, "r3", load_jobs())
+    analysis = analyze_run(store, "r4", load_jobs())
     page = html_report(store, load_jobs(), analysis)
-    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
-    assert not re.search(r"(src|href)=\"https?:", page)
-    assert page.count("<polyline") == 8  # 4 hosts x 2 metrics over 3 runs
-    assert page.count("<svg") == 4  # a trend and a distribution per metric
-    assert "REGRESSION n4 gemm-fp32/gflops" in page
-    summary = terminal_summary(analysis, run_metrics(store, "r3"), 12.0)
+    assert page.startswith("<!DOCTYPE html>") and not re.search(r"(src|href)=\"(https?:)?//", page)
+    assert page.count('<svg class="plot"') == 2 and page.count("<polyline") == 8  # 4 hosts x 2 metrics
+    assert page.count("<section") == 5 and 'id="run-r4"' in page and 'id="fleet"' in page  # 4 runs + fleet
+    assert "REGRESSION n4 gemm-fp32/gflops" in page and "Seed" not in page and "seed" not in page
+    assert 'stroke-dasharray="5,3"' in page and "fleet baseline +- noise" in page  # band and limit drawn
+    assert '<table class="heat">' in page and "-59.8 %" in page  # n4 vs the fleet median 99.5
+    summary = terminal_summary(analysis, run_metrics(store, "r4"), 12.0)
     assert "n4: complete" in summary and "OUTLIER n4 gemm-fp32/gflops" in summary
     assert "gemm-fp32 gflops: median 99.5 GFLOP/s on 4 hosts, lowest n4 40.0, highest n2 101.0" in summary
-    assert metric_line("j", "m", "x", {"a": 2.0, "b": 2.0}) == "j m: 2 x on all 2 hosts"
-    assert metric_line("j", "m", "x", {"a": 1234.56}) == "j m: 1234.6 x on a"
+    assert "regression test: worse than the baseline (median of the last 7 good runs, at least 3 needed)" in summary
+    assert metric_line("j", "m", "x", {"a": 2.0, "b": 2.0}) == "j m: 2.00 x on all 2 hosts"
+    assert metric_line("j", "m", "x", {"a": 14107.2}) == "j m: 14,107 x on a"
+
+
+def test_two_runs_give_no_verdict_and_say_so(store, tmp_path):
+    store_bench_run(store, tmp_path, "r1", {"n1": 100.0})
+    store_bench_run(store, tmp_path, "r2", {"n1": 26.4})
+    analysis = analyze_run(store, "r2", load_jobs())
+    assert analysis.regressions == [] and len(analysis.pending) == 2
+    assert "no verdict yet for 2 series: the baseline has 1 of the 3 good runs" in terminal_summary(
+        analysis, run_metrics(store, "r2"))

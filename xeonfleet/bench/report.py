@@ -1,23 +1,25 @@
 """Reports of the benchmark history: a terminal summary of one run and ONE self-contained HTML file
-(inline SVG, no scripts, no external assets) with a trend plot per metric and the fleet's spread."""
+(inline SVG and CSS, one small self-check script, no external assets): a fleet page with a per-node
+heat-map against the fleet median and a trend plot per metric, and one page per recent run."""
 
 from __future__ import annotations
 
 import html
+import json
 import statistics
 import time
 from collections import defaultdict
 
-from xeonfleet.bench.analyze import RunAnalysis
+from xeonfleet.bench import baseline as bl
+from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
 from xeonfleet.bench.jobs import JobSpec
 from xeonfleet.bench.numbers import human
+from xeonfleet.bench.plots import Band, heat_color, trend_svg
 from xeonfleet.store import Store
 
 # The Intel tuning guide's claims, each measured as a gain per node (never a regression metric).
 CLAIMS = {("numa-local", "numa_pinning_gain"): "numactl -N n -l vs unpinned (guide: 5-10 %)",
           ("multi-instance", "multi_instance_gain"): "N instances vs 1, small batch (guide: several 8-16 core instances win)"}
-COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-WIDTH, HEIGHT, PAD = 520, 180, 36
 COUNTERS = "counters."
 
 
@@ -110,9 +112,9 @@ def terminal_summary(analysis: RunAnalysis, metrics: RunMetrics, elapsed: float 
     return "\n".join(lines)
 
 
-def _series(store: Store) -> tuple[list[str], dict[tuple[str, str], dict[str, dict[str, float]]]]:
-    """Runs in time order and {(job, metric): {host: {run: value}}}."""
-    runs = [r for (r,) in store.execute("SELECT run_id FROM bench_runs ORDER BY started")]
+def _series(store: Store) -> tuple[list[tuple[str, float]], dict[tuple[str, str], dict[str, dict[str, float]]]]:
+    """Runs (id, start time) in time order and {(job, metric): {host: {run: value}}}."""
+    runs = [(r, float(t)) for r, t in store.execute("SELECT run_id, started FROM bench_runs ORDER BY started")]
     series: dict[tuple[str, str], dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for run_id, host, job, metric, value in store.execute(
             "SELECT run_id, host, job, metric, value FROM bench_samples ORDER BY time"):
@@ -120,82 +122,143 @@ def _series(store: Store) -> tuple[list[str], dict[tuple[str, str], dict[str, di
     return runs, series
 
 
-def _scale(values: list[float]) -> tuple[float, float]:
-    lo, hi = min(values), max(values)
-    if lo == hi:
-        lo, hi = lo - abs(lo) * 0.1 - 1e-9, hi + abs(hi) * 0.1 + 1e-9
-    return lo, hi
+def fleet_band(runs: list[tuple[str, float]], per_host: dict[str, dict[str, float]], better: str,
+               limits: Thresholds) -> Band | None:
+    """The baseline of the fleet-median series before the latest run, drawn the way the verdict reads
+    it: median +- its noise, and the regression limit (needs `min_runs` runs, like a verdict)."""
+    medians = [statistics.median(by_run[r] for by_run in per_host.values() if r in by_run)
+               for r, _ in runs[:-1] if any(r in by_run for by_run in per_host.values())][-limits.runs:]
+    base = bl.baseline(medians)
+    if base is None or base.runs < limits.min_runs or better == "none":
+        return None
+    threshold = base.threshold_pct(limits.min_pct, limits.z) / 100.0
+    sigma = base.noise_pct() / 100.0 * abs(base.median) * limits.z
+    limit = base.median * (1 + threshold) if better == "lower" else base.median * (1 - threshold)
+    return Band(base.median, sigma, limit, base.runs)
 
 
-def trend_svg(runs: list[str], per_host: dict[str, dict[str, float]], unit: str) -> str:
-    """One line per host over the runs (x = run order, y = value)."""
-    values = [v for by_run in per_host.values() for v in by_run.values()]
-    lo, hi = _scale(values)
-    xs = {run: PAD + (WIDTH - 2 * PAD) * (i / max(1, len(runs) - 1)) for i, run in enumerate(runs)}
-
-    def y(v: float) -> float:
-        return HEIGHT - PAD + (HEIGHT - 2 * PAD) * -((v - lo) / (hi - lo))
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img">',
-             f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>',
-             f'<text x="2" y="{PAD - 6}" font-size="10">{hi:.4g} {html.escape(unit)}</text>',
-             f'<text x="2" y="{HEIGHT - PAD + 14}" font-size="10">{lo:.4g}</text>']
-    for index, (host, by_run) in enumerate(sorted(per_host.items())):
-        color = COLORS[index % len(COLORS)]
-        points = [(xs[r], y(v)) for r, v in by_run.items() if r in xs]
-        if len(points) > 1:
-            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>')
-        parts += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{color}"><title>{html.escape(host)}</title></circle>'
-                  for px, py in points]
-        parts.append(f'<text x="{WIDTH - PAD + 4}" y="{PAD + 12 * index}" font-size="10" fill="{color}">'
-                     f'{html.escape(host)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def distribution_svg(values: dict[str, float], unit: str) -> str:
-    """The latest run's value of every host on one axis: a slow node stands apart from the pack."""
-    lo, hi = _scale(list(values.values()))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="60" role="img">',
-             f'<line x1="{PAD}" y1="30" x2="{WIDTH - PAD}" y2="30" stroke="#999"/>',
-             f'<text x="{PAD}" y="52" font-size="10">{lo:.4g}</text>',
-             f'<text x="{WIDTH - PAD - 40}" y="52" font-size="10">{hi:.4g} {html.escape(unit)}</text>']
-    for host, value in sorted(values.items()):
-        x = PAD + (WIDTH - 2 * PAD) * (value - lo) / (hi - lo)
-        parts.append(f'<circle cx="{x:.1f}" cy="30" r="4" fill="#1f77b4" fill-opacity="0.6">'
-                     f'<title>{html.escape(host)}: {value:.4g}</title></circle>')
-    parts.append("</svg>")
-    return "".join(parts)
+def _heatmap(metrics: RunMetrics, jobs: dict[str, JobSpec]) -> str:
+    """Nodes x declared metrics of one run, each cell the node's value and its % vs the fleet median."""
+    columns = [(job, metric) for (job, metric) in sorted(metrics) if jobs.get(job) and jobs[job].metric(metric)]
+    hosts = sorted({h for key in columns for h in metrics[key][1]})
+    if not columns:
+        return "<p>No declared metric in this run.</p>"
+    head = "".join(f"<th>{html.escape(job)}<br>{html.escape(metric)}<br><small>{html.escape(metrics[(job, metric)][0])}"
+                   f"</small></th>" for job, metric in columns)
+    rows = []
+    for host in hosts:
+        cells = []
+        for job, metric in columns:
+            per_host = metrics[(job, metric)][1]
+            if host not in per_host:
+                cells.append('<td class="na">-</td>')
+                continue
+            mid = statistics.median(per_host.values())
+            change = 100.0 * (per_host[host] - mid) / abs(mid) if mid else None
+            better = jobs[job].metric(metric).better
+            text = human(per_host[host]) + (f"<br><small>{change:+.1f} %</small>" if change is not None else "")
+            cells.append(f'<td style="background:{heat_color(change, better)}">{text}</td>')
+        rows.append(f"<tr><th>{html.escape(host)}</th>{''.join(cells)}</tr>")
+    return (f'<table class="heat"><tr><th>node</th>{head}</tr>{"".join(rows)}</table>'
+            "<p><small>Each cell: the node's value and its difference from the fleet median of that metric "
+            "(red worse, green better, grey for informational metrics; full colour at 25 %).</small></p>")
 
 
-def html_report(store: Store, jobs: dict[str, JobSpec], analysis: RunAnalysis | None) -> str:
-    """The whole report as one HTML string."""
+def _isa_notes(store: Store, run_id: str) -> dict[tuple[str, str, str], str]:
+    """{(host, job, metric): dispatched ISA} from the samples' metadata (matmul-isa, resnet50)."""
+    notes = {}
+    for host, job, metric, meta in store.execute(
+            "SELECT host, job, metric, metadata_json FROM bench_samples WHERE run_id = ?", (run_id,)):
+        isa = json.loads(meta or "{}").get("dispatched_isa")
+        if isa:
+            notes[(host, job, metric)] = isa
+    return notes
+
+
+def _run_page(store: Store, analysis: RunAnalysis, started: float) -> str:
+    """One run: hosts, verdicts with the test used, the guide's claims, every value, null reasons."""
+    metrics = run_metrics(store, analysis.run_id)
+    isa = _isa_notes(store, analysis.run_id)
+    out = [f"<h2>Run {html.escape(analysis.run_id)}</h2><p>started {time.strftime('%Y-%m-%d %H:%M', time.localtime(started))}; "
+           f"{html.escape(verdict_rule(analysis))}</p><ul>"]
+    for host, status in analysis.hosts.items():
+        counts = _counts(analysis, host)
+        out.append(f"<li>{html.escape(host)}: {html.escape(status)}; ok {counts['ok']}, skipped {counts['skipped']}, "
+                   f"failed {counts['failed']}</li>")
+    out += [f"<li>{html.escape(job)} on {html.escape(host)}: {html.escape(status)}: {html.escape(reason or '')}</li>"
+            for host, job, status, reason in analysis.results if status != "ok"]
+    out += [f'<li class="bad">{html.escape(f.line())}</li>' for f in analysis.findings]
+    if analysis.incomplete:
+        out.append(f'<li class="bad">{html.escape(incomplete_line(analysis))}</li>')
+    if analysis.pending:
+        out.append(f"<li>no verdict yet for {len(analysis.pending)} series (baseline shorter than "
+                   f"{analysis.limits.min_runs} runs)</li>")
+    out.append("</ul>")
+    gains = claim_gains(metrics)
+    if gains:
+        out.append("<h3>The Intel tuning guide's claims, measured gain per node</h3>"
+                   "<table><tr><th>claim</th><th>node</th><th>gain</th></tr>")
+        out += [f"<tr><td>{html.escape(c)}</td><td>{html.escape(h)}</td><td>{g:+.1f} %</td></tr>"
+                for c, per in gains.items() for h, g in sorted(per.items())]
+        out.append("</table>")
+    out.append("<h3>Values</h3><table><tr><th>job</th><th>metric</th><th>node</th><th>value</th><th>ISA dispatched</th></tr>")
+    for (job, metric), (unit, per_host) in sorted(metrics.items()):
+        out += [f"<tr><td>{html.escape(job)}</td><td>{html.escape(metric)}</td><td>{html.escape(h)}</td>"
+                f"<td class=\"num\">{human(v)} {html.escape(unit)}</td><td>{html.escape(isa.get((h, job, metric), ''))}</td></tr>"
+                for h, v in sorted(per_host.items())]
+    out += [f"<tr><td>{html.escape(job)}</td><td>{html.escape(metric)}</td><td>{html.escape(h)}</td>"
+            f"<td>null</td><td>{html.escape(reason)}</td></tr>" for h, job, metric, reason in analysis.unavailable]
+    out.append("</table>")
+    return "".join(out)
+
+
+# Counts the drawn marks of every plot once the browser has laid it out, and says so on the page:
+# an empty plot is marked where a reader sees it (and the browser test reads body[data-plots]).
+SELF_CHECK = """document.addEventListener("DOMContentLoaded", function () {
+  var drawn = 0, empty = 0;
+  document.querySelectorAll("svg.plot").forEach(function (svg) {
+    var marks = Array.prototype.filter.call(svg.querySelectorAll(".mark"), function (m) {
+      var box = m.getBBox(); return box.width > 0 || box.height > 0; });
+    if (marks.length) { drawn++; } else { empty++; svg.insertAdjacentHTML("afterend", "<p class=bad>this plot has no data</p>"); }
+  });
+  document.body.setAttribute("data-plots", drawn + " drawn, " + empty + " empty");
+});"""
+STYLE = ("body{font-family:sans-serif;max-width:64em;margin:1em auto}.bad{color:#b00}"
+         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
+         ".num{text-align:right}.heat td{text-align:right}nav a{margin-right:.8em}"
+         ".page{display:none}.page:target{display:block}.page:target~#fleet{display:none}#fleet{display:block}")
+RUN_PAGES = 20
+
+
+def html_report(store: Store, jobs: dict[str, JobSpec], analysis: RunAnalysis | None,
+                limits: Thresholds | None = None) -> str:
+    """The whole report as one self-contained HTML file (no network): a fleet page (heat-map of the
+    latest run, a trend plot per declared metric) and one page per recent run, switched by #anchors."""
+    limits = analysis.limits if analysis else (limits or Thresholds())
     runs, series = _series(store)
-    latest = runs[-1] if runs else None
-    body = [f"<h1>xeonfleet benchmarks</h1><p>{len(runs)} runs; generated {time.strftime('%Y-%m-%d %H:%M')}; "
-            f"latest run {html.escape(latest or 'none')}</p>"]
-    if analysis:
-        body.append(f"<h2>Run {html.escape(analysis.run_id)}</h2><ul>")
-        body += [f"<li>{html.escape(h)}: {html.escape(s)}</li>" for h, s in analysis.hosts.items()]
-        body += [f'<li class="bad">{html.escape(f.line())}</li>' for f in analysis.findings]
-        body.append("</ul>")
-        gains = claim_gains(run_metrics(store, analysis.run_id))
-        if gains:
-            body.append("<h2>Seed claims, measured gain per node</h2><table><tr><th>claim</th><th>node</th><th>gain</th></tr>")
-            body += [f"<tr><td>{html.escape(c)}</td><td>{html.escape(h)}</td><td>{g:+.1f} %</td></tr>"
-                     for c, per in gains.items() for h, g in sorted(per.items())]
-            body.append("</table>")
+    latest = analysis.run_id if analysis else (runs[-1][0] if runs else None)
+    started = dict(runs)
+    pages = []
+    for run_id, _ in reversed(runs[-RUN_PAGES:]):
+        run_analysis = analysis if analysis and run_id == analysis.run_id else analyze_run(store, run_id, jobs, limits)
+        pages.append(f'<section class="page" id="run-{html.escape(run_id)}">{_run_page(store, run_analysis, started[run_id])}'
+                     "</section>")
+    fleet = [f"<h2>Fleet: run {html.escape(latest or 'none')}</h2>"]
+    if latest:
+        fleet.append(_heatmap(run_metrics(store, latest), jobs))
+    fleet.append("<h2>Trends</h2>")
     for (job, metric), per_host in sorted(series.items()):
-        spec = jobs.get(job)
-        declared = spec.metric(metric) if spec else None
-        unit = declared.unit if declared else ""
-        body.append(f"<h3>{html.escape(job)} / {html.escape(metric)}</h3>")
-        body.append(trend_svg(runs, per_host, unit))
-        latest_values = {h: by_run[latest] for h, by_run in per_host.items() if latest in by_run}
-        if latest_values:
-            body.append(distribution_svg(latest_values, unit))
-    style = ("body{font-family:sans-serif;max-width:60em;margin:1em auto}.bad{color:#b00}"
-             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}")
+        declared = jobs[job].metric(metric) if job in jobs else None
+        if declared is None:
+            continue
+        band = fleet_band(runs, per_host, declared.better, limits)
+        fleet.append(f"<h3>{html.escape(job)} / {html.escape(metric)} ({html.escape(declared.unit)}, "
+                     f"{'higher' if declared.better == 'higher' else 'lower' if declared.better == 'lower' else 'informational'}"
+                     f"{' is better' if declared.better != 'none' else ''})</h3>")
+        fleet.append(trend_svg(runs, per_host, declared.unit, band))
+    nav = "".join(f'<a href="#run-{html.escape(r)}">{html.escape(r)}</a>' for r, _ in reversed(runs[-RUN_PAGES:]))
+    body = (f"<h1>xeonfleet benchmarks</h1><p>{len(runs)} runs; generated {time.strftime('%Y-%m-%d %H:%M')}; "
+            "each job measures a claim of the Intel tuning guide against a limit or a control (docs/benchmarks.md)</p>"
+            f'<nav><a href="#fleet">fleet</a> runs: {nav}</nav>{"".join(pages)}<section id="fleet">{"".join(fleet)}</section>')
     return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>xeonfleet benchmarks</title>"
-            f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+            f"<style>{STYLE}</style><script>{SELF_CHECK}</script></head><body>{body}</body></html>\n")
