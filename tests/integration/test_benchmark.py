@@ -26,7 +26,8 @@ from xeonfleet.bench.jobs import load_jobs, select_jobs
 
 pytestmark = pytest.mark.lab
 BENCH_ENV = Path("/var/cache/xeonfleet-test/bench-env")
-PACKAGES = ("numpy", "faiss-cpu")
+# torch==2.13.0: the CPU wheel (a plain `torch` pulls a CUDA build), for matmul-isa.
+PACKAGES = ("numpy", "faiss-cpu", "torch==2.13.0")
 XEONFLEET = str(Path(sys.executable).with_name("xeonfleet"))
 HOSTS = 5
 LOOSE = ["--min-pct", "40", "--outlier-pct", "40"]
@@ -36,7 +37,7 @@ LOOSE = ["--min-pct", "40", "--outlier-pct", "40"]
 def bench_env() -> Path:
     """A venv with the light jobs' packages, built once per machine and reused."""
     python = BENCH_ENV / "bin" / "python"
-    if not python.exists() or subprocess.run([str(python), "-c", "import numpy, faiss"]).returncode != 0:
+    if not python.exists() or subprocess.run([str(python), "-c", "import numpy, faiss, torch"]).returncode != 0:
         base = getattr(sys, "_base_executable", sys.executable)
         subprocess.run([base, "-m", "venv", "--clear", str(BENCH_ENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True)
@@ -107,20 +108,37 @@ def test_light_run_over_five_hosts_stores_every_sample(lab, bench_env, tmp_path)
     assert len(raw) == HOSTS * len(light)
     doc = json.loads(raw[0].read_text())
     assert doc["samples"][0]["metadata"]["cpus_clamped"] is True  # an 80-core profile on a 2-core VM
+    _check_limits_use_what_the_process_has(tmp_path / "raw" / run_id / "lab-01")
+    assert "no regression, no outlier" in result.stdout and "no verdict yet" not in result.stdout  # first run
     print(f"\nlight job set over {HOSTS} hosts: {elapsed:.0f} s\n{result.stdout}")
+
+
+def _check_limits_use_what_the_process_has(raw: Path) -> None:
+    """On a lab host claiming 2 x 8380 (8 x DDR4-3200 per socket), the %-of-limit samples use the 2 real
+    cores and the one socket they sit on; the ISA oneDNN ran is named; counters are there or say why."""
+    mem = {s["metric"]: s for s in json.loads((raw / "mem-bandwidth.json").read_text())["samples"]}
+    pct = mem["triad_pct_of_theoretical"]["metadata"]
+    assert pct["theoretical_gbps"] == 204.8 and pct["sockets_used"] == ["0"]
+    assert mem["triad_gbps"]["metadata"]["stream_rule_met"] is False  # light arrays, and it says so
+    matmul = json.loads((raw / "matmul-isa.json").read_text())
+    rates = {s["metric"]: s for s in matmul["samples"]}
+    assert rates["rate_fp32"]["metadata"]["dispatched_isa"].startswith(("avx512", "avx2"))
+    used = rates["pct_of_used_cores_peak_fp32"]["metadata"]
+    assert used["used_cores"] == 2 and used["peak_gops"] == 80 * 2.3 * 64
+    assert {"counters.busy_pct"} <= set(rates) and ("counters.ipc" in rates or "counters.ipc" in matmul["unavailable"])
 
 
 @pytest.mark.timeout(1200)
 def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, bench_env, tmp_path):
     db = tmp_path / "bench.db"
-    common = ["--jobs", "gemm-fp32", *LOOSE]
+    common = ["--jobs", "gemm-fp32", *LOOSE, "--min-baseline-runs", "1"]  # a verdict after one earlier run
     first = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), *common)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     slowed = "lab-03"
     second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
     with ingest.open_bench_store(str(db)) as store:
-        analysis = analyze_run(store, _latest_run(db), load_jobs(), Thresholds(min_pct=40, outlier_pct=40))
+        analysis = analyze_run(store, _latest_run(db), load_jobs(), Thresholds(min_pct=40, outlier_pct=40, min_runs=1))
     flagged = {(f.kind, f.host) for f in analysis.findings if f.metric == "gflops"}
     assert flagged == {("regression", slowed), ("outlier", slowed)}, second.stdout
     assert {f.host for f in analysis.findings} == {slowed}
@@ -149,6 +167,28 @@ def test_concurrent_nightly_starts_one_runs_one_exits_on_the_lock(lab, bench_env
     assert second.returncode == 75 and f"holds the lock (pid {first.pid}" in second.stderr
     assert first.returncode == 0, out[-2000:] + err[-2000:]
     assert (tmp_path / "r.html").read_text().count("<svg") >= 2
+
+
+def test_a_node_without_env_or_sftp_is_incomplete_in_one_line_exit_1(lab_factory, tmp_path):
+    """No bench env: every job skipped -> INCOMPLETE with the reason, exit 1. Then the same host's sshd
+    loses its SFTP subsystem: one line naming the host and the host data that fixes it, exit 1."""
+    lone = lab_factory(["cloud-vm"])
+    name, data = lone.inventory_hosts()[0]
+    inventory = tmp_path / "inventory-lone.py"
+    inventory.write_text(f"hosts = {[(name, {**data, 'xeonfleet_bench_env': '/nonexistent-env'})]!r}\n")
+    db = tmp_path / "bench.db"
+    skipped = _bench(tmp_path, db, "run", str(inventory), "--jobs", "gemm-fp32")
+    assert skipped.returncode == 1, skipped.stdout + skipped.stderr
+    assert (f"INCOMPLETE run {_latest_run(db)}: {name} measured nothing (1 job(s) skipped, 0 failed: numpy not "
+            "importable by") in skipped.stdout and "point host data xeonfleet_bench_env at an env" in skipped.stdout
+    config = lone.ssh_dir / "sshd_config"
+    config.write_text(config.read_text().replace("Subsystem sftp internal-sftp\n", ""))
+    lone.stop(name)
+    lone.start(name)
+    no_sftp = _bench(tmp_path, db, "run", str(inventory), "--jobs", "gemm-fp32")
+    assert no_sftp.returncode == 1 and "Traceback" not in no_sftp.stdout + no_sftp.stderr
+    assert (f"xeonfleet bench: {name}: its sshd has no SFTP subsystem, which pyinfra uploads and fetches files with; "
+            f"set host data ssh_file_transfer_protocol='scp' for {name}") in no_sftp.stderr
 
 
 def test_host_killed_mid_run_keeps_finished_jobs_marked_incomplete(lab, bench_env, tmp_path):

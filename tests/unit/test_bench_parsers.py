@@ -1,0 +1,102 @@
+"""The runners' pure parts: STREAM accounting, LLC sizing, counter parsing, NUMA pair ratios, best
+instance size, matmul speed-ups and null metrics with their reason."""
+
+import sys
+
+import pytest
+
+from xeonfleet.bench.jobs import RUNNERS_DIR
+
+sys.path.insert(0, str(RUNNERS_DIR))
+import benchlib  # noqa: E402
+import counters  # noqa: E402
+import matmul_isa  # noqa: E402
+import mem_bandwidth  # noqa: E402
+import multi_instance  # noqa: E402
+import numa_local  # noqa: E402
+
+PLAN = benchlib.CpuPlan([(0,), (1,)], {"usable_physical_cores": 2, "reported_physical_cores": 80,
+                                       "usable_numa_nodes": 1, "reported_numa_nodes": 2, "cpusets": ["0", "1"]})
+
+
+def test_stream_rates_count_bytes_the_stream_way_over_first_start_to_last_end():
+    # Two workers of 1e6 elements; the triad spans 0.0 -> 0.012 s over both: 24 B x 2e6 / 0.012 s = 4 GB/s.
+    spans = [{k: [(0.0, 0.010)] for k in ("copy", "scale", "add", "triad")},
+             {k: [(0.001, 0.012)] for k in ("copy", "scale", "add", "triad")}]
+    rates = mem_bandwidth._rates(spans, 1_000_000)
+    assert rates["triad"] == [pytest.approx(4.0)] and rates["copy"] == [pytest.approx(16 * 2e6 / 0.012 / 1e9)]
+
+
+def test_llc_from_sys_counts_each_shared_cache_once_else_cpuinfo_per_socket(tmp_path):
+    for cpu in (0, 1):
+        index = tmp_path / "cpu" / f"cpu{cpu}" / "cache" / "index3"
+        index.mkdir(parents=True)
+        (index / "level").write_text("3\n")
+        (index / "size").write_text("107520K\n")
+        (index / "shared_cpu_list").write_text("0-1\n")
+    assert mem_bandwidth.llc_bytes(tmp_path / "cpu", tmp_path / "none")[0] == 107520 * 1024
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nphysical id\t: 0\ncache size\t: 61440 KB\n\n"
+                       "processor\t: 1\nphysical id\t: 1\ncache size\t: 61440 KB\n")
+    size, source = mem_bandwidth.llc_bytes(tmp_path / "nosys", cpuinfo)
+    assert size == 2 * 61440 * 1024 and "x 2 socket(s)" in source
+    assert mem_bandwidth.llc_bytes(tmp_path / "nosys", tmp_path / "none") == (None, "no L3 size in /sys or /proc/cpuinfo")
+
+
+def test_triad_pct_uses_the_sockets_really_used_or_is_null_with_the_reason(monkeypatch):
+    monkeypatch.setattr(mem_bandwidth, "socket_of", lambda cpu: "0")
+    whole = {k: [10.0, 12.0, 11.0] for k in ("copy", "scale", "add", "triad")}
+    state = {"whole": PLAN, "per_node": {0: PLAN}, "array_bytes": 48 << 20, "llc": 120 << 20, "llc_source": "x"}
+    limit = {"per_socket_gbps": {"0": 204.8, "1": 204.8}, "formula": "f"}
+    samples = mem_bandwidth._ParseStreamResults(whole, {0: whole}, 1 << 20, {"memory_limit": limit}, state)
+    pct = next(s for s in samples if s.metric == "triad_pct_of_theoretical")
+    assert pct.value == pytest.approx(100 * 12.0 / 204.8) and pct.metadata["stream_rule_met"] is False
+    null = mem_bandwidth._ParseStreamResults(whole, {0: whole}, 1 << 20, {"memory_limit": {
+        "per_socket_gbps": None, "formula": "no limit: no SMBIOS table"}}, state)
+    assert any(isinstance(s, benchlib.Unavailable) and s.reason == "no limit: no SMBIOS table" for s in null)
+
+
+def test_perf_output_gives_ipc_and_ghz_or_says_counters_are_not_supported():
+    text = ("# started\n\n2000.00,msec,task-clock,2000000000,100.00,1.9,CPUs utilized\n"
+            "5000000000,,cycles,2000000000,100.00,,\n10000000000,,instructions,2000000000,100.00,2.00,insn per cycle\n")
+    readings = {r["metric"]: r for r in counters.perf_readings(counters.parse_perf_csv(text))}
+    assert readings["counters.ipc"]["value"] == pytest.approx(2.0)
+    assert readings["counters.core_ghz"]["value"] == pytest.approx(2.5)
+    kvm = "1.07,msec,task-clock,1072284,100.00,0.010,CPUs utilized\n<not supported>,,cycles,0,100.00,,\n"
+    readings = {r["metric"]: r for r in counters.perf_readings(counters.parse_perf_csv(kvm))}
+    assert "not supported" in readings["counters.ipc"]["reason"] and "value" not in readings["counters.core_ghz"]
+
+
+def test_os_fallbacks_read_proc_stat_and_cpuinfo_of_the_jobs_cpus():
+    stat = "cpu  1 1 1 1\ncpu0 100 0 50 800 50 0 0 0\ncpu1 10 0 0 990 0 0 0 0\n"
+    assert counters.proc_stat_busy(stat, [0]) == (150, 1000)
+    assert counters.cpuinfo_mhz("processor : 0\ncpu MHz : 2000.0\nprocessor : 1\ncpu MHz : 3000.0\n", [1]) == 3000.0
+
+
+def test_numa_pairs_give_local_over_remote_ratio_or_say_there_is_no_remote_node():
+    pairs = {(0, 0): 100.0, (0, 1): 60.0, (1, 1): 90.0, (1, 0): 60.0}
+    sample = numa_local._pair_ratio(pairs, PLAN)
+    assert sample.value == pytest.approx((100 / 60 + 90 / 60) / 2)
+    assert sample.metadata["per_pair_ratio"]["cpu node 0 / memory node 1"] == pytest.approx(1.667)
+    none = numa_local._pair_ratio({}, PLAN)
+    assert isinstance(none, benchlib.Unavailable) and "1 usable NUMA node(s) (the node reports 2)" in none.reason
+
+
+def test_best_cores_per_instance_is_the_highest_total_throughput():
+    state = {"big": PLAN, "sweep": {1: PLAN, 2: benchlib.CpuPlan([(0, 1)], {})}}
+    sample = multi_instance._best_size({1: 2100.0, 2: 1900.0}, state)
+    assert sample.value == 1 and sample.metadata["instances_by_cores_per_instance"] == {"1": 2, "2": 1}
+
+
+def test_matmul_speedups_are_over_fp32_and_a_skipped_precision_is_null_with_its_reason():
+    result = {"fp32": {"times": [1.0, 1.0], "kernel": {"isa": "avx512_core", "kernel": "brg_matmul:avx512_core"}},
+              "int8": {"times": [0.25, 0.25], "kernel": {"isa": "avx512_core_amx", "kernel": "brg_matmul:x_amx"}}}
+    state = {"plan": PLAN, "skipped": {"bf16": "no avx512_bf16 or amx_bf16 in /proc/cpuinfo flags"}}
+    peaks = {"int8": {"gops": 100.0, "per_core_gops": 1.25, "isa": "amx", "formula": "f"}}
+    samples = matmul_isa._ParseMatmulResults(result, 1000, {"peaks": peaks}, state)
+    by = {s.metric: s for s in samples}
+    assert by["int8_fp32_speedup"].value == pytest.approx(4.0)
+    assert by["rate_int8"].metadata["dispatched_isa"] == "avx512_core_amx"
+    assert by["pct_of_used_cores_peak_int8"].value == pytest.approx(100 * 8.0 / 2.5)  # 2 real cores x 1.25
+    assert by["bf16_fp32_speedup"].reason.startswith("no avx512_bf16")
+    assert by["pct_of_peak_fp32"].reason.startswith("no peak passed")
