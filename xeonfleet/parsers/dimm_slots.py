@@ -71,7 +71,7 @@ class SlotRule:
     product: re.Pattern[str] | None
     locator: _Pattern | None
     bank: _Pattern | None
-    channels: tuple[dict[int, tuple[str, int]], ...]  # per socket (one entry: every socket): number -> place
+    channels: tuple[dict[int, tuple[str, int | None]], ...]  # per socket (one entry: every socket): number -> place
     fill_order: bool
 
     @property
@@ -135,7 +135,7 @@ def _pattern(rule: str, key: str, spec: Any) -> _Pattern | None:
                     slot_base if "slot" in regex.groupindex else None)
 
 
-def _channels(rule: str, spec: Any, fill_order: bool) -> tuple[dict[int, tuple[str, int]], ...]:
+def _channels(rule: str, spec: Any, fill_order: bool) -> tuple[dict[int, tuple[str, int | None]], ...]:
     """channel -> numbers (one mapping, or one per socket) turned into number -> (channel, slot)."""
     if spec is None:
         return ()
