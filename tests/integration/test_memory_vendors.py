@@ -84,7 +84,7 @@ def test_live_facts_place_every_slot_where_the_guide_says(lab, live_facts):
         assert [(d["locator"], d["socket"], d["channel"]) for d in facts["memory"]["dimms"]] == truth
 
 
-def test_snapshot_gives_the_same_memory_facts_offline(lab, live_facts, tmp_path):
+def test_snapshot_gives_the_same_facts_offline(lab, live_facts, tmp_path):
     for host in lab.hosts:
         archive = tmp_path / f"{host.name}.tar.gz"
         result = run(lab, "snapshot", host.name, "-i", "inventories/lab.py", "-o", str(archive))
@@ -94,9 +94,7 @@ def test_snapshot_gives_the_same_memory_facts_offline(lab, live_facts, tmp_path)
             tar.extractall(root, filter="data")
         offline = run(lab, "facts", "--sysroot", str(root), "--json")
         assert offline.returncode == 0, offline.stderr
-        facts, live = json.loads(offline.stdout), live_facts[host.name]
-        for block in ("memory", "system", "bios"):
-            assert facts[block] == live[block], f"{host.name} {block}"
+        assert json.loads(offline.stdout) == live_facts[host.name], host.name
 
 
 def test_audit_names_the_empty_channels_by_the_vendors_slot_names(audit):
