@@ -6,9 +6,10 @@ import json
 import tarfile
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
-from xeonfleet.cli import main
+from xeonfleet.cli import COMMANDS, main
 from xeonfleet.cli_facts import short_model
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -71,3 +72,57 @@ def test_local_host_through_pyinfra_and_its_snapshot(tmp_path):
 def test_short_model():
     assert short_model("Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz") == "Platinum 8380"
     assert short_model(None) == "?"
+
+
+def _raised_from(cause: BaseException, message: str) -> BaseException:
+    """A ConnectError raised while handling `cause`, as pyinfra's connector does."""
+    from pyinfra.api.exceptions import ConnectError
+
+    try:
+        try:
+            raise cause
+        except BaseException:
+            raise ConnectError(message)
+    except ConnectError as exc:
+        return exc
+
+
+def test_connect_reason_says_what_happened():
+    import errno
+
+    from paramiko.ssh_exception import AuthenticationException, NoValidConnectionsError
+
+    from xeonfleet.gather import connect_reason
+
+    refused = NoValidConnectionsError({("127.0.0.1", 22): OSError(errno.ECONNREFUSED, "refused")})
+    assert connect_reason(_raised_from(refused, "Could not connect (...)")).startswith("connection refused")
+    died = AuthenticationException("Authentication failed: transport shut down or saw EOF")
+    lost = connect_reason(_raised_from(died, "Authentication error (username=root, key=k) (...)"))
+    assert lost.startswith("connection lost") and "Authentication" not in lost
+    wrong_key = AuthenticationException("Authentication failed.")
+    assert connect_reason(_raised_from(wrong_key, "Authentication error (username=root, key=k)")) == (
+        "login refused: Authentication error (username=root, key=k)")
+
+
+def test_user_code_errors_name_the_exception_and_line(tmp_path: Path):
+    inventory = tmp_path / "inv.py"
+    inventory.write_text("hosts = ['a']\n\nprint(x)\n")
+    result = invoke("facts", str(inventory))
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: cannot load inventory {inventory}: NameError: name 'x' is not defined (line 3)"
+
+
+@click.command("boom")
+def boom_command() -> None:
+    """A sub-command with a bug, to see what the user gets."""
+    raise KeyError("lab-01")
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypatch):
+    monkeypatch.setitem(COMMANDS, "boom", f"{__name__}:boom_command")
+    quiet = CliRunner().invoke(main, ["boom"])
+    assert quiet.exit_code == 2 and isinstance(quiet.exception, SystemExit)
+    assert quiet.output.strip() == ("xeonfleet: unexpected KeyError: 'lab-01' "
+                                    "(rerun with --debug for the traceback, and please report it)")
+    loud = CliRunner().invoke(main, ["--debug", "boom"])
+    assert isinstance(loud.exception, KeyError)  # --debug lets it through, traceback and all

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.store import StoreError, _to_pyformat, absolute_location, open_store
+from xeonfleet.store import StoreError, _to_pyformat, absolute_location, busy_timeout, open_store, require_existing
 from tests.store_checks import DDL, check_transactions_roll_back_as_a_whole_and_nest
 
 
@@ -144,3 +144,23 @@ def test_absolute_location_fixes_sqlite_paths_and_keeps_urls(tmp_path, monkeypat
     assert absolute_location("sqlite:///srv/x.db") == "/srv/x.db"
     assert absolute_location(":memory:") == ":memory:"
     assert absolute_location("postgresql://bob@db/xf") == "postgresql://bob@db/xf"
+
+
+def test_read_only_commands_never_create_a_store(tmp_path: Path) -> None:
+    missing = tmp_path / "no-dir" / "x.db"
+    with pytest.raises(StoreError, match=r"^no results store at .*/no-dir/x\.db: run `xeonfleet audit INVENTORY`"):
+        require_existing(str(missing))
+    assert not missing.parent.exists()
+    existing = tmp_path / "there.db"
+    open_store(str(existing)).close()
+    require_existing(str(existing))
+    require_existing(f"sqlite://{existing}")
+    require_existing(":memory:")
+
+
+def test_busy_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XEONFLEET_DB_TIMEOUT", "2.5")
+    assert busy_timeout() == 2.5
+    monkeypatch.setenv("XEONFLEET_DB_TIMEOUT", "soon")
+    with pytest.raises(StoreError, match=r"^\$XEONFLEET_DB_TIMEOUT must be a number of seconds, got 'soon'$"):
+        busy_timeout()
