@@ -1,6 +1,6 @@
 """ISA names, the kernels the checks record and the frameworks.isa / frameworks.support judgements,
-on real output captured on a Sapphire Rapids (AMX) VM: torch 2.13, TensorFlow 2.21 and OpenVINO
-2026.4, as is and under ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 (tests/unit/data/onednn/)."""
+on real output captured on a Sapphire Rapids (AMX) VM: torch 2.13, TensorFlow 2.21, intel-tensorflow
+2.14 and OpenVINO 2026.4, as is and under ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 (tests/unit/data/onednn/)."""
 
 from __future__ import annotations
 
@@ -136,6 +136,16 @@ def test_tensorflow_phase_lines_give_conv_for_fp32_and_amx_for_bf16():
                                   "isa_source": "onednn verbose"}  # no int8 phase ran in this capture
 
 
+def test_intel_tensorflow_prints_the_older_layout_and_names():
+    # oneDNN 3.2.1: "onednn_verbose,exec,cpu,matmul,brg:avx512_core_amx,undef,src_bf16::..."
+    precisions = onednn_precisions("intel-tensorflow-2.14-spr-amx.txt")
+    assert {p: (r["isa"], r["kernel"], r["src_type"]) for p, r in precisions.items() if r["kernel"]} == {
+        "fp32": ("avx512_core", "brgconv:avx512_core", "f32"),
+        "bf16": ("avx512_core_amx", "brg:avx512_core_amx", "bf16"),
+    }
+    assert parse_onednn_verbose(lines("intel-tensorflow-2.14-spr-amx.txt"))["max_isa"] == "avx512_core_amx"
+
+
 def test_amx_node_passes_when_every_precision_ran_its_best_kernel():
     record = env({"pytorch": {"variant": "plain", "precisions": onednn_precisions("torch-2.13-spr-amx.txt")},
                   "openvino": {"variant": "runtime",
@@ -192,7 +202,7 @@ def test_wrong_data_type_a_failed_kernel_and_no_variable_name_the_build():
     ]
     bf16 = dispatch_rule_input([record], ZEN4)["evidence"]
     assert ("env ai: openvino bf16 ran avx512* (brgconv_avx512_f32) on f32 data, not bf16: no variable caps it: "
-            "this openvino build lacks the kernel; try another openvino release") in bf16
+            "this openvino build lacks the kernel; pin another openvino release") in bf16
 
 
 def test_records_of_older_checks_and_no_judged_stack_are_unknown():
@@ -209,3 +219,20 @@ def test_runtime_knobs_name_the_file_that_sets_them(tmp_path):
     knobs = runtime_knobs(str(tmp_path), {"ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_DEFAULT_FPMATH_MODE": "BF16", "HOME": "/root"})
     assert knobs == {"ONEDNN_MAX_CPU_ISA": {"value": "AVX2", "set_in": str(tmp_path / "activate.sh")},
                      "DNNL_DEFAULT_FPMATH_MODE": {"value": "BF16", "set_in": None}}
+
+
+def test_tensorflow_with_onednn_turned_off_names_the_variable():
+    off = {"TF_ENABLE_ONEDNN_OPTS": {"value": "0", "set_in": "/etc/environment"}}
+    record = env({"tensorflow": {"variant": "stock", "max_isa": None, "precisions": {
+        "fp32": {"op": "conv2d 4x28x28x128 NHWC 3x3", "isa": None, "kernel": None}}}}, off)
+    assert dispatch_rule_input([record], AVX2_ONLY)["evidence"] == [
+        "env ai: tensorflow fp32 ran no oneDNN kernel (conv2d 4x28x28x128 NHWC 3x3), CPU allows avx2: "
+        "remove TF_ENABLE_ONEDNN_OPTS=0 from /etc/environment"]
+
+
+def test_an_old_build_is_named_with_the_isa_its_onednn_reports():
+    record = env({"pytorch": {"variant": "plain", "max_isa": "avx512_core_bf16", "precisions": {
+        "bf16": {"isa": "avx512_core_bf16", "kernel": "brg_matmul:avx512_core_bf16", "src_type": "bf16"}}}})
+    (line,) = dispatch_rule_input([record], SPR)["evidence"][:1]
+    assert line.endswith("CPU allows avx512_core_amx: no variable caps it: this pytorch build lacks the kernel "
+                         "(its oneDNN reports avx512_core_bf16); pin another pytorch release")

@@ -31,20 +31,28 @@ def expected_text(flags: set[str]) -> str:
     return (", ".join(wanted) + " or better") if wanted else "no AI ISA on this CPU"
 
 
-def _fix(env: dict[str, Any], stack: str, variant: str | None) -> str:
+def _capping_variable(knobs: dict[str, Any], stack: str) -> str | None:
+    """The variable in force that keeps oneDNN off its best kernels, if any."""
+    capped = next((name for name in _ISA_CAPS if name in knobs), None)
+    if capped is None and stack == "tensorflow" and (knobs.get("TF_ENABLE_ONEDNN_OPTS") or {}).get("value") == "0":
+        return "TF_ENABLE_ONEDNN_OPTS"
+    return capped
+
+
+def _fix(env: dict[str, Any], stack: str, result: dict[str, Any]) -> str:
     """What changes the outcome: a variable that capped oneDNN (with the file that sets it), else
-    the stack's maintained build."""
+    another build of the stack (its maintained variant, or another release of it)."""
     knobs = env.get("runtime_knobs") or {}
-    names = _ISA_CAPS + (("TF_ENABLE_ONEDNN_OPTS",) if stack == "tensorflow" else ())
-    for name in names:
-        if name in knobs and not (name == "TF_ENABLE_ONEDNN_OPTS" and knobs[name]["value"] != "0"):
-            where = knobs[name].get("set_in") or "the environment deploys/frameworks.py ran in"
-            return f"remove {name}={knobs[name]['value']} from {where}"
+    name = _capping_variable(knobs, stack)
+    if name:
+        where = knobs[name].get("set_in") or "the environment deploys/frameworks.py ran in"
+        return f"remove {name}={knobs[name]['value']} from {where}"
+    reports = f" (its oneDNN reports {result['max_isa']})" if result.get("max_isa") else ""
     entry = load_catalogue()[stack]
+    if result.get("variant") == entry["default_variant"]:
+        return f"no variable caps it: this {stack} build lacks the kernel{reports}; pin another {stack} release"
     default = entry["variants"][entry["default_variant"]]
-    if variant == entry["default_variant"]:
-        return f"no variable caps it: this {stack} build lacks the kernel; try another {stack} release"
-    return (f"no variable caps it: this build lacks the kernel; use {stack}: "
+    return (f"no variable caps it: this build lacks the kernel{reports}; use {stack}: "
             f"{{variant: {entry['default_variant']}, version: \"{default['default_release']}\"}}")
 
 
@@ -61,7 +69,7 @@ def _judge(env: dict[str, Any], stack: str, result: dict[str, Any], precision: s
     isa, kernel = found.get("isa"), found.get("kernel")
     speed = f", {found['gflops']} G{'OP' if precision == 'int8' else 'FLOP'}/s" if found.get("gflops") else ""
     ran = f"{label} ran {isa or 'no oneDNN kernel'} ({kernel or found.get('op')}{speed})"
-    fix = _fix(env, stack, result.get("variant"))
+    fix = _fix(env, stack, result)
     src = found.get("src_type")
     if src and src.lower() not in _SRC_TYPES[precision]:
         return False, f"{ran} on {src} data, not {precision}: {fix}"
