@@ -130,6 +130,13 @@ CASES: dict[str, Board] = {
         {"0": ["A1", "A7"], "1": ["A2", "A8"], "2": ["A3"], "3": ["A4", "A9"], "4": ["A5", "A10"], "5": ["A6"]},
         {"0": ["B1"], "1": ["B2"], "2": ["B3"], "3": ["B4"], "4": ["B5"], "5": ["B6"]}]),
     "dell-poweredge-15g-r750xa": Board("Dell Inc.", "PowerEdge R750xa", per_processor("AB", DELL_15G)),
+    # XR5610 Table 96: channel A = A1, B = A7, C = A3, D = A5, E = A4, F = A6, G = A2, H = A8.
+    "dell-poweredge-16g-xr5610": Board("Dell Inc.", "PowerEdge XR5610", [
+        {"A": ["A1"], "B": ["A7"], "C": ["A3"], "D": ["A5"], "E": ["A4"], "F": ["A6"], "G": ["A2"], "H": ["A8"]}]),
+    # R6615 Table 86: A = A1, B = A5, C = A3, D = A9, E = A7, F = A11, G = A2, H = A6, I = A4, J = A10, ...
+    "dell-poweredge-16g-r6615": Board("Dell Inc.", "PowerEdge R6615", [
+        {"A": ["A1"], "B": ["A5"], "C": ["A3"], "D": ["A9"], "E": ["A7"], "F": ["A11"], "G": ["A2"], "H": ["A6"],
+         "I": ["A4"], "J": ["A10"], "K": ["A8"], "L": ["A12"]}]),
     "dell-poweredge-socket-only": Board("Dell Inc.", "PowerEdge R760",
                                         [{"?": [f"{p}{n}" for n in range(1, 17)]} for p in "AB"],
                                         known_channels=False),
@@ -141,6 +148,12 @@ CASES: dict[str, Board] = {
                              known_channels=False),
     "lenovo-thinksystem-v1-sr860": lenovo_board("ThinkSystem SR860 -[7X69CTO1WW]-", SR860),
     "lenovo-thinksystem-v2-st650": lenovo_board("ThinkSystem ST650 V2 -[7Z74CTO1WW]-", ST650_V2),
+    # SD630 V2 Table 1: controller 0 channel 0/1 = DIMM 2/1, 1 = 4/3, 2 = 7/8, 3 = 5/6; processor 2 15/16 ...
+    "lenovo-thinksystem-v2-sd630": lenovo_board("ThinkSystem SD630 V2 -[7D1KCTO1WW]-", [
+        {"iMC0 CH0": [2], "iMC0 CH1": [1], "iMC1 CH0": [4], "iMC1 CH1": [3], "iMC2 CH0": [7], "iMC2 CH1": [8],
+         "iMC3 CH0": [5], "iMC3 CH1": [6]},
+        {"iMC0 CH0": [15], "iMC0 CH1": [16], "iMC1 CH0": [13], "iMC1 CH1": [14], "iMC2 CH0": [10], "iMC2 CH1": [9],
+         "iMC3 CH0": [12], "iMC3 CH1": [11]}]),
     "lenovo-thinksystem-v3-sr650": lenovo_board("ThinkSystem SR650 V3 -[7D75CTO1WW]-", SR650_V3),
     "lenovo-thinksystem-v3-sr680a": lenovo_board("ThinkSystem SR680a V3 -[7DHECTO1WW]-", SR680A_V3),
     "supermicro": supermicro_x11dpi(),
@@ -291,6 +304,8 @@ def test_platform_speed_by_board_cpu_rank_and_dpc() -> None:
     assert max_speed_mts(*c4140, "cascadelake", {1, 2}, 1) is None  # mixed ranks: no single published speed
     assert max_speed_mts("Dell Inc.", "PowerEdge R740", "cascadelake", {2}, 1) is None  # not published
     assert "C4140" in max_speed_mts(*c4140, "skylake-avx512", {2}, 2)[1]
+    assert max_speed_mts("Dell Inc.", "PowerEdge R860", "sapphirerapids", {8}, 2)[0] == 4400
+    assert max_speed_mts("Dell Inc.", "PowerEdge XR5610", "sapphirerapids", {2}, 2) is None  # 1DPC board
 
 
 @pytest.mark.parametrize(
