@@ -119,9 +119,9 @@ def supermicro_x11dpi() -> Board:
     return Board("Supermicro", "SYS-6029P-WTRT", channels, bank=banks)
 
 
-def lenovo_board(product: str, tables: list[dict[str, list[int]]]) -> Board:
+def lenovo_board(product: str, tables: list[dict[str, list[int]]], fill_order: bool = True) -> Board:
     channels, banks = lenovo(tables)
-    return Board("Lenovo", product, channels, bank=banks)
+    return Board("Lenovo", product, channels, fill_order=fill_order, bank=banks)
 
 
 CASES: dict[str, Board] = {
@@ -147,6 +147,12 @@ CASES: dict[str, Board] = {
                              [{"?": [f"PROC {p} DIMM {n}" for n in range(1, 17)]} for p in (1, 2)],
                              known_channels=False),
     "lenovo-thinksystem-v1-sr860": lenovo_board("ThinkSystem SR860 -[7X69CTO1WW]-", SR860),
+    # SN550 Table 2: controller 0 channels 2 1 0, controller 1 channels 0 1 2 over DIMM 1-12 / 24-13.
+    "lenovo-thinksystem-v1-sn550": lenovo_board("ThinkSystem SN550 -[7X16CTO1WW]-", [
+        {"iMC0 CH2": [1, 2], "iMC0 CH1": [3, 4], "iMC0 CH0": [5, 6], "iMC1 CH0": [7, 8], "iMC1 CH1": [9, 10],
+         "iMC1 CH2": [11, 12]},
+        {"iMC0 CH2": [24, 23], "iMC0 CH1": [22, 21], "iMC0 CH0": [20, 19], "iMC1 CH0": [18, 17], "iMC1 CH1": [16, 15],
+         "iMC1 CH2": [14, 13]}], fill_order=False),
     "lenovo-thinksystem-v2-st650": lenovo_board("ThinkSystem ST650 V2 -[7Z74CTO1WW]-", ST650_V2),
     # SD630 V2 Table 1: controller 0 channel 0/1 = DIMM 2/1, 1 = 4/3, 2 = 7/8, 3 = 5/6; processor 2 15/16 ...
     "lenovo-thinksystem-v2-sd630": lenovo_board("ThinkSystem SD630 V2 -[7D1KCTO1WW]-", [
