@@ -280,16 +280,17 @@ def ssh(lab, name: str, command: str, check: bool = True) -> subprocess.Complete
 
 
 @pytest.fixture
-def cut_host(lab, tmp_path: Path) -> Iterator[Callable[[str, int], Path]]:
+def cut_host(lab, tmp_path: Path) -> Iterator[Callable[..., Path]]:
     """cut_host(name, n) -> an inventory of the lab in which host `name` is reached through a proxy that
-    drops its SSH connection after n bytes from the server (the proxy's port is not in known_hosts)."""
+    drops its SSH connection after n bytes from the server (the proxy's port is not in known_hosts);
+    `tally=PATH` makes the proxy write each connection's byte count there."""
     proxies: list[subprocess.Popen] = []
 
-    def make(name: str, cut_after: int) -> Path:
+    def make(name: str, cut_after: int, tally: Path | None = None) -> Path:
         hosts = lab.inventory_hosts()
         data = dict(hosts)[name]
-        proxy = subprocess.Popen([sys.executable, "-m", "tests.cut_proxy", str(data["ssh_port"]), str(cut_after)],
-                                 cwd=REPO, stdout=subprocess.PIPE, text=True)
+        command = [sys.executable, "-m", "tests.cut_proxy", str(data["ssh_port"]), str(cut_after)]
+        proxy = subprocess.Popen(command + ([str(tally)] if tally else []), cwd=REPO, stdout=subprocess.PIPE, text=True)
         proxies.append(proxy)
         port = int(proxy.stdout.readline())
         proxied = {**data, "ssh_port": port, "ssh_strict_host_key_checking": "no", "ssh_known_hosts_file": "/dev/null"}
@@ -424,12 +425,24 @@ def test_frameworks_deploy_on_a_host_without_sftp_falls_back_to_scp(no_sftp_lab)
     assert ssh(no_sftp_lab, "lab-01", "test -s /opt/xeonfleet/lib/node_env.py", check=False).returncode == 0
 
 
-def test_host_dies_between_two_operations_and_a_rerun_converges(lab, cut_host) -> None:
-    """lab-01's session drops part-way through the tune deploy: it fails alone with pyinfra's one-line
-    error while the other hosts finish; the re-run on the live fleet converges (a second one changes nothing)."""
-    result = run("pyinfra", "-y", str(cut_host("lab-01", 22000)), "deploys/ai_node.py", env=lab_env(lab))
+def test_host_dies_between_two_operations_and_a_rerun_converges(lab, cut_host, tmp_path: Path) -> None:
+    """lab-01's session drops part-way through the tune deploy's operations: it fails alone with pyinfra's
+    one-line error while the other hosts finish; the re-run on the live fleet converges (a second one
+    changes nothing). Where to cut is measured: a full run's bytes, cut at 90 % (past the facts, which
+    come first, inside the operations)."""
+    tally = tmp_path / "tally"
+    measured = run("pyinfra", "-y", str(cut_host("lab-01", 10**9, tally)), "deploys/ai_node.py", "--limit", "lab-01",
+                   env=lab_env(lab))
+    assert measured.returncode == 0, output_of(measured)[-3000:]
+    restored = run("pyinfra", "-y", "inventories/lab.py", "deploys/restore.py", "--limit", "lab-01", env=lab_env(lab))
+    assert restored.returncode == 0, output_of(restored)[-3000:]
+    full_run_bytes = max(int(n) for n in tally.read_text().split())
+
+    result = run("pyinfra", "-y", str(cut_host("lab-01", full_run_bytes * 9 // 10)), "deploys/ai_node.py",
+                 env=lab_env(lab))
     assert_clean_failure(result, 1, r"\[lab-01\] Error: ")
-    assert re.search(r"\[lab-02\] Success", output_of(result))
+    operations = output_of(result).partition("--> Beginning operation run")[2]
+    assert "[lab-01] Error: " in operations and "[lab-02] Success" in operations  # died between operations
     rerun = run("pyinfra", "-y", "inventories/lab.py", "deploys/ai_node.py", env=lab_env(lab))
     assert rerun.returncode == 0, output_of(rerun)[-3000:]
     again = run("pyinfra", "-y", "inventories/lab.py", "deploys/ai_node.py", env=lab_env(lab))
