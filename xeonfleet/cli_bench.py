@@ -234,7 +234,7 @@ def schedule_command(inventory: str, kind: str, at: str, selection: str, keep_da
 def report_command(run_id: str | None, fmt: str | None, output: Path | None, html_path: Path | None,
                    db: str | None, baseline_runs: int, min_pct: float, z: float, outlier_pct: float) -> None:
     """Summarise a benchmark run (exit 1 if it regressed): the terminal table, or the self-contained HTML
-    report (trends + fleet distributions) with `--format html` or `-o FILE.html`. Reads the store only."""
+    report (trends + fleet distributions) with `--format html` or `-o FILE.html`. Never creates a store."""
     if html_path is not None:
         fmt, output = "html", html_path
     fmt = resolve_format(fmt, output, REPORT_FORMATS, "table")
