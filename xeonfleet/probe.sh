@@ -89,9 +89,10 @@ fi
 if has frameworks; then
     set -- "$@" opt/xeonfleet/envs/*/xeonfleet-env.json
 fi
-# Knob reads (xeonfleet/knobs/; paths as in xeonfleet/sysfs_paths.py): uncore limits, PCIe links.
+# Knob reads (xeonfleet/knobs/; paths as in xeonfleet/sysfs_paths.py): uncore limits, PCIe links, and
+# the MSR values of a snapshot (which stores each register read below as a text file dev/cpu/N/msr/ADDR).
 if has power; then
-    set -- "$@" $C/intel_uncore_frequency/package_*_die_*/*_freq_khz
+    set -- "$@" $C/intel_uncore_frequency/package_*_die_*/*_freq_khz dev/cpu/[0-9]*/msr/0x*
 fi
 if has devices; then
     for a in current_link_speed current_link_width max_link_speed max_link_width numa_node; do
@@ -105,7 +106,7 @@ grep -s -H '' "$@" 2>/dev/null
 # MSRs of the knobs (xeonfleet/knobs/msr.py) on the first CPU of each package, as text lines
 # "dev/cpu/N/msr/ADDRESS:HEX": od reads the 8 bytes at the register's address, as rdmsr's pread does.
 MSRS="0x1a4 0x1fc 0xe2"
-if has power && [ -r dev/cpu/0/msr ] && command -v od >/dev/null 2>&1; then
+if has power && [ -r dev/cpu/0/msr ] && [ ! -d dev/cpu/0/msr ] && command -v od >/dev/null 2>&1; then
     seen=" "
     for f in $C/cpu[0-9]*/topology/physical_package_id; do
         read -r pkg < "$f" 2>/dev/null || continue

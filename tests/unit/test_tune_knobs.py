@@ -98,6 +98,14 @@ def test_uncore_limits_resolve_per_die() -> None:
     assert [uncore.resolve("min", asked, die) for asked in ("max", "default", 1600000)] == [2400000, 800000, 1600000]
 
 
+def test_uncore_limit_outside_the_firmware_range_is_refused(facts, tmp_path: Path) -> None:
+    custom = tmp_path / "uncore.yaml"
+    custom.write_text("include: xeon-ai-base\npower:\n  uncore_max: 3000000\n")
+    plan = plan_host("h", load_profile(str(custom)), facts("icx-8380-2s"), {"xeonfleet_skip": ["os.tool"]})
+    assert plan.errors == ["power.uncore_max 3000000 kHz is outside package_00_die_00's firmware range "
+                           "800000-2400000 kHz; use max, default or a value in that range"]
+
+
 def test_nic_trained_below_its_maximum_fails_naming_it_and_its_node(facts) -> None:
     status, evidence = verdicts(facts("icx-8380-2s-mistuned"))["devices.nic_link"]
     assert status == FAIL and evidence.startswith("ens1f0 16.0 GT/s x8 of 16.0 GT/s x16, NUMA node 0")

@@ -57,11 +57,19 @@ def _knob(limit: str) -> Knob:
         return "; ".join(commands.ensure_files(_limit_file(die["die"], limit), str(value))
                          for die, value in zip(dies, values))
 
+    def plan_error(values: list[int | None], facts: Facts, data: Any) -> str | None:
+        for die, value in zip(fact(facts, "power.uncore") or [], values):
+            low, high = die.get("initial_min_khz"), die.get("initial_max_khz")
+            if value is not None and low and high and not low <= value <= high:
+                return (f"power.uncore_{limit} {value} kHz is outside {die['die']}'s firmware range {low}-{high} kHz; "
+                        "use max, default or a value in that range")
+        return None
+
     return Knob(
         id=f"power.uncore_{limit}", category="power", severity="medium",
         title=f"Uncore frequency {limit} (kHz per package/die)", facts=("power.uncore",),
         read=lambda facts: [die.get(f"{limit}_khz") for die in fact(facts, "power.uncore") or []] or None,
-        wanted=wanted, applies=_applies,
+        wanted=wanted, applies=_applies, plan_error=plan_error,
         setter=Setter(command=command,
                       record=lambda values, facts: commands.record_values(
                           f"power.uncore_{limit}", [f"{paths.UNCORE_DIE_GLOB}/{limit}_freq_khz"]),

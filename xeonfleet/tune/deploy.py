@@ -32,7 +32,7 @@ UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/xeonfleet-tune.service"
 LAUNCHER_LIB = f"{commands.LIB_DIR}/xeonfleet_run.py"
 INSTANCES_LIB = f"{commands.LIB_DIR}/instances.py"
 LAUNCHER_BIN = "/usr/local/bin/xeonfleet-run"
-# Node-side helpers, uploaded before the first knob: the undo log, and the MSR tool for MSR knobs.
+# Node-side helpers, uploaded before the first knob: the undo log (which also sets the MSR knobs' bits).
 HELPERS = {commands.STATE_HELPER: Path(node_state.__file__)}
 PERSIST_FILES = (DROP_IN, PROFILE_D)
 # Every path the deploy may write: read in one round trip by ManagedFiles.
