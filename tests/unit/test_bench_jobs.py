@@ -9,12 +9,14 @@ GOOD = {"name": "x", "stack": "intel-python", "runner": "gemm.py", "pinning": "s
         "metrics": {"gflops": {"unit": "GFLOP/s", "better": "higher"}}}
 
 
-def test_shipped_jobs_load_and_light_set_is_numpy_and_faiss_only():
+def test_shipped_jobs_load_and_light_set_is_quick_jobs_on_numpy_faiss_and_torch():
     jobs = load_jobs()
     assert {"gemm-fp32", "faiss-hnsw", "kmeans-sklearnex", "openvino-infer", "resnet50-ipex", "numa-local",
-            "multi-instance"} <= set(jobs)
+            "multi-instance", "mem-bandwidth", "matmul-isa"} <= set(jobs)
     light, is_light = select_jobs(jobs, "light")
-    assert is_light and {j.stack for j in light} <= {"intel-python", "faiss"}
+    assert is_light and {j.stack for j in light} <= {"intel-python", "faiss", "pytorch"}
+    assert {j.name for j in light} == {"gemm-fp32", "faiss-hnsw", "numa-local", "multi-instance", "mem-bandwidth",
+                                       "matmul-isa"}
 
 
 def test_params_merge_light_overrides_and_carry_pinning():

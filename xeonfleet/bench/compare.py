@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from xeonfleet.bench.baseline import change_pct
 from xeonfleet.bench.jobs import JobSpec
+from xeonfleet.bench.numbers import human
 from xeonfleet.store import Store
 
 
@@ -21,7 +22,7 @@ class Delta:
 
     def line(self) -> str:
         mark = "WORSE" if self.worse else "ok"
-        return f"{mark:5} {self.host} {self.job}/{self.metric}: {self.a:.4g} -> {self.b:.4g} ({self.change_pct:+.1f} %)"
+        return f"{mark:5} {self.host} {self.job}/{self.metric}: {human(self.a)} -> {human(self.b)} ({self.change_pct:+.1f} %)"
 
 
 def _values(store: Store, run_id: str) -> dict[tuple[str, str, str], float]:
