@@ -53,3 +53,25 @@ class Epp(_PowerFact[str | None]):
 
     def pick(self, facts: dict[str, Any]) -> str | None:
         return facts["power"]["epp"]
+
+
+class Uncore(_PowerFact[list[dict[str, Any]]]):
+    """intel_uncore_frequency limits per package/die in kHz (current and the firmware's initial ones)."""
+
+    abstract = False
+
+    @staticmethod
+    def default() -> list[dict[str, Any]]:
+        return []
+
+    def pick(self, facts: dict[str, Any]) -> list[dict[str, Any]]:
+        return facts["power"]["uncore"]
+
+
+class Msrs(_PowerFact[dict[str, int] | None]):
+    """The MSRs the knobs use ({"0x1a4": value, ...}), None when no msr device is readable."""
+
+    abstract = False
+
+    def pick(self, facts: dict[str, Any]) -> dict[str, int] | None:
+        return facts["power"]["msr"]

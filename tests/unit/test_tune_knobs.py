@@ -120,3 +120,16 @@ def test_every_new_knob_is_recorded_before_it_is_set(facts) -> None:
             record = knob.setter.record(knob.wanted(BASE, host), host)
             assert record.startswith("python3 /usr/local/lib/xeonfleet/state.py save-"), knob.id
             assert knob.setter.boot, f"{knob.id}: firmware resets it at boot, so the boot script must re-apply it"
+
+
+def test_pyinfra_facts_of_the_new_knobs_read_their_probe_part(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """facts.power.Msrs / Uncore and facts.devices.PcieLinks run the probe limited to their part."""
+    from facts.devices import PcieLinks
+    from facts.power import Msrs, Uncore
+
+    root = tmp_path_factory.getbasetemp() / "knobs-facts-mistuned"
+    build_sysroot(load_hardware("icx-8380-2s-mistuned"), root, "unit")
+    assert Msrs().process(run_probe_local(root, Msrs.parts)) == {"0x1a4": 0x3, "0x1fc": 0x2904005F, "0xe2": 0x14000403}
+    assert [die["max_khz"] for die in Uncore().process(run_probe_local(root, Uncore.parts))] == [1800000, 1800000]
+    links = PcieLinks().process(run_probe_local(root, PcieLinks.parts))
+    assert links["ens1f0"]["width"] == 8 and links["nvme0n1"]["numa_node"] == 1 and "sda" not in links
