@@ -55,7 +55,7 @@ def summary_row(host: str, facts: dict) -> list[str]:
         f" NPS{numa['nps']}" if numa["nps"] else "")
     gib = f"{mem['total_bytes'] / 1024**3:.0f}G" if mem["total_bytes"] else "?"
     if mem["slots"] is not None:
-        channels = "+".join(str(n) for n in mem["populated_channels"].values()) or "0"
+        channels = "+".join(str(n) for n in mem["populated_channels"].values()) or "?"
         gib += f" {mem['populated']}/{mem['slots']} dimms ch {channels}/{_show(mem['channels_per_socket'])}"
     return [host, short_model(cpu["model_name"]), _show(cpu["microarch"]), shape, numa_text, gib,
             _show(power["governor"]), _show(power["turbo_enabled"]), _show(os_["thp"]), _show(os_["kernel"])]
