@@ -401,6 +401,27 @@ def test_frameworks_install_on_a_full_disk(lab) -> None:
     assert dry.returncode == 0 and "Framework env ai" in output_of(dry), output_of(dry)
 
 
+def test_frameworks_install_runs_out_of_disk_midway_then_converges(lab, tmp_path: Path) -> None:
+    """The env root on a tmpfs with room but few inodes: the free-space check passes, pip then fills
+    it (ENOSPC) mid-install: one line; on a roomy filesystem the same deploy builds the env."""
+    spec = {"envs": [{"name": "vs", "backend": "venv", "python": "3.11", "stacks": {"faiss": "1.15"}}]}
+    inventory = tmp_path / "inv.py"
+    inventory.write_text(f"hosts = {[(n, {**d, 'frameworks': spec, 'frameworks_root': '/mnt/ino/envs'}) for n, d in lab.inventory_hosts() if n == 'lab-03']!r}\n")
+    ssh(lab, "lab-03", "mkdir -p /mnt/ino && mount -t tmpfs -o size=600m,nr_inodes=2500 tmpfs /mnt/ino")
+    try:
+        full = run("pyinfra", "-y", str(inventory), "deploys/frameworks.py", env=lab_env(lab))
+        assert_clean_failure(full, 1, r"\[lab-03\] xeonfleet: no space left on device while installing")
+    finally:
+        ssh(lab, "lab-03", "umount /mnt/ino")
+    ssh(lab, "lab-03", "mount -t tmpfs -o size=600m tmpfs /mnt/ino")
+    try:
+        fixed = run("pyinfra", "-y", str(inventory), "deploys/frameworks.py", env=lab_env(lab))
+        assert fixed.returncode == 0, output_of(fixed)[-3000:]
+        assert ssh(lab, "lab-03", "/mnt/ino/envs/vs/bin/python -c 'import faiss'", check=False).returncode == 0
+    finally:
+        ssh(lab, "lab-03", "umount /mnt/ino")
+
+
 @pytest.fixture(scope="module")
 def no_sftp_lab(lab_factory):
     """A one-host lab whose sshd has no SFTP subsystem (as on many hardened hosts)."""
