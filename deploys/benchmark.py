@@ -17,12 +17,13 @@ the time: slow a node on purpose to check that regression detection catches it).
 import os
 
 from pyinfra import host
+from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import files, python, server
 
 from facts.node import NodeFacts
 from xeonfleet.bench import ingest, remote
 from xeonfleet.bench.bandwidth import memory_limit
-from xeonfleet.bench.jobs import LIGHT, load_jobs, select_jobs
+from xeonfleet.bench.jobs import LIGHT, JobError, load_jobs, select_jobs
 from xeonfleet.bench.peak import node_peaks
 from xeonfleet.hostcommand import HostCommand
 
@@ -34,8 +35,11 @@ def _with_store(action, args: tuple) -> None:
 
 
 selection = os.environ.get("XEONFLEET_BENCH_JOBS") or LIGHT
-jobs, light = select_jobs(load_jobs(), selection)
-run_id = ingest.current_run_id()
+try:  # bad input is one line from pyinfra ("pyinfra error: ..."), not a traceback
+    jobs, light = select_jobs(load_jobs(), selection)
+    run_id = ingest.current_run_id()
+except (JobError, ingest.RunIdError) as exc:
+    raise PyinfraError(str(exc)) from None
 facts = host.get_fact(NodeFacts)
 # The node's limits from its facts; each runner scales them to the cores and sockets it really used.
 limits = {"peaks": {p: peak.to_params() for p, peak in node_peaks(facts).items()},
