@@ -135,6 +135,7 @@ def _session_lost(host: Host) -> bool:
 # died during login as an "Authentication error", which sends users after their keys).
 _LOST = ("transport shut down or saw eof", "error reading ssh protocol banner", "connection reset",
          "eof error", "broken pipe", "no existing session")
+_REFUSED = "connection refused (no sshd listening on that address and port: host down?)"
 
 
 def connect_reason(exc: BaseException) -> str:
@@ -148,12 +149,12 @@ def connect_reason(exc: BaseException) -> str:
     if isinstance(cause, NoValidConnectionsError):
         codes = {getattr(error, "errno", None) for error in cause.errors.values()}
         if codes == {errno.ECONNREFUSED}:
-            return "connection refused (no sshd listening on that address and port: host down?)"
+            return _REFUSED
         cause = next(iter(cause.errors.values()), cause)
     if isinstance(cause, (socket.timeout, TimeoutError)):
         return f"connection timed out ({_first_line(exc)})"
     if isinstance(cause, ConnectionRefusedError):
-        return "connection refused (no sshd listening on that address and port: host down?)"
+        return _REFUSED
     detail = " ".join(_first_line(e).lower() for e in (exc, cause) if e is not None)
     if isinstance(cause, (EOFError, ConnectionResetError, BrokenPipeError)) or any(w in detail for w in _LOST):
         return "connection lost (the host closed the connection during SSH login: it stopped or rebooted?)"
