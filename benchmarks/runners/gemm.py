@@ -46,8 +46,9 @@ def _ParseGemmResults(per_instance: list[list[float]], n: int, params: dict, pla
     # Sustained rate over all repeats (not the best one): a node that is slow part of the time
     # (throttling, a noisy neighbour) must show it.
     gflops = sum(flop * len(times) / sum(times) / 1e9 for times in per_instance)
+    per_repeat = [sum(flop / times[r] for times in per_instance) / 1e9 for r in range(min(map(len, per_instance)))]
     meta = {"n": n, "dtype": params.get("dtype", "float32"), "warmup": params.get("warmup", 1),
-            "repeats": params.get("repeats", 5), "statistic": "mean rate over repeats", **plan.metadata}
+            "statistic": "mean rate over repeats", **plan.metadata, **benchlib.spread(per_repeat)}
     samples = [benchlib.Sample("gflops", gflops, "GFLOP/s", meta)]
     samples += benchlib.pct_of_peak_samples(gflops, params, "fp32", plan, meta)
     return samples

@@ -100,3 +100,15 @@ def test_matmul_speedups_are_over_fp32_and_a_skipped_precision_is_null_with_its_
     assert by["pct_of_used_cores_peak_int8"].value == pytest.approx(100 * 8.0 / 2.5)  # 2 real cores x 1.25
     assert by["bf16_fp32_speedup"].reason.startswith("no avx512_bf16")
     assert by["pct_of_peak_fp32"].reason.startswith("no peak passed")
+
+
+def test_gemm_records_its_repeat_spread_and_peaks_of_the_cores_it_used():
+    import gemm
+
+    peaks = {"fp32": {"gops": 11776.0, "per_core_gops": 147.2, "isa": "avx512", "formula": "80 cores ..."}}
+    samples = gemm._ParseGemmResults([[1.0, 1.0, 2.0]], 1000, {"peaks": peaks}, PLAN)
+    by = {s.metric: s for s in samples}
+    assert by["gflops"].value == pytest.approx(3 * 2.0 / 4.0) and by["gflops"].metadata["repeats"] == 3
+    assert by["gflops"].metadata["spread_pct"] == pytest.approx(0.0)  # median 2, MAD 0 of (2, 2, 1)
+    assert by["pct_of_used_cores_peak"].value == pytest.approx(100 * 1.5 / (2 * 147.2))
+    assert by["pct_of_peak"].metadata["peak_formula"] == "80 cores ..."
