@@ -103,6 +103,9 @@ def _ParseMatmulResults(result: dict, n: int, params: dict, state: dict) -> list
                 "src_type": kernel.get("src_type"), **benchlib.spread([ops / t / 1e9 for t in times])}
         samples.append(benchlib.Sample(f"rate_{precision}", rates[precision], UNITS[precision], meta))
         samples += benchlib.pct_of_peak_samples(rates[precision], params, precision, plan, meta, f"_{precision}")
+    for precision, reason in state["skipped"].items():
+        samples += [benchlib.Unavailable(f"{name}_{precision}", reason)
+                    for name in ("rate", "pct_of_peak", "pct_of_used_cores_peak")]
     for precision in ("bf16", "int8"):
         if precision in rates:
             samples.append(benchlib.Sample(f"{precision}_fp32_speedup", rates[precision] / rates["fp32"], "x",

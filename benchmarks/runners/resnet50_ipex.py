@@ -209,6 +209,8 @@ def _ParseResNetResults(results: dict[str, list[dict]], skipped: dict[str, str],
         samples.append(benchlib.Sample(f"latency_{precision}",
                                        statistics.median(t for r in runs for t in r["latencies"]) * 1000.0,
                                        "ms", pmeta))
+    for precision, reason in skipped.items():
+        samples += [benchlib.Unavailable(f"{name}_{precision}", reason) for name in ("throughput", "latency")]
     for precision in ("bf16", "int8"):
         if precision in throughput and "fp32" in throughput:
             samples.append(benchlib.Sample(f"speedup_{precision}", throughput[precision] / throughput["fp32"], "x",

@@ -99,6 +99,7 @@ def test_matmul_speedups_are_over_fp32_and_a_skipped_precision_is_null_with_its_
     assert by["rate_int8"].metadata["dispatched_isa"] == "avx512_core_amx"
     assert by["pct_of_used_cores_peak_int8"].value == pytest.approx(100 * 8.0 / 2.5)  # 2 real cores x 1.25
     assert by["bf16_fp32_speedup"].reason.startswith("no avx512_bf16")
+    assert by["rate_bf16"].reason == by["pct_of_used_cores_peak_bf16"].reason == state["skipped"]["bf16"]
     assert by["pct_of_peak_fp32"].reason.startswith("no peak passed")
 
 
