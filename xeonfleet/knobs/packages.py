@@ -51,7 +51,8 @@ def remove_command(manager: str | None, names: list[str]) -> str:
 
 def _tool_knob(tool: str) -> Knob:
     def package(facts: Facts) -> str:
-        return PACKAGES[distro_family(facts) or "debian"][tool]
+        """Only asked once plan_error passed: the family and its package are known."""
+        return PACKAGES[distro_family(facts)][tool]
 
     def plan_error(wanted: Any, facts: Facts, data: Any) -> str | None:
         if data.get("xeonfleet_install_packages") is False:
