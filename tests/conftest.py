@@ -8,6 +8,7 @@ must fail the run instead of silently skipping the tests that matter most.
 from __future__ import annotations
 
 import os
+import posix
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -26,6 +27,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("lab"):
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _unpatched_os_close() -> Iterator[None]:
+    """Undo gevent's os.close patch after each test. A test that runs pyinfra in-process leaves gevent's
+    os.close in place, which defers every close; shutil.rmtree of a generated sysroot (thousands of
+    directories) then runs out of file descriptors in a later test."""
+    yield
+    os.close = posix.close
 
 
 LabFactory = Callable[..., Lab]
