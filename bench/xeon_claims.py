@@ -31,6 +31,29 @@ SHOWN_METADATA = ("dispatched_isa", "peak_formula", "limit_formula", "spread_pct
                   "throughput_by_cores_per_instance", "per_pair_ratio", "source", "cpusets")
 
 
+# One SGEMM thread on one core, timed by wall clock and by the CPU time it got: on a shared VM the
+# second says what the core does while it runs (the kernel's efficiency), the first what a neighbour left.
+ONE_CORE_GEMM = """
+import json, time, numpy as np
+n = 4096
+a, b = (np.random.default_rng(0).random((n, n), dtype=np.float32) for _ in range(2))
+a @ b
+cpu, wall = time.process_time(), time.perf_counter()
+for _ in range(3):
+    a @ b
+print(json.dumps({"per_cpu_s": 3 * 2 * n**3 / (time.process_time() - cpu) / 1e9,
+                  "per_wall_s": 3 * 2 * n**3 / (time.perf_counter() - wall) / 1e9}))
+"""
+
+
+def one_core_gemm(python: str, cpu: int) -> dict[str, float]:
+    """GFLOP/s of one SGEMM thread pinned to `cpu`, per CPU-second and per wall-second."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    done = subprocess.run(["taskset", "-c", str(cpu), python, "-c", ONE_CORE_GEMM], env=env, check=True,
+                          capture_output=True, text=True, timeout=600)
+    return json.loads(done.stdout)
+
+
 def run_job(python: str, name: str, light: bool, limits: dict) -> dict:
     """One runner as deploys/benchmark.py runs it, minus SSH: its result document."""
     job = load_jobs()[name]
@@ -58,6 +81,12 @@ def main() -> int:
     for precision, peak in limits["peaks"].items():
         print(f"  peak {precision}: {peak['formula']}")
     print(f"  memory limit: {limits['memory_limit']['formula']}")
+    per_core = limits["peaks"]["fp32"]["per_core_gops"]
+    if per_core:
+        one = one_core_gemm(args.python, min(os.sched_getaffinity(0)))
+        print(f"one-core SGEMM: {human(one['per_cpu_s'])} GFLOP per CPU-second = "
+              f"{100 * one['per_cpu_s'] / per_core:.0f} % of one core's {human(per_core)} GFLOP/s peak; "
+              f"{human(one['per_wall_s'])} per wall-second ({100 * one['per_wall_s'] / per_core:.0f} %)")
     failed = []
     for name in args.jobs.split(","):
         doc = run_job(args.python, name, args.light, limits)
