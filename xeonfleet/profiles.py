@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 
 import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import ErrorDetails
 
 from xeonfleet.knobs import profile_schema
 from xeonfleet.merge import deep_merge
+from xeonfleet.yaml_lines import UNKNOWN_KEY, compose, find, yaml_error_line
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 DEFAULT_PROFILE = "xeon-ai-base"
@@ -25,72 +28,96 @@ class ProfileError(ValueError):
     """A profile cannot be used; the message is one line: file:line: what is wrong (and the fix)."""
 
 
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
+def _wants(wording: str) -> Any:
+    """A profile key: absent means the profile does not ask (the rule is skipped); an explicit null is an
+    error. The description is the "must be ..." of the error and of the JSON schema."""
+    return Field(None, description=wording)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+class _Section(BaseModel):
+    """One section of one profile file: every key optional (a child overrides only what differs)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _is_str(value: Any) -> bool:
-    return isinstance(value, str)
+class Bios(_Section):
+    hyperthreading: bool = _wants("true or false")
+    hwp_native: bool = _wants("true or false")
 
 
-def _is_str_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+class Cpu(_Section):
+    intel_xeon: bool = _wants("true or false")
+    isa_required: list[str] = _wants("a list of ISA names (avx512f, avx512_vnni, avx512_bf16, amx_tile ...)")
+    min_fma_units: int = _wants("an integer")
 
 
-def _is_int_or_str(value: Any) -> bool:
-    return _is_int(value) or _is_str(value)
+class Numa(_Section):
+    snc: bool = _wants("true or false")
 
 
-def _is_mapping(value: Any) -> bool:
-    return isinstance(value, dict)
+class Memory(_Section):
+    all_channels_populated: bool = _wants("true or false")
+    matched_dimms: bool = _wants("true or false")
+    rated_speed: bool = _wants("true or false")
+    balanced_dimms_per_channel: bool = _wants("true or false")
+    balanced_sockets: bool = _wants("true or false")
 
 
-# Every key a profile may hold, with its type check and the wording used in errors.
-Check = tuple[Callable[[Any], bool], str]
-SCHEMA: dict[str, dict[str, Check]] = {
-    "bios": {
-        "hyperthreading": (_is_bool, "true or false"),
-        "hwp_native": (_is_bool, "true or false"),
-    },
-    "cpu": {
-        "intel_xeon": (_is_bool, "true or false"),
-        "isa_required": (_is_str_list, "a list of ISA names (avx512f, avx512_vnni, avx512_bf16, amx_tile ...)"),
-        "min_fma_units": (_is_int, "an integer"),
-    },
-    "numa": {
-        "snc": (_is_bool, "true or false"),
-        **profile_schema("numa"),
-    },
-    "memory": {
-        "all_channels_populated": (_is_bool, "true or false"),
-        "matched_dimms": (_is_bool, "true or false"),
-        "rated_speed": (_is_bool, "true or false"),
-        "balanced_dimms_per_channel": (_is_bool, "true or false"),
-        "balanced_sockets": (_is_bool, "true or false"),
-    },
-    # The knob sections' keys come from the knob declarations (xeonfleet/knobs/), where each is set.
-    "power": {
-        "driver": (_is_str, "a cpufreq driver name such as intel_pstate"),
-        **profile_schema("power"),
-    },
-    "os": profile_schema("os"),
-    "runtime": profile_schema("runtime"),
-    "devices": {
-        "pcie_full_link": (_is_bool, "true or false (NICs and NVMe drives at their maximum PCIe link)"),
-    },
-    "fleet": {
-        "homogeneous": (_is_str_list, "a list of fact groups (bios.version, cpu.microcode, os.kernel ...)"),
-    },
+class Power(_Section):
+    driver: str = _wants("a cpufreq driver name such as intel_pstate")
+
+
+class Devices(_Section):
+    pcie_full_link: bool = _wants("true or false (NICs and NVMe drives at their maximum PCIe link)")
+
+
+class Fleet(_Section):
+    homogeneous: list[str] = _wants("a list of fact groups (bios.version, cpu.microcode, os.kernel ...)")
+
+
+def _allowed(valid: Callable[[Any], bool], wording: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not valid(value):
+            raise ValueError(f"must be {wording}")
+        return value
+
+    return check
+
+
+def _with_knob_keys(base: type[_Section], section: str) -> type[_Section]:
+    """`base` plus the keys of `section` the knob areas declare (xeonfleet/knobs/), each checked by its
+    declaration: a knob states its key and allowed values once, where it is set."""
+    fields: dict[str, Any] = {
+        name: (Annotated[Any, AfterValidator(_allowed(valid, wording))], _wants(wording))
+        for name, (valid, wording) in profile_schema(section).items()
+    }
+    return create_model(section.capitalize(), __base__=base, **fields)
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "bios": Bios,
+    "cpu": Cpu,
+    "numa": _with_knob_keys(Numa, "numa"),
+    "memory": Memory,
+    "power": _with_knob_keys(Power, "power"),
+    "os": _with_knob_keys(_Section, "os"),
+    "runtime": _with_knob_keys(_Section, "runtime"),
+    "devices": Devices,
+    "fleet": Fleet,
 }
-TOP_LEVEL: dict[str, Check] = {
-    "include": (_is_str, "a profile name"),
-    "description": (_is_str, "a string"),
-    "frameworks": (_is_mapping, "a mapping with an `envs:` list"),
-}
+
+
+class _TopLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    include: str = _wants("a profile name")
+    description: str = _wants("a string")
+    frameworks: dict[str, Any] = _wants("a mapping with an `envs:` list")  # checked by frameworks.stacks
+
+
+# One profile YAML file as written, before its include chain is merged.
+ProfileFile = create_model("ProfileFile", __base__=_TopLevel,
+                           **{name: (model, _wants("a mapping")) for name, model in SECTIONS.items()})
 
 
 @dataclass(frozen=True)
@@ -102,7 +129,14 @@ class Profile:
     chain: tuple[str, ...] = field(default=())
 
     def get(self, dotted: str, default: Any = None) -> Any:
-        """Value at `section.key`, or default when the profile does not set it (the rule is then skipped)."""
+        """Value at `section.key`, or default when the profile does not set it (the rule is then skipped).
+
+        A key the profile model does not declare is a KeyError: a typo in the code would otherwise read
+        as "not asked" and the rule would silently never run."""
+        section, _, key = dotted.partition(".")
+        model = SECTIONS.get(section)
+        if section not in ProfileFile.model_fields or (model is not None and key.split(".")[0] not in model.model_fields):
+            raise KeyError(f"`{dotted}` is not a profile key (see xeonfleet/profiles.py SECTIONS)")
         node: Any = self.data
         for part in dotted.split("."):
             if not isinstance(node, dict) or part not in node:
@@ -127,36 +161,37 @@ def _where(path: Path, node: yaml.Node | None) -> str:
     return f"{path}:{line}"
 
 
-def _validate(path: Path, root: yaml.Node) -> None:
-    """Check keys and types against SCHEMA, reporting the line of the offending node."""
-    if not isinstance(root, yaml.MappingNode):
-        raise ProfileError(f"{_where(path, root)}: a profile must be a mapping of sections (bios, power, os ...)")
-    data = yaml.safe_load(yaml.serialize(root))
-    for key_node, value_node in root.value:
-        key = key_node.value
-        if key in TOP_LEVEL:
-            check, wanted = TOP_LEVEL[key]
-            if not check(data[key]):
-                raise ProfileError(f"{_where(path, value_node)}: `{key}` must be {wanted}")
-            if key == "frameworks":
-                _validate_frameworks(path, value_node, data[key])
-            continue
-        if key not in SCHEMA:
-            known = ", ".join(sorted([*SCHEMA, *TOP_LEVEL]))
-            raise ProfileError(f"{_where(path, key_node)}: unknown section `{key}` (known: {known})")
-        if not isinstance(value_node, yaml.MappingNode):
-            raise ProfileError(f"{_where(path, value_node)}: section `{key}` must be a mapping")
-        for sub_key_node, sub_value_node in value_node.value:
-            sub_key = sub_key_node.value
-            if sub_key not in SCHEMA[key]:
-                known = ", ".join(sorted(SCHEMA[key]))
-                raise ProfileError(f"{_where(path, sub_key_node)}: unknown key `{key}.{sub_key}` (known: {known})")
-            check, wanted = SCHEMA[key][sub_key]
-            if not check(data[key][sub_key]):
-                raise ProfileError(
-                    f"{_where(path, sub_value_node)}: `{key}.{sub_key}` must be {wanted}, "
-                    f"got {data[key][sub_key]!r}"
-                )
+def _error_line(root: yaml.Node, error: ErrorDetails) -> int:
+    """The line to blame: an unknown key's own line, else the value's (of its section.key)."""
+    return find(root, error["loc"][:2], key=error["type"] in UNKNOWN_KEY)[0]
+
+
+def _message(error: ErrorDetails, data: Any) -> str:
+    """The one-line wording of a pydantic error on a profile file, as the hand-written checks said it."""
+    loc = [str(part) for part in error["loc"][:2]]
+    if not loc:
+        return "a profile must be a mapping of sections (bios, power, os ...)"
+    if error["type"] in UNKNOWN_KEY and len(loc) == 1:
+        return f"unknown section `{loc[0]}` (known: {', '.join(sorted(ProfileFile.model_fields))})"
+    section = SECTIONS.get(loc[0])
+    if section is not None and len(loc) == 1:
+        return f"section `{loc[0]}` must be a mapping"
+    if error["type"] in UNKNOWN_KEY:
+        return f"unknown key `{'.'.join(loc)}` (known: {', '.join(sorted(section.model_fields))})"
+    if section is None:
+        return f"`{loc[0]}` must be {ProfileFile.model_fields[loc[0]].description}"
+    return f"`{'.'.join(loc)}` must be {section.model_fields[loc[1]].description}, got {data[loc[0]][loc[1]]!r}"
+
+
+def _validate(path: Path, root: yaml.Node, data: Any) -> None:
+    """Check one file against ProfileFile; the first problem in the file (by line) is the error."""
+    try:
+        ProfileFile.model_validate(data)
+    except ValidationError as exc:
+        error = min(exc.errors(), key=lambda e: _error_line(root, e))
+        raise ProfileError(f"{path}:{_error_line(root, error)}: {_message(error, data)}") from None
+    if "frameworks" in data:
+        _validate_frameworks(path, next(v for k, v in root.value if k.value == "frameworks"), data["frameworks"])
 
 
 def _validate_frameworks(path: Path, node: yaml.Node, spec: dict[str, Any]) -> None:
@@ -177,15 +212,14 @@ def _read(path: Path) -> tuple[yaml.Node, dict[str, Any]]:
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read profile: {exc.strerror}") from exc
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise ProfileError(f"{path}:{line}: invalid YAML: {exc.problem or exc.context}") from exc
+        raise ProfileError(f"{path}:{yaml_error_line(exc)}: invalid YAML: {exc.problem or exc.context}") from exc
     if root is None:
         raise ProfileError(f"{path}:1: empty profile; add at least `include: {DEFAULT_PROFILE}`")
-    _validate(path, root)
-    return root, yaml.safe_load(text)
+    data = yaml.safe_load(text)
+    _validate(path, root, data)
+    return root, data
 
 
 def load_profile(name_or_path: str) -> Profile:

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.profiles import ProfileError, list_profiles, load_profile
+from xeonfleet.knobs import AREAS
+from xeonfleet.profiles import SECTIONS, ProfileError, list_profiles, load_profile
 
 
 def test_shipped_profiles_load_and_inherit() -> None:
@@ -43,6 +44,12 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ("power:\n  turbo: yes please\n", 2, "`power.turbo` must be true or false"),
         ("runtime:\n  cores_per_instance: [16, 8]\n", 2, "`runtime.cores_per_instance` must be [min, max]"),
         ("os:\n  thp: sometimes\n", 2, "`os.thp` must be one of always, madvise, never"),
+        ("bios:\n  hyperthreading: null\n", 2, "`bios.hyperthreading` must be true or false, got None"),
+        ("cpu:\n  isa_required: [avx512f, 3]\n", 2, "`cpu.isa_required` must be a list of ISA names"),
+        ("bios: {1: true}\n", 1, "unknown key `bios.1` (known: hwp_native, hyperthreading)"),
+        ("description: 5\n", 1, "`description` must be a string"),
+        ("bios:\n  hwp_native: true\n  hyperthreading: 1\npower:\n  governer: x\n", 3, "`bios.hyperthreading`"),
+        ("power:\n  epb: 16\n", 2, "`power.epb` must be an integer 0-15 (0 = performance), got 16"),
         ("", 1, "empty profile"),
         ("- just\n- a list\n", 1, "must be a mapping"),
     ],
@@ -72,3 +79,24 @@ def test_missing_include_is_named(tmp_path: Path) -> None:
 def test_unknown_profile_name_lists_known() -> None:
     with pytest.raises(ProfileError, match="no such profile.*xeon-ai-base"):
         load_profile("no-such-profile")
+
+
+def test_every_knob_key_is_a_profile_key_checked_by_its_declaration(tmp_path: Path) -> None:
+    """The knob sections of the model come from the knob declarations: each key exists, with its wording."""
+    for key in (key for area in AREAS for key in area.PROFILE_KEYS):
+        section, name = key.key.split(".")
+        assert SECTIONS[section].model_fields[name].description == key.wording
+        path = write(tmp_path, "knob", f"{section}:\n  {name}: [[]]\n")
+        with pytest.raises(ProfileError, match=rf":2: `{section}\.{name}` must be "):
+            load_profile(str(path))
+
+
+def test_get_refuses_a_key_the_model_does_not_declare() -> None:
+    """A typo in a rule's profile key fails loudly instead of reading as "not asked"."""
+    profile = load_profile("xeon-ai-base")
+    assert profile.get("power.governor") == "performance"
+    assert profile.get("os.sysctl.vm.no_such_key", "unset") == "unset"  # below a declared key: data, not model
+    with pytest.raises(KeyError, match="power.governer"):
+        profile.get("power.governer")
+    with pytest.raises(KeyError, match="powr.governor"):
+        profile.get("powr.governor")
