@@ -1,6 +1,6 @@
 """ISA names, the kernels the checks record and the frameworks.isa / frameworks.support judgements,
-on real output captured on a Sapphire Rapids (AMX) VM: torch 2.13, TensorFlow 2.21, intel-tensorflow
-2.14 and OpenVINO 2026.4, as is and under ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 (tests/unit/data/onednn/)."""
+on real output captured on a Sapphire Rapids (AMX) VM: torch 2.13, INC 3.10 PT2E, TensorFlow 2.21,
+intel-tensorflow 2.14 and OpenVINO 2026.4, as is and under ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 (tests/unit/data/onednn/)."""
 
 from __future__ import annotations
 
@@ -146,6 +146,16 @@ def test_intel_tensorflow_prints_the_older_layout_and_names():
     assert parse_onednn_verbose(lines("intel-tensorflow-2.14-spr-amx.txt"))["max_isa"] == "avx512_core_amx"
 
 
+def test_inc_pt2e_int8_after_torch_compile_runs_amx():
+    # The FP16 1x1 convs before the phase line are torch.export's tracing, not the INT8 model.
+    phases = split_phases(lines("inc-pt-3.10-torch-2.13-spr-amx.txt"))
+    assert list(phases) == ["int8"]
+    found = {"int8": {"op": "captured"}}
+    add_dispatched_kernels(found, phases)
+    assert (found["int8"]["isa"], found["int8"]["kernel"], found["int8"]["src_type"]) == (
+        "avx512_core_amx", "brg_matmul:avx10_1_512_amx", "u8")
+
+
 def test_amx_node_passes_when_every_precision_ran_its_best_kernel():
     record = env({"pytorch": {"variant": "plain", "precisions": onednn_precisions("torch-2.13-spr-amx.txt")},
                   "openvino": {"variant": "runtime",
@@ -209,8 +219,8 @@ def test_records_of_older_checks_and_no_judged_stack_are_unknown():
     old = {"name": "ai", "ok": True, "isa": "avx", "stacks": {"openvino": {"variant": "runtime", "dispatched": ["avx"]}}}
     result = dispatch_rule_input([old], SPR)
     assert result["status"] == "unknown"
-    assert result["evidence"] == ["env ai: openvino record predates the per-precision checks"]
-    assert dispatch_rule_input([env({"faiss": {"variant": "cpu"}})], SPR)["status"] == "unknown"
+    assert result["evidence"] == ["env ai: its record predates the per-precision checks"]
+    assert dispatch_rule_input([env({"faiss": {"variant": "cpu"}, "inc": {"variant": "default"}})], SPR)["status"] == "unknown"
     assert dispatch_rule_input([], {"neon": True})["status"] == "unknown"
 
 

@@ -14,8 +14,9 @@ from xeonfleet.frameworks import isa_names
 from xeonfleet.frameworks.node_env import CHECKS_VERSION
 from xeonfleet.frameworks.stacks import load_catalogue
 
-# The stacks whose checks run per-precision kernels (the others have no ISA to judge).
-JUDGED_STACKS = ("pytorch", "tensorflow", "openvino")
+# The stacks whose checks run per-precision kernels (INC only in its `pt` variant; the others have
+# no ISA to judge).
+JUDGED_STACKS = ("pytorch", "tensorflow", "openvino", "inc")
 _ISA_CAPS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 # The data types a precision's kernel must have read, as oneDNN and OpenVINO spell them.
 _SRC_TYPES = {"fp32": ("f32",), "bf16": ("bf16",), "int8": ("u8", "s8", "i8")}
@@ -91,11 +92,12 @@ def dispatch_rule_input(envs: list[dict[str, Any]] | None, cpu_isa: dict[str, bo
                 "expected": expected}
     passed, failed, notes = [], [], []
     for env in envs or []:
-        for stack, result in (env.get("stacks") or {}).items():
-            if stack not in JUDGED_STACKS:
-                continue
-            if "precisions" not in result or (env.get("checks_version") or 0) < CHECKS_VERSION:
-                notes.append(f"env {env.get('name')}: {stack} record predates the per-precision checks")
+        stacks = {name: result for name, result in (env.get("stacks") or {}).items() if name in JUDGED_STACKS}
+        if stacks and (env.get("checks_version") or 0) < CHECKS_VERSION:
+            notes.append(f"env {env.get('name')}: its record predates the per-precision checks")
+            continue
+        for stack, result in stacks.items():
+            if "precisions" not in result:
                 continue
             for precision in isa_names.precisions_for(flags):
                 verdict, text = _judge(env, stack, result, precision, isa_names.wanted_isa(precision, flags))

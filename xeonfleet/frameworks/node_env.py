@@ -34,7 +34,7 @@ PHASE_PREFIX = "XEONFLEET_PHASE "
 CHECK_TIMEOUT_S = 900
 # Bumped when the checks change what they record: a record of an older version is re-checked.
 CHECKS_VERSION = 2
-ONEDNN_VERBOSE_STACKS = ("pytorch", "tensorflow")
+ONEDNN_VERBOSE_STACKS = ("pytorch", "tensorflow", "inc")
 # oneDNN primitives that do the arithmetic (reorders and eltwise ops around them say nothing).
 _COMPUTE_PRIMITIVES = ("convolution", "deconvolution", "matmul", "inner_product")
 # Variables that change which kernels oneDNN / TensorFlow pick; the record says where each was set.
@@ -181,8 +181,10 @@ def cpu_flags(path="/proc/cpuinfo"):
     return set()
 
 
-def _gflops(run, flop):
-    """GFLOP/s (GOP/s for INT8) of the best of three calls after a warm-up (JIT, weight reorders)."""
+def _gflops(precision, run, flop):
+    """GFLOP/s (GOP/s for INT8) of the best of three calls after a warm-up (JIT, weight reorders),
+    after a phase line: the oneDNN verbose lines that follow are the kernels of `precision`."""
+    print(PHASE_PREFIX + precision, flush=True)
     run()
     best = None
     for _ in range(3):
@@ -194,16 +196,14 @@ def _gflops(run, flop):
 
 
 def run_precisions(kernels, flags):
-    """Run kernels[precision]() for each precision the CPU flags give a native path for, each after
-    a phase line, so the oneDNN verbose lines it causes can be told apart. A precision the stack has
-    no kernel for is recorded as skipped with the reason; one that raises, with its error."""
+    """Run kernels[precision]() for each precision the CPU flags give a native path for. A precision
+    the stack has no kernel for is recorded as skipped with the reason; one that raises, with its error."""
     results = {}
     for precision in isa_names.precisions_for(flags):
         kernel = kernels.get(precision)
         if isinstance(kernel, str):
             results[precision] = {"skipped": kernel}
             continue
-        print(PHASE_PREFIX + precision, flush=True)
         try:
             results[precision] = kernel()
         except Exception as exc:  # one precision failing must not hide the others
@@ -228,7 +228,7 @@ def _openvino_conv(ov, ops, np, precision):
     request = compiled.create_infer_request()
     data = np.random.default_rng(1).random(CONV_SHAPE, dtype=np.float32)
     result = {"op": "convolution 4x128x28x28 3x3", "hint": hint,
-              "gflops": _gflops(lambda: request.infer({0: data}), CONV_FLOP)}
+              "gflops": _gflops(precision, lambda: request.infer({0: data}), CONV_FLOP)}
     for op in compiled.get_runtime_model().get_ordered_ops():
         info = op.get_rt_info()
         if "layerType" in info and info["layerType"].astype(str) == "Convolution":
@@ -277,11 +277,11 @@ def _check_tensorflow(variant):
         images = tf.random.uniform((batch, size, size, channels))
         filters = tf.random.uniform((3, 3, channels, channels))
         return {"op": "conv2d 4x28x28x128 NHWC 3x3",
-                "gflops": _gflops(lambda: tf.nn.conv2d(images, filters, 1, "SAME").numpy(), CONV_FLOP)}
+                "gflops": _gflops("fp32", lambda: tf.nn.conv2d(images, filters, 1, "SAME").numpy(), CONV_FLOP)}
 
     def bf16():
         a, b = (tf.cast(tf.random.uniform((MATMUL_N, MATMUL_N)), tf.bfloat16) for _ in range(2))
-        return {"op": f"matmul {MATMUL_N}^3", "gflops": _gflops(lambda: tf.linalg.matmul(a, b).numpy(), MATMUL_FLOP)}
+        return {"op": f"matmul {MATMUL_N}^3", "gflops": _gflops("bf16", lambda: tf.linalg.matmul(a, b).numpy(), MATMUL_FLOP)}
 
     kernels = {"fp32": fp32, "bf16": bf16,
                "int8": "TensorFlow has no INT8 matmul/conv outside a quantised graph (INC or the model zoo make those)"}
@@ -297,11 +297,11 @@ def _pytorch_kernels(torch):
         w = torch.randn(128, 128, 3, 3).to(memory_format=torch.channels_last)
         with torch.no_grad():
             return {"op": "conv2d 4x128x28x28 3x3 channels_last",
-                    "gflops": _gflops(lambda: torch.nn.functional.conv2d(x, w, padding=1), CONV_FLOP)}
+                    "gflops": _gflops("fp32", lambda: torch.nn.functional.conv2d(x, w, padding=1), CONV_FLOP)}
 
     def bf16():
         a, b = (torch.randn(MATMUL_N, MATMUL_N, dtype=torch.bfloat16) for _ in range(2))
-        return {"op": f"matmul {MATMUL_N}^3", "gflops": _gflops(lambda: torch.matmul(a, b), MATMUL_FLOP)}
+        return {"op": f"matmul {MATMUL_N}^3", "gflops": _gflops("bf16", lambda: torch.matmul(a, b), MATMUL_FLOP)}
 
     def int8():
         n = MATMUL_N
@@ -313,7 +313,7 @@ def _pytorch_kernels(torch):
             return torch.ops.onednn.qlinear_pointwise(x, 0.01, 0, packed, scales, zeros, None, 1.0, 0,
                                                       torch.float32, "none", [], "")
 
-        return {"op": f"onednn::qlinear_pointwise u8 x s8 {n}^3", "gflops": _gflops(run, MATMUL_FLOP)}
+        return {"op": f"onednn::qlinear_pointwise u8 x s8 {n}^3", "gflops": _gflops("int8", run, MATMUL_FLOP)}
 
     return {"fp32": fp32, "bf16": bf16, "int8": int8}
 
@@ -340,13 +340,36 @@ def _check_pytorch(variant):
     return result
 
 
+def _inc_pt2e_int8(torch):
+    """INC's PT2E flow on a 2048x2048 linear (export, calibrate, convert, torch.compile). Inductor
+    lowers it to oneDNN INT8 only with freezing on (weights prepacked): without it the compiled
+    model ran no oneDNN kernel at all here (dequantise, then FP32)."""
+    import torch._inductor.config as inductor_config
+    from neural_compressor.torch.export import export
+    from neural_compressor.torch.quantization import convert, get_default_static_config, prepare
+
+    inductor_config.freezing = True
+    model = torch.nn.Sequential(torch.nn.Linear(MATMUL_N, MATMUL_N), torch.nn.ReLU()).eval()
+    x = torch.randn(MATMUL_N, MATMUL_N)
+    with torch.no_grad():
+        prepared = prepare(export(model, example_inputs=(x,)), get_default_static_config())
+        prepared(x)  # calibration
+        quantised = torch.compile(convert(prepared))
+        quantised(x)  # compiles (tens of seconds on 2 cores), outside the timed phase
+        return {"op": f"INC PT2E linear {MATMUL_N}^3 + torch.compile (freezing)",
+                "gflops": _gflops("int8", lambda: quantised(x), MATMUL_FLOP)}
+
+
 def _check_inc(variant):
     import neural_compressor
 
     if variant == "pt":  # the PT2E INT8 entry points, which load torch and torchao
-        from neural_compressor.torch.quantization import convert, get_default_static_config, prepare  # noqa: F401
+        import torch
 
-        return {"module": "neural_compressor.torch.quantization", "ok": True}
+        only_int8 = "INC quantises to INT8; FP32 and BF16 run the env's torch (the pytorch check)"
+        kernels = {"fp32": only_int8, "bf16": only_int8, "int8": lambda: _inc_pt2e_int8(torch)}
+        return {"module": "neural_compressor.torch.quantization", "ok": True,
+                "precisions": run_precisions(kernels, cpu_flags())}
     return {"module": neural_compressor.__name__, "ok": True}
 
 

@@ -163,10 +163,11 @@ def framework_envs(
         files.sync(name="Upload the wheelhouse", src=local_wheelhouse, dest=render.REMOTE_WHEELHOUSE, delete=True)
         remote_wheelhouse = render.REMOTE_WHEELHOUSE
     for env in pending:
-        framework_env(
-            name=f"Framework env {env.name} ({env.backend}: {', '.join(s.name for s in env.stacks)})",
-            env=env, root=root, wheelhouse=remote_wheelhouse, conda_channels=conda_channels,
-        )
+        name = f"Framework env {env.name} ({env.backend}: {', '.join(s.name for s in env.stacks)})"
+        record = current_record(env, records)
+        if record is not None:
+            name += f": re-run its checks, {stale_checks(record)}"
+        framework_env(name=name, env=env, root=root, wheelhouse=remote_wheelhouse, conda_channels=conda_channels)
 
 
 def host_framework_envs(spec: dict, source: str) -> None:
