@@ -115,7 +115,7 @@ def test_light_run_over_five_hosts_stores_every_sample(lab, bench_env, tmp_path)
     doc = json.loads(raw[0].read_text())
     assert doc["samples"][0]["metadata"]["cpus_clamped"] is True  # an 80-core profile on a 2-core VM
     _check_limits_use_what_the_process_has(tmp_path / "raw" / run_id / "lab-01")
-    assert "no regression, no outlier" in result.stdout and "no verdict yet" not in result.stdout  # first run
+    assert "regression test: worse than the baseline" in result.stdout and "no verdict yet" not in result.stdout
     print(f"\nlight job set over {HOSTS} hosts: {elapsed:.0f} s\n{result.stdout}")
 
 
