@@ -146,7 +146,7 @@ OFFLINE = [
          2, r"^xeonfleet bench: no benchmark runs in the results store", {"empty.db": ""}),
     Case("lab: hardware profile with a bad key", ("lab", "up", "--hosts", "1", "--hardware", "{tmp}/hw.yaml",
                                                   "--lab-dir", "{tmp}/lab"), 2,
-         r"^xeonfleet lab: .*hw\.yaml: cpu\.bogus_key: unknown key; known keys: ",
+         r"^xeonfleet lab: .*hw\.yaml:3: cpu\.bogus_key: unknown key; known keys: ",
          {"hw.yaml": "include: cloud-vm\ncpu:\n  bogus_key: 3\n"}),
     Case("lab: unknown hardware name", ("lab", "up", "--hosts", "1", "--hardware", "nope", "--lab-dir", "{tmp}/lab"),
          2, r"^xeonfleet lab: unknown hardware nope; choose from: "),

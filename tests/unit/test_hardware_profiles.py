@@ -106,32 +106,51 @@ def test_unknown_name_lists_known_profiles() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "line", "message"),
     [
-        ("cores_per_sockets: 4\n", r"cores_per_sockets: unknown key; did you mean 'cores_per_socket'\?"),
-        ("sockets: two\n", r"sockets: expected int, got 'two'"),
-        ("cpu: {family: true}\n", r"cpu\.family: expected int, got True"),
-        ("power: {governor: ondemand}\n", r"power\.governor: 'ondemand' is not in governors_available"),
-        ("nodes_per_socket: 3\n", r"nodes_per_socket: 3 does not divide 40 cores"),
-        ("memory: {populated: ABZ}\n", r"memory\.populated: channels Z do not exist"),
-        ("offline_cpus: [0]\n", r"offline_cpus: CPU 0 is not in 1\.\.159"),
-        ("sysctls: {swappiness: '10'}\n", r"sysctls\.swappiness: is not a dotted sysctl name"),
-        ("thp: {enabled: sometimes}\n", r"thp\.enabled: 'sometimes' is not a kernel choice"),
-        ("bios: null\n", r"bios: bios and system must be given together"),
+        ("cores_per_sockets: 4\n", 2, r"cores_per_sockets: unknown key; did you mean 'cores_per_socket'\?"),
+        ("sockets: two\n", 2, r"sockets: expected int, got 'two'; write an integer"),
+        ("sockets: 0\n", 2, r"sockets: must be >= 1, got 0; use a positive count"),
+        ("cpu: {family: true}\n", 2, r"cpu\.family: expected int, got True"),
+        ("power: {governor: ondemand}\n", 2, r"power\.governor: 'ondemand' is not in governors_available"),
+        ("nodes_per_socket: 3\n", 2, r"nodes_per_socket: 3 does not divide 40 cores"),
+        ("memory: {populated: ABZ}\n", 2, r"memory\.populated: channels Z do not exist"),
+        ("offline_cpus: [0]\n", 2, r"offline_cpus: CPU 0 is not in 1\.\.159"),
+        ("sysctls: {swappiness: '10'}\n", 2, r"sysctls\.swappiness: is not a dotted sysctl name"),
+        ("sysctls:\n  vm.swappiness: 10\n  vm.dirty_ratio: [5]\n", 4, r"sysctls\.vm\.dirty_ratio: expected a string"),
+        ("thp: {enabled: sometimes}\n", 2, r"thp\.enabled: 'sometimes' is not a kernel choice"),
+        ("bios: null\n", 2, r"bios: bios and system must be given together"),
+        ("msrs: {'0x1a4': 0x0}\n", 2, r"msrs\.0x1a4: '0' is not a 64-bit hex number"),
+        ("uncore: {initial_min_khz: 5, initial_max_khz: 1}\n", 2, r"uncore: initial_min_khz must be > 0 and <="),
+        ("nics:\n  - name: eth0\n    speed: 1000\n    pcie: {speed_gts: fast}\n", 5,
+         r"nics\[0\]\.pcie\.speed_gts: expected float, got 'fast'"),
+        # The typo is named, not the key it left missing.
+        ("power:\n  cstates:\n    - {name: C1, descr: x, latency: 1, residency: 1}\n", 4,
+         r"power\.cstates\[0\]\.descr: unknown key; did you mean 'desc'\?"),
+        ("power:\n  cstates:\n    - {name: C1, latency: 1, residency: 1}\n", 4,
+         r"power\.cstates\[0\]\.desc: missing; add it"),
     ],
 )
-def test_bad_values_fail_with_file_key_and_fix(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_values_fail_with_file_line_key_and_fix(tmp_path: Path, text: str, line: int, message: str) -> None:
     path = write_profile(tmp_path, "include: icx-8380-2s\n" + text)
     with pytest.raises(HardwareProfileError, match=message) as info:
         load_hardware(path)
-    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    assert str(info.value).startswith(f"{path}:{line}: ") and "\n" not in str(info.value)
+
+
+def test_error_names_the_file_of_the_include_chain_that_holds_the_key(tmp_path: Path) -> None:
+    """A child can make its parent's value wrong: the line is where that value is written."""
+    parent = write_profile(tmp_path, "include: icx-8380-2s\ndescription: snc4\nnodes_per_socket: 4\n", "snc4.yaml")
+    child = write_profile(tmp_path, f"include: {parent}\ncores_per_socket: 6\n", "small.yaml")
+    with pytest.raises(HardwareProfileError, match=rf"^{parent}:3: nodes_per_socket: 4 does not divide 6 cores"):
+        load_hardware(child)
 
 
 def test_missing_key_and_broken_yaml_and_cycle(tmp_path: Path) -> None:
-    with pytest.raises(HardwareProfileError, match="cpu: missing; add it"):
+    with pytest.raises(HardwareProfileError, match=r"custom\.yaml:1: cpu: missing; add it"):
         load_hardware(write_profile(tmp_path, "description: x\nsockets: 1\ncores_per_socket: 1\n"
                                     "threads_per_core: 1\nnodes_per_socket: 1\n"))
-    with pytest.raises(HardwareProfileError, match="cannot read YAML"):
+    with pytest.raises(HardwareProfileError, match=r"broken\.yaml:\d+: cannot read YAML"):
         load_hardware(write_profile(tmp_path, "sockets: [1,\n", "broken.yaml"))
     with pytest.raises(HardwareProfileError, match="does not exist"):
         load_hardware(tmp_path / "absent.yaml")

@@ -4,74 +4,117 @@ A profile (`hardware/NAME.yaml`) is pure data: CPU identity and flags, topology,
 power management, kernel settings, NICs and disks, plus an `expect:` block saying what the fact
 collectors must report for it. `xeonfleet.lab.sysroot` turns a profile into a /proc + /sys tree.
 
-Validation is generic (one builder walks the dataclass type hints) so every bad key or value gets
-the same one-line error naming the file, the dotted key and the fix.
+The profile is a pydantic model: field types check every value, validators the cross-field rules,
+and every problem becomes one line naming the file and line that holds it, the dotted key and the fix.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import re
-import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from xeonfleet.knobs.thp import THP_CHOICES
 from xeonfleet.merge import deep_merge
+from xeonfleet.yaml_lines import UNKNOWN_KEY, compose, dotted, find, yaml_error_line
 
 HARDWARE_DIR = Path(__file__).resolve().parents[2] / "hardware"
 CHANNEL_LETTERS = "ABCDEFGHIJKLMNOP"
+EXAMPLE = "hardware/icx-8380-2s.yaml"
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+_HEX64 = re.compile(r"0x[0-9a-fA-F]{1,16}")
+_INVALID = "hardware_profile"  # the pydantic error type of our own checks
 
 
 class HardwareProfileError(ValueError):
     """A hardware profile is missing, unreadable or inconsistent (message is one line)."""
 
 
-@dataclass(frozen=True)
-class CpuSpec:
+def _invalid(problem: str, fix: str, *at: str | int) -> PydanticCustomError:
+    """Our own check failed: `at` is the key to blame, relative to the model that checks it."""
+    return PydanticCustomError(_INVALID, "{problem}; {fix}", {"problem": problem, "fix": fix, "at": at})
+
+
+def _scalar_text(value: Any) -> Any:
+    """YAML numbers written where text is meant (a BIOS `version: 2.1`, a sysctl `10`) become their text."""
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _at_least_one(count: int) -> int:
+    if count < 1:
+        raise _invalid(f"must be >= 1, got {count}", "use a positive count")
+    return count
+
+
+def _sysctl_name(name: str) -> str:
+    if not _SYSCTL_KEY.match(name):
+        raise _invalid("is not a dotted sysctl name", "write it like vm.swappiness")
+    return name
+
+
+def _hex64(text: str) -> str:
+    if not _HEX64.fullmatch(text):
+        raise _invalid(f"{text!r} is not a 64-bit hex number", "write both as quoted hex strings, e.g. \"0x1a4\": \"0x0\"")
+    return text
+
+
+Text = Annotated[str, BeforeValidator(_scalar_text)]
+Count = Annotated[int, AfterValidator(_at_least_one)]
+SysctlName = Annotated[str, AfterValidator(_sysctl_name)]
+Hex64 = Annotated[str, AfterValidator(_hex64)]  # an MSR address: a YAML key, so quoted text only
+Hex64Text = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_hex64)]
+
+
+class _Spec(BaseModel):
+    """A part of a hardware profile: strict types (YAML's `true` is no int), no unknown keys, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CpuSpec(_Spec):
     """What /proc/cpuinfo and SMBIOS type 4 say about the processor model."""
 
-    vendor: str
+    vendor: Text
     family: int
     model: int
     stepping: int
-    model_name: str
-    flags: str  # space separated, as in /proc/cpuinfo
-    bugs: str
+    model_name: Text
+    flags: Text  # space separated, as in /proc/cpuinfo
+    bugs: Text
     cpuid_level: int
     cache_kb: int  # the cpuinfo "cache size" line (the L3 per socket)
     mhz: float  # the cpuinfo "cpu MHz" line
     max_mhz: int  # SMBIOS "Max Speed"
-    address_sizes: str
-    microcode: str | None = None  # None: no microcode line (some guests)
+    address_sizes: Text
+    microcode: Text | None = None  # None: no microcode line (some guests)
 
     @property
     def flag_list(self) -> list[str]:
         return self.flags.split()
 
 
-@dataclass(frozen=True)
-class NamedSlot:
+class NamedSlot(_Spec):
     """A slot as its vendor names it, placed where the vendor's population guide puts it.
 
     This is the lab's ground truth: the parsers must find socket and channel from the names alone.
     """
 
     socket: int
-    channel: str
+    channel: Text
     slot: int  # 1 = the slot of the channel populated first
-    locator: str
-    bank: str = ""  # "": no Bank Locator string (dmidecode prints "Not Specified")
+    locator: Text
+    bank: Text = ""  # "": no Bank Locator string (dmidecode prints "Not Specified")
 
 
-@dataclass(frozen=True)
-class MemorySpec:
+class MemorySpec(_Spec):
     """DIMMs in a compact form: one DIMM in slot 1 of each populated channel of every socket.
 
     `populated` lists the channel letters holding a DIMM ("" = every channel); the remaining slots
@@ -82,83 +125,97 @@ class MemorySpec:
 
     channels_per_socket: int = 0
     slots_per_channel: int = 1
-    populated: str = ""
+    populated: Text = ""
     size_gb: int = 0
-    type: str = "DDR4"
+    type: Text = "DDR4"
     speed_mts: int = 0
     configured_speed_mts: int = 0
-    manufacturer: str = ""
-    part_number: str = ""
+    manufacturer: Text = ""
+    part_number: Text = ""
     total_gb: int | None = None  # only when there are no DIMMs to sum (VMs)
-    slots: list[NamedSlot] = field(default_factory=list)
-    empty: list[str] = field(default_factory=list)  # locators of the empty slots, with `slots`
+    slots: list[NamedSlot] = Field(default_factory=list)
+    empty: list[Text] = Field(default_factory=list)  # locators of the empty slots, with `slots`
 
 
-@dataclass(frozen=True)
-class BiosSpec:
-    vendor: str
-    version: str
-    date: str  # MM/DD/YYYY, as SMBIOS stores it
-    release: str = "1.0"  # "major.minor" system BIOS release
+class BiosSpec(_Spec):
+    vendor: Text
+    version: Text
+    date: Text  # MM/DD/YYYY, as SMBIOS stores it
+    release: Text = "1.0"  # "major.minor" system BIOS release
     rom_size_mb: int = 32
 
 
-@dataclass(frozen=True)
-class SystemSpec:
-    manufacturer: str
-    product: str
-    family: str = ""
-    sku: str = ""
+class SystemSpec(_Spec):
+    manufacturer: Text
+    product: Text
+    family: Text = ""
+    sku: Text = ""
 
 
-@dataclass(frozen=True)
-class CState:
-    name: str
-    desc: str
+class CState(_Spec):
+    name: Text
+    desc: Text
     latency: int  # microseconds
     residency: int  # microseconds
     disabled: bool = False
 
 
-@dataclass(frozen=True)
-class PowerSpec:
+class PowerSpec(_Spec):
     """cpufreq, intel_pstate / acpi-cpufreq boost, EPP/EPB and cpuidle. driver None = no cpufreq."""
 
-    driver: str | None = None
-    governor: str = ""
-    governors_available: str = ""
+    driver: Text | None = None
+    governor: Text = ""
+    governors_available: Text = ""
     min_khz: int = 0
     max_khz: int = 0  # with turbo; the kernel reports base_khz instead while turbo is off
     base_khz: int = 0
-    pstate_status: str | None = None
+    pstate_status: Text | None = None
     no_turbo: int | None = None  # intel_pstate
     boost: int | None = None  # acpi-cpufreq
-    epp: str | None = None
-    epp_available: str = ""
+    epp: Text | None = None
+    epp_available: Text = ""
     epb: int | None = None
-    cpuidle_driver: str | None = None
-    cpuidle_governor: str = "menu"
-    cstates: list[CState] = field(default_factory=list)
+    cpuidle_driver: Text | None = None
+    cpuidle_governor: Text = "menu"
+    cstates: list[CState] = Field(default_factory=list)
 
     @property
     def turbo_enabled(self) -> bool:
         return self.no_turbo == 0 or self.boost == 1
 
+    @model_validator(mode="after")
+    def _choices_available(self) -> PowerSpec:
+        if self.driver is not None:
+            available = self.governors_available.split()
+            if self.governor not in available:
+                raise _invalid(f"{self.governor!r} is not in governors_available",
+                               f"use one of: {', '.join(available)}", "governor")
+            if self.epp is not None and self.epp not in self.epp_available.split():
+                raise _invalid(f"{self.epp!r} is not in epp_available", f"use one of: {self.epp_available}", "epp")
+        if self.cstates and self.cpuidle_driver is None:
+            raise _invalid("listed without a cpuidle_driver", "set power.cpuidle_driver", "cstates")
+        return self
 
-@dataclass(frozen=True)
-class ThpSpec:
-    enabled: str = "madvise"
-    defrag: str = "madvise"
+
+class ThpSpec(_Spec):
+    enabled: Text = "madvise"
+    defrag: Text = "madvise"
+
+    @field_validator("enabled", "defrag")
+    @classmethod
+    def _kernel_choice(cls, value: str, info: ValidationInfo) -> str:
+        choices = THP_CHOICES[info.field_name]
+        if value not in choices:
+            raise _invalid(f"{value!r} is not a kernel choice", f"use one of: {' '.join(choices)}")
+        return value
 
 
-@dataclass(frozen=True)
-class KernelSpec:
-    release: str
-    cmdline: str
+class KernelSpec(_Spec):
+    release: Text
+    cmdline: Text
 
 
-@dataclass(frozen=True)
-class PcieLink:
+class PcieLink(_Spec):
     """A PCI device's link as sysfs shows it (current_link_speed reads "16.0 GT/s PCIe")."""
 
     speed_gts: float
@@ -168,8 +225,7 @@ class PcieLink:
     numa_node: int = -1  # -1: the firmware did not say (what the kernel shows then)
 
 
-@dataclass(frozen=True)
-class UncoreSpec:
+class UncoreSpec(_Spec):
     """intel_uncore_frequency limits per package and die, in kHz; initial_* are the firmware's."""
 
     initial_min_khz: int
@@ -178,20 +234,24 @@ class UncoreSpec:
     max_khz: int = 0
     dies_per_package: int = 1
 
+    @model_validator(mode="after")
+    def _firmware_range(self) -> UncoreSpec:
+        if not 0 < self.initial_min_khz <= self.initial_max_khz:
+            raise _invalid("initial_min_khz must be > 0 and <= initial_max_khz", "fix the limits")
+        return self
 
-@dataclass(frozen=True)
-class Nic:
-    name: str
+
+class Nic(_Spec):
+    name: Text
     speed: int  # Mb/s, as /sys/class/net/IFACE/speed
-    mac_prefix: str = "02:00:00"  # vendor OUI; the host part is derived from the hostname
+    mac_prefix: Text = "02:00:00"  # vendor OUI; the host part is derived from the hostname
     mtu: int = 1500
-    operstate: str = "up"
+    operstate: Text = "up"
     pcie: PcieLink | None = None  # None: no PCIe link files (virtio, on-board without them)
 
 
-@dataclass(frozen=True)
-class Disk:
-    name: str
+class Disk(_Spec):
+    name: Text
     size_gb: int
     rotational: bool = False
     pcie: PcieLink | None = None  # NVMe controllers: the link of /sys/class/nvme/nvmeN/device
@@ -209,29 +269,28 @@ class DimmSlot:
     bank: str
 
 
-@dataclass(frozen=True)
-class HardwareProfile:
-    name: str
-    description: str
-    sockets: int
-    cores_per_socket: int
-    threads_per_core: int
-    nodes_per_socket: int
+class HardwareProfile(_Spec):
+    name: Text
+    description: Text
+    sockets: Count
+    cores_per_socket: Count
+    threads_per_core: Count
+    nodes_per_socket: Count
     cpu: CpuSpec
     memory: MemorySpec
     power: PowerSpec
     kernel: KernelSpec
     bios: BiosSpec | None = None  # None: no DMI tables at all (many VMs)
     system: SystemSpec | None = None
-    thp: ThpSpec = field(default_factory=ThpSpec)
-    sysctls: dict[str, str] = field(default_factory=dict)
-    nics: list[Nic] = field(default_factory=list)
-    disks: list[Disk] = field(default_factory=list)
+    thp: ThpSpec = Field(default_factory=ThpSpec)
+    sysctls: dict[SysctlName, Text] = Field(default_factory=dict)
+    nics: list[Nic] = Field(default_factory=list)
+    disks: list[Disk] = Field(default_factory=list)
     # MSR address -> 64-bit value on every CPU, both hex strings; none: no /dev/cpu/N/msr files.
-    msrs: dict[str, str] = field(default_factory=dict)
+    msrs: dict[Hex64, Hex64Text] = Field(default_factory=dict)
     uncore: UncoreSpec | None = None  # None: no intel_uncore_frequency driver (AMD, VMs, older kernels)
-    offline_cpus: list[int] = field(default_factory=list)
-    expect: dict[str, Any] = field(default_factory=dict)
+    offline_cpus: list[int] = Field(default_factory=list)
+    expect: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def has_dmi(self) -> bool:
@@ -273,20 +332,94 @@ class HardwareProfile:
             return self.memory.total_gb
         return sum(d.size_gb for d in self.dimm_slots())
 
+    # Cross-field rules the field types cannot express; each error names the key to fix.
+
+    @model_validator(mode="after")
+    def _topology_consistent(self) -> HardwareProfile:
+        if self.cores_per_socket % self.nodes_per_socket:
+            raise _invalid(f"{self.nodes_per_socket} does not divide {self.cores_per_socket} cores",
+                           "use a divisor of cores_per_socket (SNC/NPS split cores evenly)", "nodes_per_socket")
+        for cpu in self.offline_cpus:
+            if not 0 < cpu < self.logical_cpus:
+                raise _invalid(f"CPU {cpu} is not in 1..{self.logical_cpus - 1}",
+                               "list existing CPUs other than cpu0 (cpu0 cannot go offline)", "offline_cpus")
+        if (self.bios is None) != (self.system is None):
+            raise _invalid("bios and system must be given together (both DMI) or both left out (no DMI)",
+                           "add the missing one or remove both", "bios")
+        return self
+
+    @model_validator(mode="after")
+    def _memory_consistent(self) -> HardwareProfile:
+        mem = self.memory
+        if mem.slots:
+            self._named_slots_consistent()
+        elif mem.total_gb is None:
+            channels = CHANNEL_LETTERS[: mem.channels_per_socket]
+            if not channels or mem.size_gb < 1:
+                raise _invalid("needs channels_per_socket and size_gb (or total_gb)",
+                               "describe the DIMMs or give total_gb", "memory")
+            stray = set(mem.populated) - set(channels)
+            if stray:
+                raise _invalid(f"channels {''.join(sorted(stray))} do not exist", f"use letters from {channels}",
+                               "memory", "populated")
+        if mem.total_gb is None and mem.type not in ("DDR4", "DDR5"):
+            raise _invalid(f"{mem.type!r} is not supported", "use DDR4 or DDR5", "memory", "type")
+        if mem.total_gb is not None and self.has_dmi:
+            raise _invalid("is only for profiles without DMI", "describe the DIMMs instead", "memory", "total_gb")
+        return self
+
+    def _named_slots_consistent(self) -> None:
+        """Vendor-named slots: unique names on real sockets, consistent with the compact keys a parent gave."""
+        mem = self.memory
+        names = [(s.locator, s.bank) for s in mem.slots]  # AMD boards repeat "DIMM 0" under each bank
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise _invalid(f"slot {twice[0][0]} (bank {twice[0][1]!r}) is listed twice", "name every slot once",
+                           "memory", "slots")
+        locators = [s.locator for s in mem.slots]
+        for index, slot in enumerate(mem.slots):
+            if not 0 <= slot.socket < self.sockets or slot.slot < 1:
+                raise _invalid(f"{slot.locator} is on socket {slot.socket} slot {slot.slot}",
+                               f"use sockets 0..{self.sockets - 1} and slots from 1", "memory", "slots", index)
+        stray = [name for name in mem.empty if name not in locators]
+        if stray:
+            raise _invalid(f"{stray[0]} is not a slot in memory.slots", "list locators of memory.slots",
+                           "memory", "empty")
+        if mem.populated:
+            raise _invalid("is for the compact form", "list the empty slots in memory.empty", "memory", "populated")
+        if mem.size_gb < 1:
+            raise _invalid("missing for the named slots", "give the DIMM size in GB", "memory", "size_gb")
+        for socket in range(self.sockets):
+            mine = [s for s in mem.slots if s.socket == socket]
+            channels = {s.channel for s in mine}
+            if mem.channels_per_socket and len(channels) != mem.channels_per_socket:
+                raise _invalid(f"socket {socket} has {len(channels)} channels, "
+                               f"channels_per_socket says {mem.channels_per_socket}", "make them agree", "memory", "slots")
+            if mine and max(s.slot for s in mine) > mem.slots_per_channel:
+                raise _invalid(f"socket {socket} has a slot {max(s.slot for s in mine)}, "
+                               f"slots_per_channel says {mem.slots_per_channel}", "make them agree", "memory", "slots")
+
 
 def list_hardware() -> list[str]:
     """Names of the shipped profiles (the YAML files in <repo>/hardware/)."""
     return sorted(p.stem for p in HARDWARE_DIR.glob("*.yaml"))
 
 
+Sources = list[tuple[Path, yaml.Node]]  # every file of the include chain with its node tree, child first
+
+
 def load_hardware(name_or_path: str | Path) -> HardwareProfile:
     """Load and validate a profile by name (`icx-8380-2s`) or by path to a YAML file."""
     path = _locate(name_or_path)
-    data = _read_with_includes(path, ())
+    sources: Sources = []
+    data = _read_with_includes(path, sources)
     data["name"] = path.stem
-    profile = _build(HardwareProfile, data, "", path)
-    _check(profile, path)
-    return profile
+    try:
+        return HardwareProfile.model_validate(data)
+    except ValidationError as exc:
+        # An unknown key first: it is usually a typo of the key another error calls missing.
+        error = min(exc.errors(), key=lambda e: e["type"] not in UNKNOWN_KEY)
+        raise HardwareProfileError(_message(error, sources)) from None
 
 
 def _locate(name_or_path: str | Path) -> Path:
@@ -302,166 +435,78 @@ def _locate(name_or_path: str | Path) -> Path:
     raise HardwareProfileError(f"unknown hardware profile {name_or_path!r}; known profiles: {known}")
 
 
-def _read_with_includes(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
-    """Read one YAML file; `include: OTHER` starts from OTHER and overrides it key by key."""
-    if path in seen:
+def _read_with_includes(path: Path, sources: Sources) -> dict[str, Any]:
+    """Read one YAML file; `include: OTHER` starts from OTHER and overrides it key by key. Each file read
+    is appended to `sources` (child first), for the line numbers of errors."""
+    if path in (seen for seen, _ in sources):
         raise HardwareProfileError(f"{path}: include: loops back to itself; remove the cycle")
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text()
+        root = compose(text)
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise HardwareProfileError(f"{path}: cannot read YAML ({exc}); fix the file") from exc
+    except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
-        raise HardwareProfileError(f"{path}: cannot read YAML ({detail}); fix the file") from exc
-    if not isinstance(data, dict):
+        raise HardwareProfileError(f"{path}:{yaml_error_line(exc)}: cannot read YAML ({detail}); fix the file") from exc
+    if not isinstance(data, dict) or root is None:
         raise HardwareProfileError(f"{path}: top level must be a mapping of keys; fix the file")
+    sources.append((path, root))
     parent = data.pop("include", None)
     if parent is None:
         return data
-    return deep_merge(_read_with_includes(_locate(str(parent)), (*seen, path)), data)
+    return deep_merge(_read_with_includes(_locate(str(parent)), sources), data)
 
 
-def _fail(path: Path, key: str, problem: str, fix: str) -> HardwareProfileError:
-    return HardwareProfileError(f"{path}: {key or 'top level'}: {problem}; {fix}")
+def _where(sources: Sources, loc: tuple[str | int, ...]) -> str:
+    """`file:line` of the key at `loc`: the child-most file that writes it (merged mappings take each key
+    from the child-most file), else the file writing the deepest mapping that should hold it."""
+    for end in range(len(loc), -1, -1):
+        for path, root in sources:
+            line, depth = find(root, loc[:end], key=True)
+            if depth == end:
+                return f"{path}:{line}"
+    raise AssertionError("unreachable: the empty loc is found in every file")
 
 
-def _build(cls: type, data: Any, prefix: str, path: Path) -> Any:
-    """Build dataclass `cls` from a YAML mapping, checking keys and types against its hints."""
-    if not isinstance(data, dict):
-        raise _fail(path, prefix, f"expected a mapping, got {data!r}", "write it as `key: value` lines")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(names)}"
-            raise _fail(path, _join(prefix, str(key)), "unknown key", fix)
-    values = {}
-    for f in dataclasses.fields(cls):
-        key = _join(prefix, f.name)
-        if f.name in data:
-            values[f.name] = _convert(hints[f.name], data[f.name], key, path)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise _fail(path, key, "missing", "add it (see hardware/icx-8380-2s.yaml for an example)")
-    return cls(**values)
+def _message(error: ErrorDetails, sources: Sources) -> str:
+    """One pydantic error -> `file:line: key: problem; fix`."""
+    loc = tuple(part for part in error["loc"] if part != "[key]")  # a bad mapping key: blame the key
+    kind, value = error["type"], error["input"]
+    if kind == _INVALID:
+        loc += tuple(error["ctx"]["at"])
+        problem_fix = error["msg"]
+    elif kind in UNKNOWN_KEY:
+        names = _fields_at(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+        problem_fix = "unknown key; " + (f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(names)}")
+    elif kind == "missing":
+        problem_fix = f"missing; add it (see {EXAMPLE} for an example)"
+    else:
+        problem, fix = _TYPE_ERRORS.get(kind, (kind.replace("_", " "), "see " + EXAMPLE))
+        problem_fix = f"{problem}, got {value!r}; {fix}"
+    where = _where(sources, loc[:-1] if kind == "missing" else loc)
+    return f"{where}: {dotted(loc) or 'top level'}: {problem_fix}"
 
 
-def _convert(hint: Any, value: Any, key: str, path: Path) -> Any:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _convert(inner, value, key, path)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, key, path)
-    if origin is list:
-        if not isinstance(value, list):
-            raise _fail(path, key, f"expected a list, got {value!r}", "write it as a YAML list")
-        return [_convert(args[0], item, f"{key}[{i}]", path) for i, item in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise _fail(path, key, f"expected a mapping, got {value!r}", "write it as `key: value` lines")
-        return {str(k): _convert(args[1], v, f"{key}.{k}", path) for k, v in value.items()}
-    if hint is Any:
-        return value
-    if hint is str:
-        if isinstance(value, (bool, dict, list)) or value is None:
-            raise _fail(path, key, f"expected a string, got {value!r}", "quote the value")
-        return str(value)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise _fail(path, key, f"expected {hint.__name__}, got {value!r}", f"write a {hint.__name__}")
-    return value
+# pydantic's type errors (strict mode) -> what the profile got wrong and how to write it instead.
+_TYPE_ERRORS = {
+    "int_type": ("expected int", "write an integer"),
+    "float_type": ("expected float", "write a number"),
+    "bool_type": ("expected bool", "write true or false"),
+    "string_type": ("expected a string", "quote the value"),
+    "list_type": ("expected a list", "write it as a YAML list"),
+    "dict_type": ("expected a mapping", "write it as `key: value` lines"),
+    "model_type": ("expected a mapping", "write it as `key: value` lines"),
+}
 
 
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _check_named_slots(hw: HardwareProfile, path: Path) -> None:
-    """Vendor-named slots: unique names on real sockets, consistent with the compact keys a parent gave."""
-    mem = hw.memory
-    names = [(s.locator, s.bank) for s in mem.slots]  # AMD boards repeat "DIMM 0" under each bank
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise _fail(path, "memory.slots", f"slot {twice[0][0]} (bank {twice[0][1]!r}) is listed twice",
-                    "name every slot once")
-    locators = [s.locator for s in mem.slots]
-    for slot in mem.slots:
-        if not 0 <= slot.socket < hw.sockets or slot.slot < 1:
-            raise _fail(path, "memory.slots", f"{slot.locator} is on socket {slot.socket} slot {slot.slot}",
-                        f"use sockets 0..{hw.sockets - 1} and slots from 1")
-    stray = [name for name in mem.empty if name not in locators]
-    if stray:
-        raise _fail(path, "memory.empty", f"{stray[0]} is not a slot in memory.slots", "list locators of memory.slots")
-    if mem.populated:
-        raise _fail(path, "memory.populated", "is for the compact form", "list the empty slots in memory.empty")
-    if mem.size_gb < 1:
-        raise _fail(path, "memory.size_gb", "missing for the named slots", "give the DIMM size in GB")
-    for socket in range(hw.sockets):
-        mine = [s for s in mem.slots if s.socket == socket]
-        channels = {s.channel for s in mine}
-        if mem.channels_per_socket and len(channels) != mem.channels_per_socket:
-            raise _fail(path, "memory.slots", f"socket {socket} has {len(channels)} channels, "
-                        f"channels_per_socket says {mem.channels_per_socket}", "make them agree")
-        if mine and max(s.slot for s in mine) > mem.slots_per_channel:
-            raise _fail(path, "memory.slots", f"socket {socket} has a slot {max(s.slot for s in mine)}, "
-                        f"slots_per_channel says {mem.slots_per_channel}", "make them agree")
-
-
-def _check(hw: HardwareProfile, path: Path) -> None:
-    """Cross-field rules the type hints cannot express."""
-    for key in ("sockets", "cores_per_socket", "threads_per_core", "nodes_per_socket"):
-        if getattr(hw, key) < 1:
-            raise _fail(path, key, f"must be >= 1, got {getattr(hw, key)}", "use a positive count")
-    if hw.cores_per_socket % hw.nodes_per_socket:
-        raise _fail(path, "nodes_per_socket", f"{hw.nodes_per_socket} does not divide {hw.cores_per_socket} cores",
-                    "use a divisor of cores_per_socket (SNC/NPS split cores evenly)")
-    for cpu in hw.offline_cpus:
-        if not 0 < cpu < hw.logical_cpus:
-            raise _fail(path, "offline_cpus", f"CPU {cpu} is not in 1..{hw.logical_cpus - 1}",
-                        "list existing CPUs other than cpu0 (cpu0 cannot go offline)")
-    if (hw.bios is None) != (hw.system is None):
-        raise _fail(path, "bios", "bios and system must be given together (both DMI) or both left out (no DMI)",
-                    "add the missing one or remove both")
-    mem = hw.memory
-    if mem.slots:
-        _check_named_slots(hw, path)
-    elif mem.total_gb is None:
-        channels = CHANNEL_LETTERS[: mem.channels_per_socket]
-        if not channels or mem.size_gb < 1:
-            raise _fail(path, "memory", "needs channels_per_socket and size_gb (or total_gb)",
-                        "describe the DIMMs or give total_gb")
-        stray = set(mem.populated) - set(channels)
-        if stray:
-            raise _fail(path, "memory.populated", f"channels {''.join(sorted(stray))} do not exist",
-                        f"use letters from {channels}")
-    if mem.total_gb is None and mem.type not in ("DDR4", "DDR5"):
-        raise _fail(path, "memory.type", f"{mem.type!r} is not supported", "use DDR4 or DDR5")
-    if mem.total_gb is not None and hw.has_dmi:
-        raise _fail(path, "memory.total_gb", "is only for profiles without DMI", "describe the DIMMs instead")
-    power = hw.power
-    if power.driver is not None:
-        available = power.governors_available.split()
-        if power.governor not in available:
-            raise _fail(path, "power.governor", f"{power.governor!r} is not in governors_available",
-                        f"use one of: {', '.join(available)}")
-        if power.epp is not None and power.epp not in power.epp_available.split():
-            raise _fail(path, "power.epp", f"{power.epp!r} is not in epp_available",
-                        f"use one of: {power.epp_available}")
-    if power.cstates and power.cpuidle_driver is None:
-        raise _fail(path, "power.cstates", "listed without a cpuidle_driver", "set power.cpuidle_driver")
-    for key in hw.sysctls:
-        if not _SYSCTL_KEY.match(key):
-            raise _fail(path, f"sysctls.{key}", "is not a dotted sysctl name", "write it like vm.swappiness")
-    for key, value in (("enabled", hw.thp.enabled), ("defrag", hw.thp.defrag)):
-        if value not in THP_CHOICES[key]:
-            raise _fail(path, f"thp.{key}", f"{value!r} is not a kernel choice",
-                        f"use one of: {' '.join(THP_CHOICES[key])}")
-    for address, value in hw.msrs.items():
-        for text in (address, value):
-            if not re.fullmatch(r"0x[0-9a-fA-F]{1,16}", text):
-                raise _fail(path, f"msrs.{address}", f"{text!r} is not a 64-bit hex number",
-                            "write both as quoted hex strings, e.g. \"0x1a4\": \"0x0\"")
-    if hw.uncore is not None and not 0 < hw.uncore.initial_min_khz <= hw.uncore.initial_max_khz:
-        raise _fail(path, "uncore", "initial_min_khz must be > 0 and <= initial_max_khz", "fix the limits")
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys of the model that validates the mapping at `loc` (list indexes skipped: items share one)."""
+    model: type[BaseModel] = HardwareProfile
+    for part in loc:
+        if isinstance(part, str):
+            annotation = model.model_fields[part].annotation  # X, X | None or list[X]
+            (model,) = [arg for arg in (annotation, *typing.get_args(annotation))
+                        if isinstance(arg, type) and issubclass(arg, BaseModel)]
+    return list(model.model_fields)
