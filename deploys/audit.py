@@ -17,7 +17,7 @@ from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 
 from facts.node import NodeFacts
-from xeonfleet.audit import PROFILE_DATA_KEY, FleetPlan, build_report, load_profiles
+from xeonfleet.audit.run import PROFILE_DATA_KEY, FleetPlan, build_report, load_profiles
 from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError
 from xeonfleet.reports import table
 

@@ -8,9 +8,9 @@ import pytest
 from xeonfleet.bench import ingest
 from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
 from xeonfleet.bench.jobs import load_jobs
-from xeonfleet.drift import drift_since_last, save_audit
-from xeonfleet.findings import FAIL, PASS, Finding
-from xeonfleet.reports.model import AuditReport, NodeSummary
+from xeonfleet.audit.drift import drift_since_last, save_audit
+from xeonfleet.audit.findings import FAIL, PASS, Finding
+from xeonfleet.audit.report import AuditReport, NodeSummary
 from xeonfleet.store import Store
 
 DDL = "CREATE TABLE IF NOT EXISTS runs (id {pk}, name TEXT NOT NULL, value DOUBLE PRECISION)"

@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.bench.jobs import JobError, load_jobs
-from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN
-from xeonfleet.fleet_rules import evaluate_fleet
+from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.audit.fleet import evaluate_fleet
 from xeonfleet.profiles import load_profile
 
 REPO = Path(__file__).resolve().parents[1]

@@ -41,7 +41,7 @@ def _fail(message: str) -> None:
 def audit(inventory: str | None, profile_name: str | None, fmt: str | None, output: Path | None,
           failures_only: bool, since: str | None, sysroot: str | None, db: str | None, timeout: int) -> None:
     """Audit INVENTORY's nodes against their profiles; store the run; render it."""
-    from xeonfleet.audit import audit_inventory, audit_sysroot, plan_inventory, plan_sysroot, record
+    from xeonfleet.audit.run import audit_inventory, audit_sysroot, plan_inventory, plan_sysroot, record
     from xeonfleet.gather import GatherError
     from xeonfleet.profiles import ProfileError
     from xeonfleet.store import StoreError, open_store

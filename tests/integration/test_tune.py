@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.findings import NA, PASS
+from xeonfleet.audit.findings import NA, PASS
 from xeonfleet.knobs import knobs_for
 from xeonfleet.lab.fleet import Lab, LabHost
 from xeonfleet.parsers.node import node_facts_from_lines
 from xeonfleet.probe import probe_command
 from xeonfleet.profiles import load_profile
-from xeonfleet.rules import evaluate_node
+from xeonfleet.audit.rules import evaluate_node
 
 pytestmark = pytest.mark.lab
 

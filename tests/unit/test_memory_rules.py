@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from xeonfleet.findings import FAIL, PASS, UNKNOWN
-from xeonfleet.memory_rules import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
+from xeonfleet.audit.findings import FAIL, PASS, UNKNOWN
+from xeonfleet.audit.memory import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
                                     check_socket_balance)
 from xeonfleet.parsers.memory import channel_problem, populated_channels, unplaced_slots
 

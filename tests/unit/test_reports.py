@@ -9,13 +9,13 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.prom_format import exposition_problems
-from xeonfleet.audit import FleetPlan, build_report, load_profiles
-from xeonfleet.findings import FAIL, NA, UNKNOWN, Finding
+from xeonfleet.audit.run import FleetPlan, build_report, load_profiles
+from xeonfleet.audit.findings import FAIL, NA, UNKNOWN, Finding
 from xeonfleet.gather import gather_sysroot
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.reports import html, json_report, junit, prom, table
-from xeonfleet.reports.model import AuditReport
+from xeonfleet.audit.report import AuditReport
 
 HARDWARE = ("icx-8380-2s", "icx-8380-2s-mistuned", "cloud-vm", "epyc-7763-2s")
 

@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 
-from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN
-from xeonfleet.fleet_rules import evaluate_fleet
+from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.audit.fleet import evaluate_fleet
 from xeonfleet.knobs import runtime_env_wanted
 from xeonfleet.profiles import load_profile
-from xeonfleet.rules import evaluate_node
+from xeonfleet.audit.rules import evaluate_node
 
 CSTATES = [
     {"index": 0, "name": "POLL", "latency_us": 0, "disabled": False, "disabled_cpus": 0, "cpus": 160},

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.knobs import knobs_for, msr, uncore
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.pcie_checks import check_nic_links
+from xeonfleet.audit.pcie import check_nic_links
 from xeonfleet.probe import PROBE_PATH, run_probe_local
 from xeonfleet.profiles import load_profile
-from xeonfleet.rules import evaluate_node
+from xeonfleet.audit.rules import evaluate_node
 from xeonfleet.tune.plan import plan_host
 
 BASE = load_profile("xeon-ai-base")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
 
 if TYPE_CHECKING:  # the profile loader imports the knob declarations for its schema
     from xeonfleet.profiles import Profile

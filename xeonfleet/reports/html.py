@@ -12,8 +12,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN, Finding
-from xeonfleet.reports.model import STATUS_ORDER, AuditReport, worst_status
+from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN, Finding
+from xeonfleet.audit.report import STATUS_ORDER, AuditReport, worst_status
 
 TEMPLATE = Path(__file__).with_name("audit.html.j2")
 COLOURS = {PASS: "#2e7d32", FAIL: "#c62828", UNKNOWN: "#f9a825", NA: "#9e9e9e", "unreachable": "#6a1b9a"}

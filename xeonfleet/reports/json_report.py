@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from xeonfleet.reports.model import AuditReport
+from xeonfleet.audit.report import AuditReport
 
 SCHEMA_VERSION = 1
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from xeonfleet.findings import FAIL, NA, UNKNOWN, Finding
-from xeonfleet.reports.model import AuditReport
+from xeonfleet.audit.findings import FAIL, NA, UNKNOWN, Finding
+from xeonfleet.audit.report import AuditReport
 
 
 def _testcase(suite: ET.Element, finding: Finding) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN
-from xeonfleet.reports.model import AuditReport
+from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.audit.report import AuditReport
 
 NUMERIC = {PASS: 1, FAIL: 0, UNKNOWN: -1, NA: -2}
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import click
 
-from xeonfleet.drift import NodeDrift
-from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN, Finding
-from xeonfleet.reports.model import AuditReport
+from xeonfleet.audit.findings import NodeDrift
+from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN, Finding
+from xeonfleet.audit.report import AuditReport
 
 COLOURS = {PASS: "green", FAIL: "red", UNKNOWN: "yellow", NA: "bright_black"}
 LABELS = {PASS: "PASS", FAIL: "FAIL", UNKNOWN: "UNKN", NA: "N/A"}

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from xeonfleet.findings import FAIL, PASS
+from xeonfleet.audit.findings import FAIL, PASS
 from xeonfleet.knobs import Facts, Knob, PersistFile, fact, instance_cores, knobs_for
 from xeonfleet.knobs.kernel_cmdline import cmdline_advice
 from xeonfleet.knobs.runtime_env import PROFILE_D
 from xeonfleet.profiles import Profile
-from xeonfleet.rules import READ_ONLY_RULES, evaluate_node
+from xeonfleet.audit.rules import READ_ONLY_RULES, evaluate_node
 
 # Steps that are not knobs (nothing for the audit to read) but can be opted out of like one.
 EXTRA_STEPS = ("persist.service", "runtime.launcher", "frameworks")

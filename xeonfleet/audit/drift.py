@@ -7,14 +7,9 @@ last night is compared with the last time it was actually audited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from xeonfleet.findings import Finding
+from xeonfleet.audit.findings import Finding, NodeDrift, RuleChange
+from xeonfleet.audit.report import AuditReport
 from xeonfleet.store import Store
-
-if TYPE_CHECKING:
-    from xeonfleet.reports.model import AuditReport
 
 AUDIT_DDL = """
 CREATE TABLE IF NOT EXISTS audit_runs (
@@ -52,28 +47,6 @@ CREATE INDEX IF NOT EXISTS audit_nodes_host ON audit_nodes (host, reachable, run
 """
 
 FINDING_COLUMNS = ("host", "rule", "category", "severity", "title", "status", "evidence", "expected", "remedy")
-
-
-@dataclass(frozen=True)
-class RuleChange:
-    """One rule whose status differs from the node's previous audit (None: rule absent then/now)."""
-
-    rule: str
-    category: str
-    old_status: str | None
-    new_status: str | None
-    old_evidence: str
-    new_evidence: str
-
-
-@dataclass(frozen=True)
-class NodeDrift:
-    """What changed on one node; `previous_run` is None when the node was never audited before."""
-
-    host: str
-    previous_run: int | None
-    previous_at: str | None
-    changes: list[RuleChange]
 
 
 def save_audit(store: Store, report: AuditReport) -> int:

@@ -38,3 +38,25 @@ def worst_exit_code(findings: list[Finding], unreachable: int = 0) -> int:
     if unreachable:
         return 2
     return 1 if any(f.status == FAIL for f in findings) else 0
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """One rule whose status differs from the node's previous audit (None: rule absent then/now)."""
+
+    rule: str
+    category: str
+    old_status: str | None
+    new_status: str | None
+    old_evidence: str
+    new_evidence: str
+
+
+@dataclass(frozen=True)
+class NodeDrift:
+    """What changed on one node; `previous_run` is None when the node was never audited before."""
+
+    host: str
+    previous_run: int | None
+    previous_at: str | None
+    changes: list[RuleChange]

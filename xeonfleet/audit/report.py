@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from xeonfleet.drift import NodeDrift
-from xeonfleet.findings import CATEGORIES, FAIL, NA, PASS, STATUSES, UNKNOWN, Finding, worst_exit_code
+from xeonfleet.audit.findings import CATEGORIES, FAIL, NA, PASS, STATUSES, UNKNOWN, Finding, NodeDrift, worst_exit_code
 
 # Worst first: a category cell in the matrix shows its worst finding.
 STATUS_ORDER = (FAIL, UNKNOWN, PASS, NA)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from xeonfleet.findings import FAIL, NA, PASS, UNKNOWN, Finding
+from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN, Finding
 from xeonfleet.knobs import Facts, fact, is_intel, knobs_for
-from xeonfleet.pcie_checks import check_nic_links, check_nvme_links
-from xeonfleet.memory_rules import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
+from xeonfleet.audit.pcie import check_nic_links, check_nvme_links
+from xeonfleet.audit.memory import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
                                     check_socket_balance)
 from xeonfleet.profiles import Profile
 

@@ -16,13 +16,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xeonfleet.drift import drift_since_last, save_audit
-from xeonfleet.findings import Finding
-from xeonfleet.fleet_rules import evaluate_fleet
+from xeonfleet.audit.drift import drift_since_last, save_audit
+from xeonfleet.audit.findings import Finding
+from xeonfleet.audit.fleet import evaluate_fleet
 from xeonfleet.knobs import Facts, fact
 from xeonfleet.profiles import DEFAULT_PROFILE, Profile, load_profile
-from xeonfleet.reports.model import AuditReport, NodeSummary
-from xeonfleet.rules import evaluate_node
+from xeonfleet.audit.report import AuditReport, NodeSummary
+from xeonfleet.audit.rules import evaluate_node
 from xeonfleet.store import Store
 
 if TYPE_CHECKING:
