@@ -25,6 +25,7 @@ from xeonfleet.bench import ingest, remote
 from xeonfleet.bench.bandwidth import memory_limit
 from xeonfleet.bench.jobs import LIGHT, JobError, load_jobs, select_jobs
 from xeonfleet.bench.peak import node_peaks
+from xeonfleet.file_transfer import use_working_file_transfer
 from xeonfleet.hostcommand import HostCommand
 
 
@@ -41,6 +42,7 @@ try:  # bad input is one line from pyinfra ("pyinfra error: ..."), not a traceba
 except (JobError, ingest.RunIdError) as exc:
     raise PyinfraError(str(exc)) from None
 facts = host.get_fact(NodeFacts)
+use_working_file_transfer()  # a host without SFTP gets scp, with one line saying so
 # The node's limits from its facts; each runner scales them to the cores and sockets it really used.
 limits = {"peaks": {p: peak.to_params() for p, peak in node_peaks(facts).items()},
           "memory_limit": memory_limit(facts).to_params()}

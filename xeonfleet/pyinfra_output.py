@@ -1,9 +1,11 @@
-"""pyinfra failures that print a traceback, turned into one line per host naming the fix.
+"""What a person must see of pyinfra's output, one line per host: failures that print a traceback,
+with the fix, and the file-transfer fallback that fixed one.
 
 pyinfra reports a host whose sshd has no SFTP subsystem with a 40-line traceback ending in
 "Unable to establish SFTP connection ... at HOST is enabled", and carries on with the other hosts.
-Commands that run pyinfra (`xeonfleet bench run`, the deploy wrappers) keep its full output in a log
-and print `explain_failures(output)` instead."""
+Deploys that call xeonfleet/file_transfer.py switch such a host to scp and log one line instead.
+Commands that run pyinfra and keep its full output in a log (`xeonfleet bench run`) print
+`explain_failures(output)`."""
 
 from __future__ import annotations
 
@@ -19,6 +21,11 @@ def no_sftp_fix(host: str) -> str:
             f"ssh_file_transfer_protocol='scp' for {host} (or add `Subsystem sftp internal-sftp` to its sshd_config)")
 
 
+_SCP_FALLBACK = re.compile(r"\[(\S+?)\] (no SFTP subsystem in this host's sshd: file transfers use scp.*)$", re.MULTILINE)
+
+
 def explain_failures(output: str) -> list[str]:
-    """One line per host for every known failure signature in pyinfra's output, hosts in order."""
-    return [no_sftp_fix(host) for host in sorted(set(_NO_SFTP.findall(output)))]
+    """One line per host for every known signature in pyinfra's output: SFTP failures with the fix,
+    then hosts switched to scp by themselves (file_transfer.py), hosts in order."""
+    lines = [no_sftp_fix(host) for host in sorted(set(_NO_SFTP.findall(output)))]
+    return lines + [f"{host}: {text.strip()}" for host, text in sorted(set(_SCP_FALLBACK.findall(output)))]

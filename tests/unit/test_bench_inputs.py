@@ -32,3 +32,10 @@ def test_a_host_without_sftp_is_one_line_with_the_fix():
         "lab-02: its sshd has no SFTP subsystem, which pyinfra uploads and fetches files with; set host data "
         "ssh_file_transfer_protocol='scp' for lab-02 (or add `Subsystem sftp internal-sftp` to its sshd_config)"]
     assert explain_failures("--> Disconnecting from hosts...\n") == []
+
+
+def test_a_host_switched_to_scp_by_itself_is_relayed_in_one_line():
+    log = ("--> Preparing operation files...\n    [lab-03] no SFTP subsystem in this host's sshd: file transfers use scp "
+           "(host data `ssh_file_transfer_protocol: scp` says so up front)\n    [lab-03] Ready: deploys/benchmark.py\n")
+    assert explain_failures(log) == ["lab-03: no SFTP subsystem in this host's sshd: file transfers use scp "
+                                     "(host data `ssh_file_transfer_protocol: scp` says so up front)"]
