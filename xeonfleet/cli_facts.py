@@ -68,8 +68,19 @@ def format_table(rows: list[list[str]]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
 
 
+def _print_schema(ctx: click.Context, _param: click.Parameter, wanted: bool) -> None:
+    """--schema: print the NodeFacts JSON schema (xeonfleet/facts_model.py) and exit, before any inventory."""
+    if wanted:
+        from xeonfleet.facts_model import facts_json_schema
+
+        click.echo(json.dumps(facts_json_schema(), indent=2))
+        ctx.exit(0)
+
+
 @click.command("facts")
 @click.argument("inventory", required=False)
+@click.option("--schema", is_flag=True, is_eager=True, expose_value=False, callback=_print_schema,
+              help="Print the JSON schema of one node's facts (docs/facts.md) and exit.")
 @click.option("--sysroot", type=click.Path(file_okay=False), help="Read an offline tree (DIR/proc, DIR/sys) instead.")
 @output_options(FORMATS, "table")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
@@ -115,7 +126,7 @@ def facts_command(inventory: str | None, sysroot: str | None, fmt: str | None, o
 @click.option("--timeout", default=10, show_default=True, help="SSH connect timeout, seconds.")
 def snapshot_command(host: str, output: str, inventory: str | None, timeout: int) -> None:
     """Capture the files the facts probe reads from HOST into a sysroot tarball."""
-    from facts.probe import ProbeLines
+    from xeonfleet.facts.probe import ProbeLines
     from xeonfleet.gather import GatherError, gather_fact
     from xeonfleet.snapshot import snapshot_from_lines
 
