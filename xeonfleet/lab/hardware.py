@@ -469,6 +469,18 @@ def _where(sources: Sources, loc: tuple[str | int, ...]) -> str:
     raise AssertionError("unreachable: the empty loc is found in every file")
 
 
+# pydantic's type errors (strict mode) -> what the profile got wrong and how to write it instead.
+_TYPE_ERRORS = {
+    "int_type": ("expected int", "write an integer"),
+    "float_type": ("expected float", "write a number"),
+    "bool_type": ("expected bool", "write true or false"),
+    "string_type": ("expected a string", "quote the value"),
+    "list_type": ("expected a list", "write it as a YAML list"),
+    "dict_type": ("expected a mapping", "write it as `key: value` lines"),
+    "model_type": ("expected a mapping", "write it as `key: value` lines"),
+}
+
+
 def _message(error: ErrorDetails, sources: Sources) -> str:
     """One pydantic error -> `file:line: key: problem; fix`."""
     loc = tuple(part for part in error["loc"] if part != "[key]")  # a bad mapping key: blame the key
@@ -487,18 +499,6 @@ def _message(error: ErrorDetails, sources: Sources) -> str:
         problem_fix = f"{problem}, got {value!r}; {fix}"
     where = _where(sources, loc[:-1] if kind == "missing" else loc)
     return f"{where}: {dotted(loc) or 'top level'}: {problem_fix}"
-
-
-# pydantic's type errors (strict mode) -> what the profile got wrong and how to write it instead.
-_TYPE_ERRORS = {
-    "int_type": ("expected int", "write an integer"),
-    "float_type": ("expected float", "write a number"),
-    "bool_type": ("expected bool", "write true or false"),
-    "string_type": ("expected a string", "quote the value"),
-    "list_type": ("expected a list", "write it as a YAML list"),
-    "dict_type": ("expected a mapping", "write it as `key: value` lines"),
-    "model_type": ("expected a mapping", "write it as `key: value` lines"),
-}
 
 
 def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
