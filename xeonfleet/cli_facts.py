@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from xeonfleet.cli_output import emit, output_options, resolve_format
+from xeonfleet.cli_table import format_table
 
 EXIT_PROBLEM = 2
 FORMATS = ("table", "json")
@@ -61,13 +62,6 @@ def summary_row(host: str, facts: dict) -> list[str]:
             _show(power["governor"]), _show(power["turbo_enabled"]), _show(os_["thp"]), _show(os_["kernel"])]
 
 
-def format_table(rows: list[list[str]]) -> str:
-    """Left-aligned columns sized to their widest cell."""
-    table = [list(TABLE_COLUMNS)] + rows
-    widths = [max(len(row[i]) for row in table) for i in range(len(TABLE_COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
-
-
 def _print_schema(ctx: click.Context, _param: click.Parameter, wanted: bool) -> None:
     """--schema: print the NodeFacts JSON schema (xeonfleet/facts_model.py) and exit, before any inventory."""
     if wanted:
@@ -110,7 +104,8 @@ def facts_command(inventory: str | None, sysroot: str | None, fmt: str | None, o
         shown = results[sysroot] if sysroot is not None else dict(sorted(results.items()))
         text = json.dumps(shown, indent=2)
     else:
-        text = format_table([summary_row(h, f) for h, f in sorted(results.items())])
+        text = format_table(TABLE_COLUMNS, [summary_row(h, f) for h, f in sorted(results.items())],
+                            to_stdout=output is None)
     emit(text + "\n", output, fmt)
     for host, reason in sorted(unreachable.items()):
         click.echo(f"{host}: {reason}", err=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from xeonfleet.cli_table import format_table
 from xeonfleet.lab.fleet import (
     DEFAULT_HARDWARE,
     DEFAULT_PORT_BASE,
@@ -38,12 +39,8 @@ def _fail(exc: LabError) -> None:
 
 
 def _print_table(statuses: list[HostStatus]) -> None:
-    rows = [("NAME", "HARDWARE", "ADDRESS", "STATE")] + [
-        (s.host.name, s.host.hardware, s.host.address, s.state) for s in statuses
-    ]
-    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    rows = [(s.host.name, s.host.hardware, s.host.address, s.state) for s in statuses]
+    click.echo(format_table(("NAME", "HARDWARE", "ADDRESS", "STATE"), rows, to_stdout=True))
     for status in statuses:
         if status.error:
             click.echo(f"{status.host.name}: {status.error} (log: {status.host.log_path})", err=True)

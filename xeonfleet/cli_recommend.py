@@ -10,14 +10,9 @@ import click
 
 from xeonfleet.cli_facts import EXIT_PROBLEM, _fail, _quiet_pyinfra
 from xeonfleet.cli_output import emit, output_options, resolve_format
+from xeonfleet.cli_table import format_table
 
 FORMATS = ("table", "json")
-
-
-def format_table(rows: list[tuple[str, str, str]]) -> str:
-    table = [("host", "profile", "reason"), *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(2)]
-    return "\n".join(f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2]}" for row in table)
 
 
 @click.command("recommend")
@@ -51,7 +46,8 @@ def recommend_command(inventory: str | None, sysroot: str | None, fmt: str | Non
     if fmt == "json":
         text = json.dumps({h: {"profile": r.profile, "reason": r.reason} for h, r in chosen.items()}, indent=2)
     else:
-        text = format_table([(h, r.profile, r.reason) for h, r in chosen.items()])
+        text = format_table(("host", "profile", "reason"), [(h, r.profile, r.reason) for h, r in chosen.items()],
+                            to_stdout=output is None)
     emit(text + "\n", output, fmt)
     for host, reason in sorted(unreachable.items()):
         click.echo(f"{host}: {reason}", err=True)
