@@ -8,6 +8,7 @@ import click
 
 from xeonfleet.frameworks import wheelhouse as wh
 from xeonfleet.frameworks.stacks import EnvSpec, validate_frameworks_spec
+from xeonfleet.progress import fleet_progress
 
 
 def parse_stacks_option(text: str) -> dict:
@@ -53,7 +54,8 @@ def build_cmd(stacks: str | None, profile: str | None, python: str, output: Path
     """Download every wheel the stacks need, for the nodes' Python on linux x86_64."""
     try:
         envs = envs_from_options(stacks, profile, python)
-        built = wh.build(envs, output)
+        with fleet_progress(f"wheelhouse {output}: pip download"):
+            built = wh.build(envs, output)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     wheels = wh.wheel_files(output)
