@@ -141,7 +141,7 @@ def test_every_format_renders(lab, tmp_path, db):
     assert "http://" not in outputs["html"] and "https://" not in outputs["html"]
     assert outputs["html"].count("<svg") >= 4 and f'id="node-{MISTUNED}"' in outputs["html"]
     assert exposition_problems(outputs["prom"]) == []
-    assert (f'xeonfleet_rule_status{{host="{MISTUNED}",rule="power.governor",category="power",status="fail"}} 1'
+    assert (f'xeonfleet_rule_status{{category="power",host="{MISTUNED}",rule="power.governor",status="fail"}} 1.0'
             in outputs["prom"])
 
 

@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.prom_format import exposition_problems
 from xeonfleet.audit.run import FleetPlan, build_report, load_profiles
@@ -93,10 +94,23 @@ def test_prom_lines_parse(report: AuditReport) -> None:
     assert exposition_problems(text) == []
     status_lines = [ln for ln in text.splitlines() if ln.startswith("xeonfleet_rule_status{")]
     assert len(status_lines) == len(report.findings)
-    assert ('xeonfleet_rule_status{host="icx-8380-2s-mistuned",rule="power.governor",category="power",'
-            'status="fail"} 1') in text
-    assert 'xeonfleet_rule_ok{host="icx-8380-2s-mistuned",rule="power.governor",category="power"} 0' in text
-    assert 'xeonfleet_audit_host_up{host="down-1"} 0' in text
+    # prometheus_client writes labels sorted by name and values as floats.
+    assert ('xeonfleet_rule_status{category="power",host="icx-8380-2s-mistuned",rule="power.governor",'
+            'status="fail"} 1.0') in text
+    assert 'xeonfleet_rule_ok{category="power",host="icx-8380-2s-mistuned",rule="power.governor"} 0.0' in text
+    assert 'xeonfleet_audit_host_up{host="down-1"} 0.0' in text
+
+
+def test_prom_samples_read_back_as_the_findings(report: AuditReport) -> None:
+    """What a scraper parses is each finding's verdict, a count per node and status, and the run's time."""
+    families = {f.name: f for f in text_string_to_metric_families(prom.render(report))}
+    ok = {(s.labels["host"], s.labels["rule"]): s.value for s in families["xeonfleet_rule_ok"].samples}
+    assert ok == {(f.host, f.rule): prom.NUMERIC[f.status] for f in report.findings}
+    counts = {(s.labels["host"], s.labels["status"]): s.value for s in families["xeonfleet_audit_findings"].samples}
+    assert counts[("cloud-vm", FAIL)] == sum(f.host == "cloud-vm" and f.status == FAIL for f in report.findings)
+    assert len(counts) == len(HARDWARE) * 4
+    (started,) = families["xeonfleet_audit_last_run_timestamp_seconds"].samples
+    assert started.value == 1793613600.0  # 2026-11-02T10:00:00+00:00
 
 
 def test_exit_code_follows_worst_status(report: AuditReport) -> None:
