@@ -22,6 +22,11 @@ from rich.text import Text
 UNLIMITED_WIDTH = 1 << 16
 
 
+def stdout_wants_colour() -> bool:
+    """Colour on stdout: only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def format_table(columns: Sequence[str], rows: Iterable[Sequence[str]], to_stdout: bool = False) -> str:
     """Left-aligned columns sized to their widest cell, the header first, no trailing newline.
 
@@ -37,7 +42,7 @@ def format_table(columns: Sequence[str], rows: Iterable[Sequence[str]], to_stdou
         table.add_row(*(Text(cell) for cell in row))
     out = io.StringIO()
     width = shutil.get_terminal_size().columns if for_terminal else UNLIMITED_WIDTH
-    colour = for_terminal and not os.environ.get("NO_COLOR")
+    colour = to_stdout and stdout_wants_colour()
     console = Console(file=out, width=width, force_terminal=colour, no_color=not colour,
                       color_system="standard" if colour else None, markup=False, highlight=False, emoji=False)
     console.print(table)
