@@ -1,50 +1,59 @@
 """The results store: audits, drift and benchmarks all keep their history in one database.
 
-SQLite by default (a file, no server: `$XEONFLEET_DB` or `<repo>/results/xeonfleet.db`), PostgreSQL
-when given a `postgresql://` URL and psycopg (pip package `psycopg[binary]`) is installed, so a
-team can share one history. Callers write SQL once with `?` placeholders; `Store.execute`
-rewrites them for the backend. DDL passed to `ensure_schema` may use `{pk}` for an auto-increment
-integer primary key, the one column type the two dialects spell differently; use TEXT, INTEGER,
-BIGINT and DOUBLE PRECISION elsewhere (SQLite accepts all of them).
+Where: SQLite by default, a file at `$XEONFLEET_DB`, else `$XDG_DATA_HOME/xeonfleet/results.db`
+(`~/.local/share/xeonfleet/results.db`), so a pip-installed xeonfleet works from any directory; or
+PostgreSQL given a `postgresql://` URL and psycopg (the `postgres` extra, `psycopg[binary]`), so a team,
+or every node's audit agent, shares one history. SQLAlchemy Core talks to both: callers write SQL once,
+with named parameters (`WHERE host = :host`, params a dict), and SQLAlchemy renders them per backend.
 
-Every storage problem (full disk, read-only path, unreachable server) is a `StoreError` with a
-one-line message naming the store and the fix.
+Schema: versioned Alembic migrations shipped in `xeonfleet/migrations/versions/`. A writer upgrades
+an older store to the newest revision when it opens it, one opener at a time (SQLite's write lock, a
+PostgreSQL advisory lock); a reader never creates or upgrades a store, and says which command does.
+
+The whole API:
+    open_store(url=None, read_only=False) -> Store   a context manager; closes on exit
+    Store.execute(sql, params=None) -> list[tuple]   the rows of a SELECT or `... RETURNING id`, else []
+    Store.executemany(sql, rows)                     one statement per params dict, in one transaction
+    Store.transaction()                              commit together or not at all; nested blocks join
+    Store.dialect ("sqlite" | "postgresql"), Store.location (the path, or the URL without password)
+    default_location(), absolute_location(url), busy_timeout(), StoreError, ENV_VAR
+
+Every storage problem (full disk, read-only path, lock held, unreachable server, old schema) is a
+`StoreError` with a one-line message naming the store and the fix.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
-import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-REPO_DIR = Path(__file__).resolve().parents[1]
-DEFAULT_DB = REPO_DIR / "results" / "xeonfleet.db"
+import sqlalchemy
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.sql.expression import Executable
+
 ENV_VAR = "XEONFLEET_DB"
+DATA_HOME_VAR = "XDG_DATA_HOME"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 SQLITE_SCHEME = "sqlite://"
 BUSY_TIMEOUT_S = 30.0  # parallel benchmark writers wait for each other instead of failing
 BUSY_TIMEOUT_VAR = "XEONFLEET_DB_TIMEOUT"  # seconds to wait for another writer (default BUSY_TIMEOUT_S)
-
-PRIMARY_KEY = {
-    "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
-    "postgresql": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-}
-
-SCHEMA_LOCK_KEY = 0x78656F6E  # "xeon": PostgreSQL advisory lock held while a schema is created
-SCHEMAS_DDL = """
-CREATE TABLE IF NOT EXISTS xeonfleet_schemas (
-    name TEXT PRIMARY KEY,
-    ddl_sha256 TEXT NOT NULL
-)
-"""
+UPGRADE_LOCK_KEY = 0x78656F6E  # "xeon": PostgreSQL advisory lock held while a store is upgraded
+WRITERS = "`xeonfleet audit INVENTORY` or `xeonfleet bench run INVENTORY`"
 
 Row = tuple[Any, ...]
+Params = Mapping[str, Any]
 
 
 class StoreError(RuntimeError):
@@ -52,8 +61,13 @@ class StoreError(RuntimeError):
 
 
 def default_location() -> str:
-    """Where the store lives when no URL is given: $XEONFLEET_DB, else <repo>/results/xeonfleet.db."""
-    return os.environ.get(ENV_VAR) or str(DEFAULT_DB)
+    """Where the store lives when no URL is given: $XEONFLEET_DB, else results.db in the user's data
+    directory ($XDG_DATA_HOME/xeonfleet; the XDG spec ignores a relative $XDG_DATA_HOME)."""
+    if os.environ.get(ENV_VAR):
+        return os.environ[ENV_VAR]
+    data_home = os.environ.get(DATA_HOME_VAR, "")
+    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
+    return str(base / "xeonfleet" / "results.db")
 
 
 def busy_timeout() -> float:
@@ -82,165 +96,69 @@ def _sqlite_reason(exc: BaseException, where: str) -> str:
     return f"results store {where}: {text}"
 
 
-def _to_pyformat(sql: str) -> str:
-    """`?` placeholders -> `%s` (psycopg), leaving quoted text alone and doubling literal `%`."""
-    out: list[str] = []
-    quote: str | None = None
-    for char in sql:
-        if quote:
-            out.append("%%" if char == "%" else char)
-            if char == quote:
-                quote = None
-        elif char in ("'", '"'):
-            quote = char
-            out.append(char)
-        elif char == "?":
-            out.append("%s")
-        elif char == "%":
-            out.append("%%")
-        else:
-            out.append(char)
-    return "".join(out)
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class Store:
-    """One open database. `execute` returns the fetched rows (empty for statements without a result);
-    write `INSERT ... RETURNING id` to get a new row's id on both backends."""
+    """One open database on one connection, shared by the caller's threads (a lock serialises them).
+    Write `INSERT ... RETURNING id` to get a new row's id on both backends."""
 
-    def __init__(self, connection: Any, dialect: str, location: str) -> None:
-        self._conn = connection
-        self.dialect = dialect
+    def __init__(self, engine: Engine, location: str) -> None:
+        self._engine = engine
+        self.dialect = engine.dialect.name
         self.location = location
-        self._lock = threading.RLock()  # one connection shared by threads: serialise its use
-        self._depth = 0
-
-    def _errors(self) -> tuple[type[BaseException], ...]:
-        if self.dialect == "sqlite":
-            return (sqlite3.Error,)
-        import psycopg
-
-        return (psycopg.Error,)
+        self._lock = threading.RLock()
+        try:
+            self._conn: Connection = engine.connect()
+        except DBAPIError as exc:
+            engine.dispose()
+            raise self._fail(exc) from exc
 
     def _fail(self, exc: BaseException) -> StoreError:
+        reason = getattr(exc, "orig", None) or exc  # the driver's own error, not SQLAlchemy's wrapper
         if self.dialect == "sqlite":
-            return StoreError(_sqlite_reason(exc, self.location))
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return StoreError(f"results store {self.location}: {first_line}")
+            return StoreError(_sqlite_reason(reason, self.location))
+        return StoreError(f"results store {self.location}: {_first_line(reason)}")
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Run one statement with `?` placeholders; returns its rows as tuples."""
-        if self.dialect == "postgresql":
-            sql = _to_pyformat(sql)
-        with self._lock:
-            try:
-                cursor = self._conn.execute(sql, tuple(params))
-                rows = cursor.fetchall() if cursor.description else []
-            except self._errors() as exc:
-                raise self._fail(exc) from exc
-        return [tuple(row) for row in rows]
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run one statement per parameter row (bulk inserts), in one transaction."""
-        if self.dialect == "postgresql":
-            sql = _to_pyformat(sql)
+    def execute(self, sql: str | Executable, params: Params | None = None) -> list[Row]:
+        """Run one statement (SQL text with `:name` parameters, or a SQLAlchemy Core statement);
+        returns its rows as tuples. In SQL text, a colon that is not a parameter is written `\\:`."""
+        statement = sqlalchemy.text(sql) if isinstance(sql, str) else sql
         with self.transaction():
             try:
-                if self.dialect == "sqlite":
-                    self._conn.executemany(sql, [tuple(r) for r in rows])
-                else:
-                    with self._conn.cursor() as cursor:
-                        cursor.executemany(sql, [tuple(r) for r in rows])
-            except self._errors() as exc:
+                result = self._conn.execute(statement, dict(params or {}))
+                return [tuple(row) for row in result] if result.returns_rows else []
+            except DBAPIError as exc:
                 raise self._fail(exc) from exc
 
-    def executescript(self, script: str) -> None:
-        """Run several `;`-separated statements without parameters (DDL); `{pk}` is expanded.
-        Inside a SQLite transaction the script is split on `;`, so keep `;` out of string literals."""
-        script = script.replace("{pk}", PRIMARY_KEY[self.dialect])
-        with self._lock:
-            try:
-                if self.dialect == "sqlite":
-                    # executescript COMMITs first; inside our transaction run statements one by one.
-                    if self._depth:
-                        for statement in filter(str.strip, script.split(";")):
-                            self._conn.execute(statement)
-                    else:
-                        self._conn.executescript(script)
-                else:
-                    self._conn.execute(script)
-            except self._errors() as exc:
-                raise self._fail(exc) from exc
-
-    def ensure_schema(self, name: str, ddl: str) -> None:
-        """Create the tables of one component (`name`, e.g. "audit") unless this exact DDL already ran.
-
-        DDL should be idempotent (`CREATE TABLE IF NOT EXISTS`): a changed DDL text is run again."""
-        digest = hashlib.sha256(ddl.encode()).hexdigest()
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement per params dict (bulk inserts), in one transaction."""
+        if not rows:  # SQLAlchemy would run the statement once, without parameters
+            return
         with self.transaction():
-            if self.dialect == "postgresql":
-                # Parallel first openers (one per host) would race in CREATE TABLE IF NOT EXISTS and
-                # fail on pg_type's unique index; SQLite's BEGIN IMMEDIATE already serialises them.
-                self.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
-            self.executescript(SCHEMAS_DDL)
-            done = self.execute("SELECT ddl_sha256 FROM xeonfleet_schemas WHERE name = ?", (name,))
-            if done and done[0][0] == digest:
-                return
-            self.executescript(ddl)
-            if done:
-                self.execute("UPDATE xeonfleet_schemas SET ddl_sha256 = ? WHERE name = ?", (digest, name))
-            else:
-                self.execute("INSERT INTO xeonfleet_schemas (name, ddl_sha256) VALUES (?, ?)", (name, digest))
+            try:
+                self._conn.execute(sqlalchemy.text(sql), [dict(row) for row in rows])
+            except DBAPIError as exc:
+                raise self._fail(exc) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """All statements inside commit together or not at all; nested blocks join the outer one."""
         with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self
-                finally:
-                    self._depth -= 1
-                return
-            if self.dialect == "sqlite":
-                yield from self._sqlite_transaction()
-            else:
-                yield from self._postgres_transaction()
-
-    def _sqlite_transaction(self) -> Iterator[Store]:
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise self._fail(exc) from exc
-        self._depth = 1
-        try:
-            yield self
-        except BaseException:
-            self._depth = 0
-            self._conn.execute("ROLLBACK")
-            raise
-        self._depth = 0
-        try:
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._conn.execute("ROLLBACK")
-            raise self._fail(exc) from exc
-
-    def _postgres_transaction(self) -> Iterator[Store]:
-        import psycopg
-
-        self._depth = 1
-        try:
-            with self._conn.transaction():
+            if self._conn.in_transaction():
                 yield self
-        except psycopg.Error as exc:
-            raise self._fail(exc) from exc
-        finally:
-            self._depth = 0
+                return
+            try:
+                with self._conn.begin():
+                    yield self
+            except DBAPIError as exc:
+                raise self._fail(exc) from exc
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._engine.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -263,76 +181,127 @@ def absolute_location(url: str | None = None) -> str:
     return str(Path(_sqlite_path(location)).resolve())
 
 
-def _open_sqlite(location: str) -> Store:
-    path = _sqlite_path(location)
-    if path != ":memory:":
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            if exc.errno == errno.ENOSPC or exc.errno == errno.EROFS:
-                raise StoreError(_sqlite_reason(OSError(reason), path)) from exc
-            raise StoreError(f"results store {path}: cannot create its directory ({reason}); "
-                             f"set {ENV_VAR} to a writable path") from exc
+def _make_directory(path: str) -> None:
     try:
-        # isolation_level=None: autocommit outside `transaction()`, which issues BEGIN/COMMIT itself.
-        conn = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA foreign_keys = ON")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EROFS):
+            raise StoreError(_sqlite_reason(OSError(reason), path)) from exc
+        raise StoreError(f"results store {path}: cannot create its directory ({reason}); "
+                         f"set {ENV_VAR} to a writable path") from exc
+
+
+def _sqlite_engine(path: str, read_only: bool) -> Engine:
+    # The driver's own transaction handling is off (isolation_level=None): SQLAlchemy's "begin" event
+    # issues BEGIN itself, the pysqlite recipe in SQLAlchemy's SQLite dialect documentation. A writer
+    # takes the write lock at once (IMMEDIATE), so two writers wait for each other for busy_timeout()
+    # instead of failing halfway; a reader's deferred BEGIN reads next to them (WAL).
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+    engine = sqlalchemy.create_engine(
+        sqlalchemy.URL.create("sqlite", database=path),
+        connect_args={"timeout": busy_timeout(), "check_same_thread": False, "isolation_level": None})
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
-            _try_wal(conn)
-    except sqlite3.Error as exc:
-        raise StoreError(_sqlite_reason(exc, path)) from exc
-    return Store(conn, "sqlite", path)
+            # WAL lets the report reader and a benchmark writer work at once.
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
 
 
-def _try_wal(conn: sqlite3.Connection) -> None:
-    """WAL lets the report reader and a benchmark writer work at once; a read-only file keeps its mode."""
+def _postgres_engine(url: str, location: str) -> Engine:
     try:
-        conn.execute("PRAGMA journal_mode = WAL")
-    except sqlite3.OperationalError as exc:
-        if "readonly" not in str(exc).lower() and "read-only" not in str(exc).lower():
-            raise
-
-
-def _open_postgres(url: str) -> Store:
-    try:
-        import psycopg
+        parsed = sqlalchemy.make_url(url).set(drivername="postgresql+psycopg")
+        return sqlalchemy.create_engine(parsed)
     except ImportError:
         raise StoreError(
-            f"results store {_redact(url)}: PostgreSQL needs psycopg; `pip install 'psycopg[binary]'`"
-        ) from None
-    try:
-        conn = psycopg.connect(url, autocommit=True)
-    except psycopg.Error as exc:
-        first_line = (str(exc).strip().splitlines() or ["connection failed"])[0]
-        raise StoreError(f"results store {_redact(url)}: {first_line}") from exc
-    return Store(conn, "postgresql", _redact(url))
+            f"results store {location}: PostgreSQL needs psycopg; `pip install 'psycopg[binary]'`") from None
+    except ArgumentError as exc:
+        raise StoreError(f"results store {location}: not a valid URL ({exc})") from None
 
 
 def _redact(url: str) -> str:
     """The URL without its password, for messages."""
-    scheme, _, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user, has_password, _ = credentials.partition(":")
-    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
+    try:
+        return sqlalchemy.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1]
 
 
-def require_existing(url: str | None = None) -> None:
-    """For read-only commands (reports): a SQLite store that does not exist yet is an error, never created."""
-    location = url or default_location()
-    if location.startswith(POSTGRES_SCHEMES) or _sqlite_path(location) == ":memory:":
-        return
-    if not Path(_sqlite_path(location)).is_file():
-        raise StoreError(f"no results store at {_sqlite_path(location)}: run `xeonfleet audit INVENTORY` or "
-                         f"`xeonfleet bench run INVENTORY` first, or point --db / ${ENV_VAR} at an existing store")
+@contextmanager
+def _migrations(connection: Connection) -> Iterator[Config]:
+    """Alembic's configuration for the migrations shipped in the package, run on `connection`."""
+    with resources.as_file(resources.files("xeonfleet") / "migrations") as directory:
+        config = Config()
+        config.set_main_option("script_location", str(directory))
+        config.attributes["connection"] = connection
+        yield config
 
 
-def open_store(url: str | None = None) -> Store:
+def _revision_problem(store: Store, config: Config, read_only: bool) -> str | None:
+    """Why this store cannot be used at its revision as it is; None when it can (or a writer will fix it)."""
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    current = MigrationContext.configure(store._conn).get_current_revision()
+    if current == head:
+        return None
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except CommandError:
+            return (f"results store {store.location} has schema revision {current}, newer than this xeonfleet "
+                    f"knows (its newest is {head}); upgrade xeonfleet")
+    blank = not sqlalchemy.inspect(store._conn).get_table_names()
+    if not read_only or blank:  # a blank store has nothing to upgrade: readers create its tables too
+        return None
+    return (f"results store {store.location} has schema revision {current or 'from before versioned migrations'}, "
+            f"this xeonfleet reads {head}; run {WRITERS} once to upgrade it")
+
+
+def _bring_to_head(store: Store, read_only: bool) -> None:
+    """Upgrade the store to the newest revision (writers; readers only on a blank store), one opener
+    at a time: the revision is read again under the lock."""
+    with store.transaction():
+        if store.dialect == "postgresql":
+            store.execute("SELECT pg_advisory_xact_lock(:key)", {"key": UPGRADE_LOCK_KEY})
+        with _migrations(store._conn) as config:
+            problem = _revision_problem(store, config, read_only)
+            if problem:
+                raise StoreError(problem)
+            try:
+                command.upgrade(config, "head")
+            except DBAPIError as exc:
+                raise store._fail(exc) from exc
+
+
+def open_store(url: str | None = None, read_only: bool = False) -> Store:
     """Open the results store at `url` (a path, `sqlite:///path`, `:memory:` or `postgresql://...`);
-    None means $XEONFLEET_DB or the repo default."""
+    None means $XEONFLEET_DB or the default under the user's data directory.
+
+    A writer creates the store (and its directory) if needed and upgrades an older one. `read_only`
+    is for reports: a missing SQLite file is an error, and a store at an older revision is refused
+    with the command that upgrades it."""
     location = url or default_location()
     if location.startswith(POSTGRES_SCHEMES):
-        return _open_postgres(location)
-    return _open_sqlite(location)
+        store = Store(_postgres_engine(location, _redact(location)), _redact(location))
+    else:
+        path = _sqlite_path(location)
+        if path != ":memory:":
+            if read_only and not Path(path).is_file():
+                raise StoreError(f"no results store at {path}: run {WRITERS} first, or point --db / ${ENV_VAR} "
+                                 f"at an existing store")
+            _make_directory(path)
+        store = Store(_sqlite_engine(path, read_only), path)
+    try:
+        _bring_to_head(store, read_only)
+    except BaseException:
+        store.close()
+        raise
+    return store

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.bench import ingest
 from xeonfleet.bench.analyze import Thresholds, analyze_run
 from xeonfleet.bench.jobs import load_jobs, select_jobs
+from xeonfleet.store import open_store
 
 pytestmark = pytest.mark.lab
 BENCH_ENV = Path("/var/cache/xeonfleet-test/bench-env")
@@ -70,7 +70,7 @@ def _bench(tmp_path: Path, db: Path, *args: str, wait: bool = True) -> subproces
 
 
 def _latest_run(db: Path) -> str:
-    with ingest.open_bench_store(str(db)) as store:
+    with open_store(str(db), read_only=True) as store:
         return store.execute("SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 1")[0][0]
 
 
@@ -79,9 +79,9 @@ def _stored_jobs(db: Path, host: str) -> list:
     if not db.exists():
         return []
     try:
-        with ingest.open_bench_store(str(db)) as store:
-            return store.execute("SELECT job FROM bench_results WHERE host = ? AND status = 'ok' AND run_id = "
-                                 "(SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 1)", (host,))
+        with open_store(str(db), read_only=True) as store:
+            return store.execute("SELECT job FROM bench_results WHERE host = :host AND status = 'ok' AND run_id = "
+                                 "(SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 1)", {"host": host})
     except Exception:  # the store is being created by the run under test; ask again
         return []
 
@@ -94,12 +94,13 @@ def test_light_run_over_five_hosts_stores_every_sample(lab, bench_env, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     run_id = _latest_run(db)
     light, _ = select_jobs(load_jobs(), "light")
-    with ingest.open_bench_store(str(db)) as store:
-        hosts = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = ?", (run_id,)))
-        results = store.execute("SELECT host, job, status, reason FROM bench_results WHERE run_id = ?", (run_id,))
-        samples = store.execute("SELECT host, job, metric FROM bench_samples WHERE run_id = ?", (run_id,))
+    with open_store(str(db), read_only=True) as store:
+        run = {"run_id": run_id}
+        hosts = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = :run_id", run))
+        results = store.execute("SELECT host, job, status, reason FROM bench_results WHERE run_id = :run_id", run)
+        samples = store.execute("SELECT host, job, metric FROM bench_samples WHERE run_id = :run_id", run)
         nulls = dict(((h, j, m), r) for h, j, m, r in store.execute(
-            "SELECT host, job, metric, reason FROM bench_unavailable WHERE run_id = ?", (run_id,)))
+            "SELECT host, job, metric, reason FROM bench_unavailable WHERE run_id = :run_id", run))
     assert hosts == {name: "complete" for name, _ in lab.inventory_hosts()}
     assert all(status == "ok" for _, _, status, _ in results), results
     assert len(results) == HOSTS * len(light)
@@ -143,7 +144,7 @@ def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, be
     slowed = "lab-03"
     second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
-    with ingest.open_bench_store(str(db)) as store:
+    with open_store(str(db), read_only=True) as store:
         analysis = analyze_run(store, _latest_run(db), load_jobs(), Thresholds(min_pct=40, outlier_pct=40, min_runs=1))
     flagged = {(f.kind, f.host) for f in analysis.findings if f.metric == "gflops"}
     assert flagged == {("regression", slowed), ("outlier", slowed)}, second.stdout
@@ -154,7 +155,7 @@ def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, be
 
 
 def _latest_run_pair(db: Path) -> tuple[str, str]:
-    with ingest.open_bench_store(str(db)) as store:
+    with open_store(str(db), read_only=True) as store:
         rows = store.execute("SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 2")
     return rows[1][0], rows[0][0]
 
@@ -209,10 +210,10 @@ def test_host_killed_mid_run_keeps_finished_jobs_marked_incomplete(lab, bench_en
     out, err = run.communicate(timeout=600)
     run_id = _latest_run(db)
     light, _ = select_jobs(load_jobs(), "light")
-    with ingest.open_bench_store(str(db)) as store:
-        hosts = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = ?", (run_id,)))
-        done = store.execute("SELECT job FROM bench_results WHERE run_id = ? AND host = ? AND status = 'ok'",
-                             (run_id, victim))
+    with open_store(str(db), read_only=True) as store:
+        hosts = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = :run_id", {"run_id": run_id}))
+        done = store.execute("SELECT job FROM bench_results WHERE run_id = :run_id AND host = :host AND status = 'ok'",
+                             {"run_id": run_id, "host": victim})
     assert hosts[victim] == "incomplete", out[-2000:] + err[-2000:]
     assert 1 <= len(done) < len(light)
     assert all(status == "complete" for host, status in hosts.items() if host != victim), out[-3000:] + err[-3000:]

@@ -1,5 +1,6 @@
-"""The results store on a real PostgreSQL server: the store API, the benchmark ingestion + baseline
-+ regression path, and the audit drift history, all through a `postgresql://` URL.
+"""The results store on a real PostgreSQL server: the store API, the upgrade of a store made before
+versioned migrations, the benchmark ingestion + baseline + regression path, and the audit drift
+history, all through a `postgresql://` URL.
 
 The test starts a throwaway cluster of its own (initdb as the `postgres` user into a temp dir,
 pg_ctl on a free loopback port with its socket in that dir) and stops it at teardown, so it never
@@ -20,17 +21,25 @@ from pathlib import Path
 
 import pytest
 
+try:
+    import psycopg
+except ImportError:  # skipped below, or a failure in CI
+    psycopg = None
+
 from xeonfleet.bench import ingest
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import load_jobs
 from xeonfleet.store import StoreError, open_store
 from tests.store_checks import (
-    DDL,
+    NEWEST_REVISION,
     bench_facts,
     check_drift_compares_with_the_last_run_a_node_answered,
     check_slowed_host_is_a_regression_and_an_outlier,
     check_transactions_roll_back_as_a_whole_and_nest,
+    check_version_1_store_upgraded,
+    insert_run,
     store_bench_run,
+    version_1_statements,
 )
 
 PG_ROOT = Path("/usr/lib/postgresql")
@@ -47,9 +56,7 @@ def _unavailable_reason() -> str | None:
         return "needs root to run initdb as the postgres user"
     if _pg_bin() is None:
         return f"no PostgreSQL server under {PG_ROOT}: apt-get install postgresql"
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
+    if psycopg is None:
         return "psycopg missing: pip install 'psycopg[binary]'"
     return None
 
@@ -99,23 +106,37 @@ def server() -> Iterator[str]:
 def url(server: str, request: pytest.FixtureRequest) -> str:
     """A fresh database per test, so tests never see each other's rows."""
     name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "")[:50]
-    with open_store(server) as admin:
+    # CREATE DATABASE cannot run in a transaction, and every Store statement runs in one: psycopg's own
+    # autocommit connection does it.
+    with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
     return server.rsplit("/", 1)[0] + "/" + name
 
 
-def test_roundtrip_placeholders_returning_and_literal_percent(url: str) -> None:
+def test_roundtrip_named_parameters_returning_and_literal_percent(url: str) -> None:
     with open_store(url) as store:
         assert store.dialect == "postgresql"
-        store.ensure_schema("runs", DDL)
-        store.ensure_schema("runs", DDL)  # unchanged DDL: not run again
-        first = store.execute("INSERT INTO runs (name, value) VALUES (?, ?) RETURNING id", ("50%", 1.5))
-        second = store.execute("INSERT INTO runs (name, value) VALUES (?, ?) RETURNING id", ("b?", 2.0))
-        assert first[0][0] < second[0][0]
-        assert store.execute("SELECT name, value FROM runs WHERE name LIKE '%?' OR value < ? ORDER BY id",
-                             (2.0,)) == [("50%", 1.5), ("b?", 2.0)]
-        assert store.execute("SELECT count(*) FROM xeonfleet_schemas") == [(1,)]
+        assert store.execute("SELECT version_num FROM alembic_version") == [(NEWEST_REVISION,)]
+        first = insert_run(store, "50%", 1.5)
+        second = insert_run(store, "b?", 2.0)
+        assert first < second
+        assert store.execute("SELECT inventory, duration_s FROM audit_runs WHERE inventory LIKE '%?' "
+                             "OR duration_s < :most ORDER BY id", {"most": 2.0}) == [("50%", 1.5), ("b?", 2.0)]
+    with open_store(url) as reopened:  # at the newest revision: opening again changes nothing
+        assert reopened.execute("SELECT count(*) FROM audit_runs") == [(2,)]
+
+
+def test_a_version_1_store_is_upgraded_by_a_writer_and_refused_by_a_reader(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as legacy:
+        for statement in version_1_statements("postgresql"):
+            if statement.strip():
+                legacy.execute(statement)
+    with pytest.raises(StoreError, match=r"^results store postgresql://.* has schema revision from before "
+                                         r"versioned migrations, .*run `xeonfleet audit INVENTORY`"):
+        open_store(url, read_only=True)
+    with open_store(url) as store:
+        check_version_1_store_upgraded(store)
 
 
 def test_transaction_rolls_back_as_a_whole_and_nests(url: str) -> None:
@@ -125,13 +146,12 @@ def test_transaction_rolls_back_as_a_whole_and_nests(url: str) -> None:
 
 def test_sql_error_is_a_one_line_store_error_and_the_connection_survives(url: str) -> None:
     with open_store(url) as store:
-        store.ensure_schema("runs", DDL)
         with pytest.raises(StoreError, match=r"^results store postgresql://.*: relation \"nope\" does not exist$"):
             store.execute("SELECT * FROM nope")
         with pytest.raises(StoreError, match="null value"):
             with store.transaction():
-                store.execute("INSERT INTO runs (name) VALUES (?)", (None,))
-        assert store.execute("SELECT count(*) FROM runs") == [(0,)]
+                store.execute("INSERT INTO audit_runs (inventory) VALUES (NULL)")
+        assert store.execute("SELECT count(*) FROM audit_runs") == [(0,)]
 
 
 def test_unreachable_server_and_password_are_one_line_and_redacted(server: str) -> None:
@@ -143,16 +163,16 @@ def test_unreachable_server_and_password_are_one_line_and_redacted(server: str) 
 
 
 def test_bench_ingest_baseline_regression_outlier_and_compare(url: str, tmp_path: Path) -> None:
-    with ingest.open_bench_store(url) as store:
+    with open_store(url) as store:
         check_slowed_host_is_a_regression_and_an_outlier(store, tmp_path, incomplete=("n2",))
-        statuses = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = ?", ("r2",)))
+        statuses = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = 'r2'"))
         assert statuses == {"n1": "complete", "n2": "incomplete", "n3": "complete", "n4": "complete"}
         worse = {(d.host, d.metric) for d in compare_runs(store, "r3", "r4", load_jobs()) if d.worse}
         assert worse == {("n4", "gflops"), ("n4", "pct_of_peak")}
         # Re-ingesting a job replaces its rows instead of doubling them.
         store_bench_run(store, tmp_path, "r4", {"n1": 101.0, "n2": 99.0, "n3": 102.0, "n4": 50.0})
-        assert store.execute("SELECT count(*) FROM bench_samples WHERE run_id = ?", ("r4",)) == [(8,)]
-    with ingest.open_bench_store(url) as reopened:  # schema already there: a second opener just uses it
+        assert store.execute("SELECT count(*) FROM bench_samples WHERE run_id = 'r4'") == [(8,)]
+    with open_store(url, read_only=True) as reopened:  # a report reads the same rows
         assert reopened.execute("SELECT count(DISTINCT run_id) FROM bench_samples") == [(4,)]
 
 
@@ -163,15 +183,15 @@ def test_audit_history_and_drift(url: str) -> None:
 
 
 def test_parallel_first_openers_create_the_schema_once(url: str) -> None:
-    """Every host's deploy opens the store on its own connection; on a fresh database they all create
-    the tables at once (PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against that by itself)."""
+    """Every host's deploy opens the store on its own connection; on a fresh database they all find it
+    without tables at once, and exactly one of them runs the migrations (the advisory lock)."""
     barrier = threading.Barrier(6)
     errors: list[BaseException] = []
 
     def open_and_register(host: str) -> None:
         try:
             barrier.wait()
-            with ingest.open_bench_store(url) as store:
+            with open_store(url) as store:
                 ingest.start_run(store, "r1", "light", ["gemm-fp32"])
                 ingest.start_host(store, "r1", host, bench_facts())
         except BaseException as exc:  # collected and asserted in the main thread

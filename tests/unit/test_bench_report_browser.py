@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.store_checks import store_bench_run
-from xeonfleet.bench import ingest
 from xeonfleet.bench.analyze import analyze_run
 from xeonfleet.bench.jobs import load_jobs
 from xeonfleet.bench.report import html_report
+from xeonfleet.store import open_store
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"),
@@ -43,7 +43,7 @@ def _plots(dom: str) -> tuple[int, int]:
 
 @pytest.fixture
 def report(tmp_path: Path) -> Path:
-    with ingest.open_bench_store(str(tmp_path / "bench.db")) as store:
+    with open_store(str(tmp_path / "bench.db")) as store:
         for run_id, slow in (("r1", 100.0), ("r2", 98.0), ("r3", 101.0), ("r4", 40.0)):
             store_bench_run(store, tmp_path, run_id, {"n1": 100.0, "n2": 101.0, "n3": 99.0, "n4": slow})
         page = tmp_path / "bench.html"

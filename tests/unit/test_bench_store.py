@@ -10,13 +10,14 @@ from xeonfleet.bench.analyze import analyze_run
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import load_jobs
 from xeonfleet.bench.report import html_report, metric_line, run_metrics, terminal_summary
+from xeonfleet.store import open_store
 from tests.store_checks import BENCH_HOSTS as HOSTS
 from tests.store_checks import bench_facts, check_slowed_host_is_a_regression_and_an_outlier, store_bench_run
 
 
 @pytest.fixture
 def store(tmp_path):
-    with ingest.open_bench_store(str(tmp_path / "bench.db")) as opened:
+    with open_store(str(tmp_path / "bench.db")) as opened:
         yield opened
 
 

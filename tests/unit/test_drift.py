@@ -46,7 +46,7 @@ def test_rules_appearing_and_disappearing_are_changes() -> None:
 def test_runs_are_stored_whole(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "h.db"))
     result = store_audit(store, [finding("a", "power.governor", FAIL, "powersave")], {"z": "unreachable: timeout"})
-    assert store.execute("SELECT nodes, failing_nodes, unreachable FROM audit_runs WHERE id = ?",
-                         (result.run_id,)) == [(1, 1, 1)]
+    assert store.execute("SELECT nodes, failing_nodes, unreachable FROM audit_runs WHERE id = :id",
+                         {"id": result.run_id}) == [(1, 1, 1)]
     assert store.execute("SELECT host, reachable, error FROM audit_nodes ORDER BY host") == [
         ("a", 1, ""), ("z", 0, "unreachable: timeout")]

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.store import StoreError, _to_pyformat, absolute_location, busy_timeout, open_store, require_existing
-from tests.store_checks import DDL, check_transactions_roll_back_as_a_whole_and_nest
-
+from xeonfleet.store import StoreError, _redact, absolute_location, busy_timeout, default_location, open_store
+from tests.store_checks import check_transactions_roll_back_as_a_whole_and_nest, insert_run
 
 
 def _can_unshare_mounts() -> bool:
@@ -23,53 +22,65 @@ def _can_unshare_mounts() -> bool:
 needs_mount_ns = pytest.mark.skipif(not _can_unshare_mounts(), reason="needs root and unshare -m")
 
 
-def test_roundtrip_with_placeholders_and_returning_id(tmp_path: Path) -> None:
+def test_roundtrip_with_named_parameters_and_returning_id(tmp_path: Path) -> None:
     with open_store(str(tmp_path / "r.db")) as store:
-        store.ensure_schema("runs", DDL)
-        first = store.execute("INSERT INTO runs (name, value) VALUES (?, ?) RETURNING id", ("a", 1.5))
-        second = store.execute("INSERT INTO runs (name, value) VALUES (?, ?) RETURNING id", ("b", 2.0))
-        assert first[0][0] < second[0][0]
-        assert store.execute("SELECT name, value FROM runs WHERE value > ? ORDER BY id", (1.0,)) == [
-            ("a", 1.5), ("b", 2.0)]
+        assert store.dialect == "sqlite"
+        first = insert_run(store, "50% of inventories/a.py", 1.5)
+        second = insert_run(store, "b?:x", 2.0)
+        assert first < second
+        assert store.execute("SELECT inventory, duration_s FROM audit_runs WHERE duration_s > :least ORDER BY id",
+                             {"least": 1.0}) == [("50% of inventories/a.py", 1.5), ("b?:x", 2.0)]
+        # text() takes `:word` for a parameter even inside quotes: a literal colon is written `\\:`.
+        assert store.execute("SELECT count(*) FROM audit_runs WHERE inventory LIKE '%?\\:x'") == [(1,)]
 
 
 def test_sqlite_url_and_env_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "sub" / "env.db"
     monkeypatch.setenv("XEONFLEET_DB", str(target))
     with open_store() as store:
-        store.ensure_schema("runs", DDL)
-        store.execute("INSERT INTO runs (name) VALUES (?)", ("x",))
+        insert_run(store, "x")
     assert target.exists()
     with open_store(f"sqlite://{target}") as store:
-        assert store.execute("SELECT name FROM runs") == [("x",)]
+        assert store.execute("SELECT inventory FROM audit_runs") == [("x",)]
+
+
+def test_default_store_is_in_the_users_data_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XEONFLEET_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_location() == str(tmp_path / "data" / "xeonfleet" / "results.db")
+    with open_store() as store:
+        insert_run(store, "x")
+    assert (tmp_path / "data" / "xeonfleet" / "results.db").is_file()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for unset_or_relative in ("", "rel/data"):  # the XDG spec: fall back to ~/.local/share
+        monkeypatch.setenv("XDG_DATA_HOME", unset_or_relative)
+        assert default_location() == str(tmp_path / "home" / ".local" / "share" / "xeonfleet" / "results.db")
+    monkeypatch.setenv("XEONFLEET_DB", "postgresql://bob@db/xf")
+    assert default_location() == "postgresql://bob@db/xf"
 
 
 def test_transaction_rolls_back_as_a_whole_and_nests(tmp_path: Path) -> None:
     check_transactions_roll_back_as_a_whole_and_nest(open_store(str(tmp_path / "t.db")))
 
 
-def test_ensure_schema_runs_changed_ddl_once(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "s.db"))
-    store.ensure_schema("runs", DDL)
-    store.ensure_schema("runs", DDL)
-    store.ensure_schema("runs", DDL + ";\nCREATE INDEX IF NOT EXISTS runs_name ON runs (name)")
-    indexes = store.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'runs_name'")
-    assert indexes == [("runs_name",)]
-    assert store.execute("SELECT count(*) FROM xeonfleet_schemas") == [(1,)]
-
-
-def test_placeholders_are_rewritten_outside_quotes_only() -> None:
-    assert _to_pyformat("SELECT '?', ? FROM t WHERE n LIKE 'a%' AND m = ?") == (
-        "SELECT '?', %s FROM t WHERE n LIKE 'a%%' AND m = %s")
+def test_sql_error_is_one_line_and_the_store_stays_usable(tmp_path: Path) -> None:
+    with open_store(str(tmp_path / "e.db")) as store:
+        with pytest.raises(StoreError, match=r"^results store .*e\.db: no such table: nope$"):
+            store.execute("SELECT * FROM nope")
+        with pytest.raises(StoreError, match="NOT NULL constraint failed: audit_runs.started_at$"):
+            with store.transaction():
+                insert_run(store, "kept only if the next statement works")
+                store.execute("INSERT INTO audit_runs (inventory) VALUES (NULL)")
+        assert store.execute("SELECT count(*) FROM audit_runs") == [(0,)]
 
 
 def test_full_database_is_one_line_error(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "full.db"))
-    store.ensure_schema("runs", DDL)
-    store.execute("PRAGMA max_page_count = 8")  # SQLite's own SQLITE_FULL, the code a full disk gives
+    (pages,) = store.execute("PRAGMA page_count")[0]
+    store.execute(f"PRAGMA max_page_count = {pages + 2}")  # SQLite's own SQLITE_FULL, the code a full disk gives
     with pytest.raises(StoreError) as err:
         for _ in range(200):
-            store.execute("INSERT INTO runs (name) VALUES (?)", ("x" * 2000,))
+            insert_run(store, "x" * 2000)
     message = str(err.value)
     assert "\n" not in message and "disk full" in message and "XEONFLEET_DB" in message
 
@@ -94,11 +105,11 @@ def test_postgres_without_psycopg_names_the_package(monkeypatch: pytest.MonkeyPa
 CHILD = """
 import sys
 from xeonfleet.store import StoreError, open_store
+from tests.store_checks import insert_run
 try:
     store = open_store(sys.argv[1])
-    store.ensure_schema("runs", "CREATE TABLE IF NOT EXISTS runs (id {pk}, name TEXT)")
     for _ in range(2000):
-        store.execute("INSERT INTO runs (name) VALUES (?)", ("x" * 4000,))
+        insert_run(store, "x" * 4000)
 except StoreError as exc:
     print(exc)
     sys.exit(3)
@@ -131,11 +142,9 @@ def test_real_read_only_filesystem(tmp_path: Path) -> None:
 
 
 def test_postgres_url_is_redacted_only_where_it_has_a_password() -> None:
-    from xeonfleet.store import _redact
-
     assert _redact("postgresql://bob:secret@db:5432/x") == "postgresql://bob:***@db:5432/x"
     assert _redact("postgresql://bob@db/x") == "postgresql://bob@db/x"
-    assert _redact("postgresql:///x?host=/run/pg") == "postgresql:///x?host=/run/pg"
+    assert _redact("postgresql:///x?host=/run/pg") == "postgresql:///x?host=%2Frun%2Fpg"  # SQLAlchemy's quoting
 
 
 def test_absolute_location_fixes_sqlite_paths_and_keeps_urls(tmp_path, monkeypatch):
@@ -149,13 +158,15 @@ def test_absolute_location_fixes_sqlite_paths_and_keeps_urls(tmp_path, monkeypat
 def test_read_only_commands_never_create_a_store(tmp_path: Path) -> None:
     missing = tmp_path / "no-dir" / "x.db"
     with pytest.raises(StoreError, match=r"^no results store at .*/no-dir/x\.db: run `xeonfleet audit INVENTORY`"):
-        require_existing(str(missing))
+        open_store(str(missing), read_only=True)
     assert not missing.parent.exists()
     existing = tmp_path / "there.db"
-    open_store(str(existing)).close()
-    require_existing(str(existing))
-    require_existing(f"sqlite://{existing}")
-    require_existing(":memory:")
+    with open_store(str(existing)) as store:
+        insert_run(store, "x")
+    for location in (str(existing), f"sqlite://{existing}"):
+        with open_store(location, read_only=True) as store:
+            assert store.execute("SELECT inventory FROM audit_runs") == [("x",)]
+    open_store(":memory:", read_only=True).close()
 
 
 def test_busy_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,63 +11,32 @@ from xeonfleet.audit.findings import Finding, NodeDrift, RuleChange
 from xeonfleet.audit.report import AuditReport
 from xeonfleet.store import Store
 
-AUDIT_DDL = """
-CREATE TABLE IF NOT EXISTS audit_runs (
-    id {pk},
-    started_at TEXT NOT NULL,
-    inventory TEXT NOT NULL,
-    duration_s DOUBLE PRECISION NOT NULL,
-    nodes INTEGER NOT NULL,
-    failing_nodes INTEGER NOT NULL,
-    unreachable INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_nodes (
-    run_id BIGINT NOT NULL REFERENCES audit_runs (id) ON DELETE CASCADE,
-    host TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    cpu TEXT NOT NULL,
-    reachable INTEGER NOT NULL,
-    error TEXT NOT NULL,
-    PRIMARY KEY (run_id, host)
-);
-CREATE TABLE IF NOT EXISTS audit_findings (
-    run_id BIGINT NOT NULL REFERENCES audit_runs (id) ON DELETE CASCADE,
-    host TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    category TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    title TEXT NOT NULL,
-    status TEXT NOT NULL,
-    evidence TEXT NOT NULL,
-    expected TEXT NOT NULL,
-    remedy TEXT NOT NULL,
-    PRIMARY KEY (run_id, host, rule)
-);
-CREATE INDEX IF NOT EXISTS audit_nodes_host ON audit_nodes (host, reachable, run_id)
-"""
-
+# The tables are created by the store's migrations (xeonfleet/migrations/versions/).
 FINDING_COLUMNS = ("host", "rule", "category", "severity", "title", "status", "evidence", "expected", "remedy")
 
 
 def save_audit(store: Store, report: AuditReport) -> int:
     """Store one audit run (all nodes, findings and unreachable hosts) atomically; returns its id."""
-    store.ensure_schema("audit", AUDIT_DDL)
     with store.transaction():
         run_id = store.execute(
             "INSERT INTO audit_runs (started_at, inventory, duration_s, nodes, failing_nodes, unreachable) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (report.started_at, report.inventory, report.duration_s, len(report.nodes),
-             len(report.failing_hosts()), len(report.unreachable)),
+            "VALUES (:started_at, :inventory, :duration_s, :nodes, :failing_nodes, :unreachable) RETURNING id",
+            {"started_at": report.started_at, "inventory": report.inventory, "duration_s": report.duration_s,
+             "nodes": len(report.nodes), "failing_nodes": len(report.failing_hosts()),
+             "unreachable": len(report.unreachable)},
         )[0][0]
         store.executemany(
-            "INSERT INTO audit_nodes (run_id, host, profile, cpu, reachable, error) VALUES (?, ?, ?, ?, ?, ?)",
-            [(run_id, n.host, n.profile, n.cpu, 1, "") for n in report.nodes]
-            + [(run_id, host, "", "", 0, error) for host, error in sorted(report.unreachable.items())],
+            "INSERT INTO audit_nodes (run_id, host, profile, cpu, reachable, error) "
+            "VALUES (:run_id, :host, :profile, :cpu, :reachable, :error)",
+            [{"run_id": run_id, "host": n.host, "profile": n.profile, "cpu": n.cpu, "reachable": 1, "error": ""}
+             for n in report.nodes]
+            + [{"run_id": run_id, "host": host, "profile": "", "cpu": "", "reachable": 0, "error": error}
+               for host, error in sorted(report.unreachable.items())],
         )
         store.executemany(
             f"INSERT INTO audit_findings (run_id, {', '.join(FINDING_COLUMNS)}) "
-            f"VALUES (?, {', '.join('?' for _ in FINDING_COLUMNS)})",
-            [(run_id, *(getattr(f, c) for c in FINDING_COLUMNS)) for f in report.findings],
+            f"VALUES (:run_id, {', '.join(':' + c for c in FINDING_COLUMNS)})",
+            [{"run_id": run_id, **{c: getattr(f, c) for c in FINDING_COLUMNS}} for f in report.findings],
         )
     return run_id
 
@@ -75,14 +44,14 @@ def save_audit(store: Store, report: AuditReport) -> int:
 def _previous_findings(store: Store, host: str, before_run: int) -> tuple[int | None, str | None, dict[str, Finding]]:
     found = store.execute(
         "SELECT r.id, r.started_at FROM audit_nodes n JOIN audit_runs r ON r.id = n.run_id "
-        "WHERE n.host = ? AND n.reachable = 1 AND r.id < ? ORDER BY r.id DESC LIMIT 1",
-        (host, before_run),
+        "WHERE n.host = :host AND n.reachable = 1 AND r.id < :before_run ORDER BY r.id DESC LIMIT 1",
+        {"host": host, "before_run": before_run},
     )
     if not found:
         return None, None, {}
     run_id, started_at = found[0]
-    rows = store.execute(
-        f"SELECT {', '.join(FINDING_COLUMNS)} FROM audit_findings WHERE run_id = ? AND host = ?", (run_id, host))
+    rows = store.execute(f"SELECT {', '.join(FINDING_COLUMNS)} FROM audit_findings WHERE run_id = :run_id "
+                         f"AND host = :host", {"run_id": run_id, "host": host})
     return run_id, started_at, {row[1]: Finding(*row) for row in rows}
 
 
@@ -106,7 +75,6 @@ def node_changes(old: dict[str, Finding], new: dict[str, Finding]) -> list[RuleC
 
 def drift_since_last(store: Store, report: AuditReport, run_id: int) -> list[NodeDrift]:
     """Per audited node of `report` (stored as `run_id`): the changes since its previous audit."""
-    store.ensure_schema("audit", AUDIT_DDL)
     drift = []
     for host, findings in sorted(report.by_host().items()):
         previous_run, previous_at, old = _previous_findings(store, host, run_id)

@@ -90,8 +90,8 @@ def facts_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any,
 
 def run_samples(store: Store, run_id: str) -> list[tuple[str, str, str, float, dict]]:
     return [(h, j, m, float(v), json.loads(meta or "{}")) for h, j, m, v, meta in store.execute(
-        "SELECT host, job, metric, value, metadata_json FROM bench_samples WHERE run_id = ? ORDER BY host, job, metric",
-        (run_id,))]
+        "SELECT host, job, metric, value, metadata_json FROM bench_samples WHERE run_id = :run_id "
+        "ORDER BY host, job, metric", {"run_id": run_id})]
 
 
 def history(store: Store, run_id: str, host: str, job: str, metric: str, runs: int) -> list[tuple[str, float]]:
@@ -99,24 +99,26 @@ def history(store: Store, run_id: str, host: str, job: str, metric: str, runs: i
     rows = store.execute(
         "SELECT s.run_id, s.value FROM bench_samples s JOIN bench_results r "
         "ON r.run_id = s.run_id AND r.host = s.host AND r.job = s.job "
-        "WHERE s.host = ? AND s.job = ? AND s.metric = ? AND s.run_id <> ? AND r.status = 'ok' "
-        "AND s.time < (SELECT MIN(time) FROM bench_samples WHERE run_id = ?) ORDER BY s.time DESC LIMIT ?",
-        (host, job, metric, run_id, run_id, runs))
+        "WHERE s.host = :host AND s.job = :job AND s.metric = :metric AND s.run_id <> :run_id AND r.status = 'ok' "
+        "AND s.time < (SELECT MIN(time) FROM bench_samples WHERE run_id = :run_id) ORDER BY s.time DESC LIMIT :runs",
+        {"host": host, "job": job, "metric": metric, "run_id": run_id, "runs": runs})
     return [(r, float(v)) for r, v in rows]
 
 
 def _host_facts(store: Store, run_id: str) -> dict[str, tuple[str, dict]]:
     return {h: (p, json.loads(f)) for h, p, f in store.execute(
-        "SELECT host, hw_profile, facts_json FROM bench_hosts WHERE run_id = ?", (run_id,))}
+        "SELECT host, hw_profile, facts_json FROM bench_hosts WHERE run_id = :run_id", {"run_id": run_id})}
 
 
 def analyze_run(store: Store, run_id: str, jobs: dict[str, JobSpec], limits: Thresholds = Thresholds()) -> RunAnalysis:
     """Every regression and outlier of `run_id`; a metric not declared in its job spec is informational."""
-    hosts = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = ? ORDER BY host", (run_id,)))
+    hosts = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = :run_id ORDER BY host",
+                               {"run_id": run_id}))
     if not hosts:
         raise ValueError(f"run {run_id!r} is not in the results store; list runs with `xeonfleet report`")
     results = [tuple(r) for r in store.execute(
-        "SELECT host, job, status, reason FROM bench_results WHERE run_id = ? ORDER BY host, job", (run_id,))]
+        "SELECT host, job, status, reason FROM bench_results WHERE run_id = :run_id ORDER BY host, job",
+        {"run_id": run_id})]
     facts = _host_facts(store, run_id)
     samples = run_samples(store, run_id)
     findings: list[Finding] = []
@@ -145,5 +147,6 @@ def analyze_run(store: Store, run_id: str, jobs: dict[str, JobSpec], limits: Thr
             findings.append(Finding("outlier", host, job, metric, values[host], reference, change, limits.outlier_pct,
                                     rule="--outlier-pct below the median of same-profile peers"))
     unavailable = [tuple(r) for r in store.execute(
-        "SELECT host, job, metric, reason FROM bench_unavailable WHERE run_id = ? ORDER BY host, job, metric", (run_id,))]
+        "SELECT host, job, metric, reason FROM bench_unavailable WHERE run_id = :run_id ORDER BY host, job, metric",
+        {"run_id": run_id})]
     return RunAnalysis(run_id, hosts, results, findings, pending, unavailable, limits)

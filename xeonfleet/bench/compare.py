@@ -26,7 +26,8 @@ class Delta:
 
 
 def _values(store: Store, run_id: str) -> dict[tuple[str, str, str], float]:
-    rows = store.execute("SELECT host, job, metric, value FROM bench_samples WHERE run_id = ?", (run_id,))
+    rows = store.execute("SELECT host, job, metric, value FROM bench_samples WHERE run_id = :run_id",
+                         {"run_id": run_id})
     if not rows:
         raise ValueError(f"run {run_id!r} has no samples in the results store; list runs with `xeonfleet report`")
     return {(h, j, m): float(v) for h, j, m, v in rows}

@@ -16,37 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from xeonfleet.store import Store, open_store
+from xeonfleet.store import Store
 
 RUN_ID_VAR = "XEONFLEET_BENCH_RUN_ID"
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS bench_runs (
-    run_id TEXT PRIMARY KEY, started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
-    selection TEXT NOT NULL, jobs TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bench_hosts (
-    run_id TEXT NOT NULL, host TEXT NOT NULL, status TEXT NOT NULL, hw_profile TEXT NOT NULL,
-    facts_fingerprint TEXT NOT NULL, facts_json TEXT NOT NULL,
-    started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION,
-    PRIMARY KEY (run_id, host)
-);
-CREATE TABLE IF NOT EXISTS bench_results (
-    run_id TEXT NOT NULL, host TEXT NOT NULL, job TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
-    versions_json TEXT NOT NULL, started DOUBLE PRECISION, finished DOUBLE PRECISION,
-    PRIMARY KEY (run_id, host, job)
-);
-CREATE TABLE IF NOT EXISTS bench_samples (
-    id {pk}, run_id TEXT NOT NULL, host TEXT NOT NULL, job TEXT NOT NULL, metric TEXT NOT NULL,
-    value DOUBLE PRECISION NOT NULL, unit TEXT NOT NULL, time DOUBLE PRECISION NOT NULL,
-    facts_fingerprint TEXT NOT NULL, versions_json TEXT NOT NULL, metadata_json TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bench_unavailable (
-    run_id TEXT NOT NULL, host TEXT NOT NULL, job TEXT NOT NULL, metric TEXT NOT NULL, reason TEXT NOT NULL,
-    PRIMARY KEY (run_id, host, job, metric)
-);
-CREATE INDEX IF NOT EXISTS bench_samples_series ON bench_samples (host, job, metric, time)
-"""
 # Facts that can change a benchmark result; counters and timestamps stay out of the fingerprint.
 FINGERPRINT_KEYS = {
     "cpu": ("model_name", "microcode", "sockets", "cores_per_socket", "threads_per_core", "online_cpus",
@@ -62,12 +35,6 @@ FINGERPRINT_KEYS = {
 class ResultError(ValueError):
     """A fetched result file cannot be read; one line naming the file."""
 
-
-def open_bench_store(url: str | None = None) -> Store:
-    """The results store with the benchmark tables created."""
-    store = open_store(url)
-    store.ensure_schema("bench", SCHEMA)
-    return store
 
 
 def new_run_id() -> str:
@@ -113,29 +80,32 @@ def hardware_profile(facts: dict[str, Any]) -> str:
 def start_run(store: Store, run_id: str, selection: str, jobs: list[str]) -> None:
     """Record the run once (every host's deploy calls this; the first one wins)."""
     store.execute(
-        "INSERT INTO bench_runs (run_id, started, selection, jobs) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (run_id, time.time(), selection, ",".join(jobs)),
+        "INSERT INTO bench_runs (run_id, started, selection, jobs) VALUES (:run_id, :started, :selection, :jobs) "
+        "ON CONFLICT DO NOTHING",
+        {"run_id": run_id, "started": time.time(), "selection": selection, "jobs": ",".join(jobs)},
     )
 
 
 def finish_run(store: Store, run_id: str) -> None:
-    store.execute("UPDATE bench_runs SET finished = ? WHERE run_id = ?", (time.time(), run_id))
+    store.execute("UPDATE bench_runs SET finished = :now WHERE run_id = :run_id", {"now": time.time(), "run_id": run_id})
 
 
 def start_host(store: Store, run_id: str, host: str, facts: dict[str, Any]) -> None:
     """The host's row, `incomplete` until complete_host: a host that dies never reaches it."""
+    key = {"run_id": run_id, "host": host}
     with store.transaction():
-        store.execute("DELETE FROM bench_hosts WHERE run_id = ? AND host = ?", (run_id, host))
+        store.execute("DELETE FROM bench_hosts WHERE run_id = :run_id AND host = :host", key)
         store.execute(
             "INSERT INTO bench_hosts (run_id, host, status, hw_profile, facts_fingerprint, facts_json, started) "
-            "VALUES (?, ?, 'incomplete', ?, ?, ?, ?)",
-            (run_id, host, hardware_profile(facts), fingerprint(facts), json.dumps(facts_subset(facts)), time.time()),
+            "VALUES (:run_id, :host, 'incomplete', :hw_profile, :fingerprint, :facts_json, :started)",
+            {**key, "hw_profile": hardware_profile(facts), "fingerprint": fingerprint(facts),
+             "facts_json": json.dumps(facts_subset(facts)), "started": time.time()},
         )
 
 
 def complete_host(store: Store, run_id: str, host: str) -> None:
-    store.execute("UPDATE bench_hosts SET status = 'complete', finished = ? WHERE run_id = ? AND host = ?",
-                  (time.time(), run_id, host))
+    store.execute("UPDATE bench_hosts SET status = 'complete', finished = :now WHERE run_id = :run_id AND host = :host",
+                  {"now": time.time(), "run_id": run_id, "host": host})
 
 
 def read_result(path: Path) -> dict[str, Any]:
@@ -160,28 +130,31 @@ def ingest_result(store: Store, run_id: str, host: str, job: str, path: Path) ->
         doc = read_result(path)
     except ResultError as exc:
         doc = {"status": "failed", "error": str(exc), "samples": []}
-    fp = store.execute("SELECT facts_fingerprint FROM bench_hosts WHERE run_id = ? AND host = ?", (run_id, host))
-    fingerprint_value = fp[0][0] if fp else "unknown"
-    versions = json.dumps(doc.get("versions") or {}, sort_keys=True)
+    fp = store.execute("SELECT facts_fingerprint FROM bench_hosts WHERE run_id = :run_id AND host = :host",
+                       {"run_id": run_id, "host": host})
+    key = {"run_id": run_id, "host": host, "job": job}
+    tags = {**key, "versions_json": json.dumps(doc.get("versions") or {}, sort_keys=True)}
     when = float(doc.get("finished") or time.time())
     with store.transaction():
-        store.execute("DELETE FROM bench_results WHERE run_id = ? AND host = ? AND job = ?", (run_id, host, job))
-        store.execute("DELETE FROM bench_samples WHERE run_id = ? AND host = ? AND job = ?", (run_id, host, job))
-        store.execute("DELETE FROM bench_unavailable WHERE run_id = ? AND host = ? AND job = ?", (run_id, host, job))
+        for table in ("bench_results", "bench_samples", "bench_unavailable"):
+            store.execute(f"DELETE FROM {table} WHERE run_id = :run_id AND host = :host AND job = :job", key)
         store.execute(
             "INSERT INTO bench_results (run_id, host, job, status, reason, versions_json, started, finished) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, host, job, doc["status"], doc.get("reason") or doc.get("error"), versions,
-             doc.get("started"), doc.get("finished")),
+            "VALUES (:run_id, :host, :job, :status, :reason, :versions_json, :started, :finished)",
+            {**tags, "status": doc["status"], "reason": doc.get("reason") or doc.get("error"),
+             "started": doc.get("started"), "finished": doc.get("finished")},
         )
         store.executemany(
             "INSERT INTO bench_samples (run_id, host, job, metric, value, unit, time, facts_fingerprint, "
-            "versions_json, metadata_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, host, job, s["metric"], float(s["value"]), s["unit"], when, fingerprint_value, versions,
-              json.dumps(s.get("metadata") or {}, sort_keys=True)) for s in doc.get("samples") or []],
+            "versions_json, metadata_json) VALUES (:run_id, :host, :job, :metric, :value, :unit, :time, "
+            ":facts_fingerprint, :versions_json, :metadata_json)",
+            [{**tags, "metric": s["metric"], "value": float(s["value"]), "unit": s["unit"], "time": when,
+              "facts_fingerprint": fp[0][0] if fp else "unknown",
+              "metadata_json": json.dumps(s.get("metadata") or {}, sort_keys=True)} for s in doc.get("samples") or []],
         )
         store.executemany(
-            "INSERT INTO bench_unavailable (run_id, host, job, metric, reason) VALUES (?, ?, ?, ?, ?)",
-            [(run_id, host, job, metric, str(reason)) for metric, reason in (doc.get("unavailable") or {}).items()],
+            "INSERT INTO bench_unavailable (run_id, host, job, metric, reason) VALUES (:run_id, :host, :job, :metric, "
+            ":reason)",
+            [{**key, "metric": metric, "reason": str(reason)} for metric, reason in (doc.get("unavailable") or {}).items()],
         )
     return doc
