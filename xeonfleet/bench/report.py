@@ -30,7 +30,7 @@ def run_metrics(store: Store, run_id: str) -> RunMetrics:
     """Every sample of one run, by job and metric."""
     metrics: RunMetrics = {}
     for host, job, metric, value, unit in store.execute(
-            "SELECT host, job, metric, value, unit FROM bench_samples WHERE run_id = ?", (run_id,)):
+            "SELECT host, job, metric, value, unit FROM bench_samples WHERE run_id = :run_id", {"run_id": run_id}):
         metrics.setdefault((job, metric), (unit, {}))[1][host] = float(value)
     return metrics
 
@@ -168,7 +168,7 @@ def _isa_notes(store: Store, run_id: str) -> dict[tuple[str, str, str], str]:
     """{(host, job, metric): dispatched ISA} from the samples' metadata (matmul-isa, resnet50)."""
     notes = {}
     for host, job, metric, meta in store.execute(
-            "SELECT host, job, metric, metadata_json FROM bench_samples WHERE run_id = ?", (run_id,)):
+            "SELECT host, job, metric, metadata_json FROM bench_samples WHERE run_id = :run_id", {"run_id": run_id}):
         isa = json.loads(meta or "{}").get("dispatched_isa")
         if isa:
             notes[(host, job, metric)] = isa
@@ -230,11 +230,10 @@ STYLE = ("body{font-family:sans-serif;max-width:64em;margin:1em auto}.bad{color:
 RUN_PAGES = 20
 
 
-def html_report(store: Store, jobs: dict[str, JobSpec], analysis: RunAnalysis | None,
-                limits: Thresholds | None = None) -> str:
+def html_report(store: Store, jobs: dict[str, JobSpec], analysis: RunAnalysis | None) -> str:
     """The whole report as one self-contained HTML file (no network): a fleet page (heat-map of the
     latest run, a trend plot per declared metric) and one page per recent run, switched by #anchors."""
-    limits = analysis.limits if analysis else (limits or Thresholds())
+    limits = analysis.limits if analysis else Thresholds()
     runs, series = _series(store)
     latest = analysis.run_id if analysis else (runs[-1][0] if runs else None)
     started = dict(runs)
