@@ -2,7 +2,7 @@
 versioned migrations, the benchmark ingestion + baseline + regression path, and the audit drift
 history, all through a `postgresql://` URL.
 
-The test starts a throwaway cluster of its own (initdb as the `postgres` user into a temp dir,
+The test starts a throwaway cluster of its own (tests/pg_server.py: initdb as the `postgres` user into a temp dir,
 pg_ctl on a free loopback port with its socket in that dir) and stops it at teardown, so it never
 touches a server the machine may already run. Needs root (to run initdb as `postgres`), Debian's
 `postgresql` package and `psycopg[binary]`; without root and outside CI it is skipped, in CI a
@@ -11,12 +11,7 @@ missing piece fails the run."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +25,7 @@ from xeonfleet.bench import ingest
 from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import load_jobs
 from xeonfleet.store import StoreError, open_store
+from tests.pg_server import free_port, server, unavailable_reason  # noqa: F401  (server: the fixture)
 from tests.store_checks import (
     NEWEST_REVISION,
     bench_facts,
@@ -42,64 +38,8 @@ from tests.store_checks import (
     version_1_statements,
 )
 
-PG_ROOT = Path("/usr/lib/postgresql")
-
-
-def _pg_bin() -> Path | None:
-    """The newest installed server's bin dir (Debian keeps initdb/pg_ctl out of PATH)."""
-    found = sorted(PG_ROOT.glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
-    return found[-1].parent if found else None
-
-
-def _unavailable_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to run initdb as the postgres user"
-    if _pg_bin() is None:
-        return f"no PostgreSQL server under {PG_ROOT}: apt-get install postgresql"
-    if psycopg is None:
-        return "psycopg missing: pip install 'psycopg[binary]'"
-    return None
-
-
-if _unavailable_reason() and not os.environ.get("CI"):
-    pytestmark = pytest.mark.skip(reason=f"PostgreSQL store test: {_unavailable_reason()}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _as_postgres(*command: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True,
-                            timeout=120, check=False)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}): {result.stderr or result.stdout}")
-    return result
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """A private cluster on a free loopback port; yields the URL of its `postgres` database."""
-    reason = _unavailable_reason()
-    if reason:
-        pytest.fail(f"CI is set but {reason}")
-    pg_bin = _pg_bin()
-    # Not under pytest's tmp dir: that is root-only (0700), and the server runs as `postgres`.
-    base = Path(tempfile.mkdtemp(prefix="xeonfleet-pg-"))
-    shutil.chown(base, "postgres", "postgres")
-    data, port = base / "data", _free_port()
-    _as_postgres(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                 "--no-sync")
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    _as_postgres(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "-w", "stop"], capture_output=True, timeout=60, check=False)
-        shutil.rmtree(base, ignore_errors=True)
+if unavailable_reason() and not os.environ.get("CI"):
+    pytestmark = pytest.mark.skip(reason=f"PostgreSQL store test: {unavailable_reason()}")
 
 
 @pytest.fixture
@@ -155,7 +95,7 @@ def test_sql_error_is_a_one_line_store_error_and_the_connection_survives(url: st
 
 
 def test_unreachable_server_and_password_are_one_line_and_redacted(server: str) -> None:
-    port = _free_port()
+    port = free_port()
     with pytest.raises(StoreError) as error:
         open_store(f"postgresql://bob:secret@127.0.0.1:{port}/x?connect_timeout=5")
     message = str(error.value)
