@@ -40,6 +40,8 @@ class FleetPlan:
     groups: dict[str, list[str]]
     # pyinfra's (State, Inventory) as plan_inventory read it, so the gather does not read it again.
     loaded: tuple[State, Inventory] | None = None
+    # The tree a sysroot plan reads (its one host may be named otherwise, see plan_sysroot).
+    sysroot: str | None = None
 
 
 def load_profiles(names_by_host: dict[str, str]) -> dict[str, Profile]:
@@ -99,11 +101,12 @@ def audit_inventory(plan: FleetPlan, connect_timeout: int = 10) -> AuditReport:
     return build_report(plan, gathered.results, gathered.unreachable, started, started_at)
 
 
-def plan_sysroot(root: str, profile_override: str | None = None) -> FleetPlan:
-    """An offline snapshot is a one-node fleet named by its directory."""
-    host = str(Path(root))
-    return FleetPlan(inventory=f"sysroot {host}", profiles=load_profiles({host: profile_override or DEFAULT_PROFILE}),
-                     groups={})
+def plan_sysroot(root: str, profile_override: str | None = None, node_name: str | None = None) -> FleetPlan:
+    """An offline snapshot (or a node's own `/`) is a one-node fleet named `node_name`, else by its directory."""
+    root = str(Path(root))
+    host = node_name or root
+    return FleetPlan(inventory=f"sysroot {root}", profiles=load_profiles({host: profile_override or DEFAULT_PROFILE}),
+                     groups={}, sysroot=root)
 
 
 def audit_sysroot(plan: FleetPlan) -> AuditReport:
@@ -111,7 +114,7 @@ def audit_sysroot(plan: FleetPlan) -> AuditReport:
 
     started, started_at = _now()
     (host,) = plan.profiles
-    return build_report(plan, {host: gather_sysroot(host)}, {}, started, started_at)
+    return build_report(plan, {host: gather_sysroot(plan.sysroot or host)}, {}, started, started_at)
 
 
 def record(store: Store, report: AuditReport, since_last: bool) -> None:
