@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -206,8 +208,12 @@ def _sqlite_engine(path: str, read_only: bool) -> Engine:
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
-            # WAL lets the report reader and a benchmark writer work at once.
-            dbapi_connection.execute("PRAGMA journal_mode = WAL")
+            # WAL lets the report reader and a benchmark writer work at once; a read-only file keeps its mode.
+            try:
+                dbapi_connection.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                if "readonly" not in str(exc).lower():
+                    raise
 
     @sqlalchemy.event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
@@ -235,26 +241,18 @@ def _redact(url: str) -> str:
         return url.split("@")[-1]
 
 
-@contextmanager
-def _migrations(connection: Connection) -> Iterator[Config]:
-    """Alembic's configuration for the migrations shipped in the package, run on `connection`."""
-    with resources.as_file(resources.files("xeonfleet") / "migrations") as directory:
-        config = Config()
-        config.set_main_option("script_location", str(directory))
-        config.attributes["connection"] = connection
-        yield config
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    """The migrations shipped in the package (pip installs packages as directories, which Alembic needs)."""
+    return ScriptDirectory(str(resources.files("xeonfleet") / "migrations"))
 
 
-def _revision_problem(store: Store, config: Config, read_only: bool) -> str | None:
-    """Why this store cannot be used at its revision as it is; None when it can (or a writer will fix it)."""
-    script = ScriptDirectory.from_config(config)
-    head = script.get_current_head()
-    current = MigrationContext.configure(store._conn).get_current_revision()
-    if current == head:
-        return None
+def _revision_problem(store: Store, current: str | None, read_only: bool) -> str | None:
+    """Why this store cannot be brought to the newest revision by this opener; None when it can."""
+    head = _scripts().get_current_head()
     if current is not None:
         try:
-            script.get_revision(current)
+            _scripts().get_revision(current)
         except CommandError:
             return (f"results store {store.location} has schema revision {current}, newer than this xeonfleet "
                     f"knows (its newest is {head}); upgrade xeonfleet")
@@ -266,19 +264,24 @@ def _revision_problem(store: Store, config: Config, read_only: bool) -> str | No
 
 
 def _bring_to_head(store: Store, read_only: bool) -> None:
-    """Upgrade the store to the newest revision (writers; readers only on a blank store), one opener
-    at a time: the revision is read again under the lock."""
+    """Upgrade the store to the newest revision (writers; readers only a blank store), one opener at a
+    time: the revision is read under the lock, and the upgrade commits with the revision it records."""
     with store.transaction():
         if store.dialect == "postgresql":
             store.execute("SELECT pg_advisory_xact_lock(:key)", {"key": UPGRADE_LOCK_KEY})
-        with _migrations(store._conn) as config:
-            problem = _revision_problem(store, config, read_only)
-            if problem:
-                raise StoreError(problem)
-            try:
-                command.upgrade(config, "head")
-            except DBAPIError as exc:
-                raise store._fail(exc) from exc
+        current = MigrationContext.configure(store._conn).get_current_revision()
+        if current == _scripts().get_current_head():
+            return
+        problem = _revision_problem(store, current, read_only)
+        if problem:
+            raise StoreError(problem)
+        config = Config()
+        config.set_main_option("script_location", _scripts().dir)
+        config.attributes["connection"] = store._conn  # migrations/env.py runs on it
+        try:
+            command.upgrade(config, "head")
+        except DBAPIError as exc:
+            raise store._fail(exc) from exc
 
 
 def open_store(url: str | None = None, read_only: bool = False) -> Store:
