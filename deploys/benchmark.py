@@ -27,11 +27,12 @@ from xeonfleet.bench.jobs import LIGHT, JobError, load_jobs, select_jobs
 from xeonfleet.bench.peak import node_peaks
 from xeonfleet.file_transfer import use_working_file_transfer
 from xeonfleet.hostcommand import HostCommand
+from xeonfleet.store import open_store
 
 
 def _with_store(action, args: tuple) -> None:
     """Open the store per call: each call runs in its own host greenlet on the controller."""
-    with ingest.open_bench_store() as store:
+    with open_store() as store:
         action(store, *args)
 
 
