@@ -289,8 +289,10 @@ def open_store(url: str | None = None, read_only: bool = False) -> Store:
     None means $XEONFLEET_DB or the default under the user's data directory.
 
     A writer creates the store (and its directory) if needed and upgrades an older one. `read_only`
-    is for reports: a missing SQLite file is an error, and a store at an older revision is refused
-    with the command that upgrades it."""
+    is for commands that only read (reports): a missing SQLite file is an error, and a store at an
+    older revision is refused with the command that upgrades it; a blank database (an empty file, a
+    new PostgreSQL database) has nothing to upgrade and only gets its tables, so a report on it says
+    "no runs" rather than "no such table"."""
     location = url or default_location()
     if location.startswith(POSTGRES_SCHEMES):
         store = Store(_postgres_engine(location, _redact(location)), _redact(location))
