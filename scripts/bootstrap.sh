@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # bazel-bootstrap + a JDK: the real (offline-capable) Bazel the tf_wheel deploy is tested with;
 # postgresql: the results store is tested against a throwaway server of its own; g++ and python3-dev
 # (Python.h): torch.compile's inductor builds the INT8 ResNet-50 kernels (INC's PT2E flow) with them;
-# linux-perf: the benchmark runners' counters (perf stat); chromium: the HTML report's browser test.
+# linux-perf: the benchmark runners' counters (perf stat); chromium: the HTML report's browser test;
+# prometheus-node-exporter: the audit agent's test scrapes the textfile through a real node_exporter.
 APT_PACKAGES=(openssh-server openssh-client numactl linux-cpupower dmidecode util-linux iproute2 procps python3-venv
-    git bazel-bootstrap default-jdk-headless postgresql g++ python3-dev linux-perf chromium)
+    git bazel-bootstrap default-jdk-headless postgresql g++ python3-dev linux-perf chromium prometheus-node-exporter)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
