@@ -21,8 +21,8 @@ from pathlib import Path
 
 from pyinfra import host
 
-from xeonfleet.audit_agent import WHEELHOUSE_KEY, AgentError, AgentNode, audit_agent, build_wheelhouse, \
-    settings_from_host_data
+from xeonfleet.audit_agent import (WHEELHOUSE_KEY, AgentError, AgentNode, audit_agent, build_wheelhouse,
+                                   settings_from_host_data)
 from xeonfleet.file_transfer import use_working_file_transfer
 from xeonfleet.hostcommand import fail_host
 from xeonfleet.profiles import ProfileError

@@ -37,8 +37,8 @@ from pyinfra import host
 from pyinfra.api import FactBase, deploy, operation
 from pyinfra.operations import files, systemd
 
-from xeonfleet.frameworks.wheelhouse import LINUX_X86_64_PLATFORMS, MANIFEST, cache_root, download_command, \
-    is_complete, manifest_for
+from xeonfleet.frameworks.wheelhouse import (LINUX_X86_64_PLATFORMS, MANIFEST, cache_root, download_command,
+                                             is_complete, manifest_for)
 from xeonfleet.hostcommand import HostCommand
 from xeonfleet.profiles import DEFAULT_PROFILE, load_profile
 from xeonfleet.store import POSTGRES_SCHEMES
