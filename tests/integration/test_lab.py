@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from xeonfleet.lab.hardware import load_hardware
 
 pytestmark = pytest.mark.lab
 
-HARDWARE = ["icx-8380-2s", "cloud-vm", "epyc-7763-2s"]
+HARDWARE = ["icx-8380-2s", "cloud-vm", "epyc-7763-2s", "icx-8380-2s"]  # lab-04 shares lab-01's profile
 GOVERNOR = "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"
 
 
@@ -62,6 +63,20 @@ def run_cli(wrapper: list[str], args: list[str]) -> subprocess.CompletedProcess:
     )
 
 
+def overlay_lower(tree: Path) -> Path:
+    """The lower dir of the overlay mounted at `tree`, read from this process's mountinfo."""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields, _, super_fields = line.partition(" - ")
+        if fields.split()[4] == str(tree):
+            options = dict(option.partition("=")[::2] for option in super_fields.split()[2].split(","))
+            return Path(options["lowerdir"])
+    raise AssertionError(f"no overlay mounted at {tree}")
+
+
+def disk_usage(top: Path) -> int:
+    return sum(path.lstat().st_blocks * 512 for path in top.rglob("*"))
+
+
 def test_each_host_shows_its_own_hardware(lab: Lab) -> None:
     for host in lab.hosts:
         profile = load_hardware(host.hardware)
@@ -90,6 +105,33 @@ def test_governor_write_persists_across_sessions_and_restart(lab: Lab) -> None:
         assert ssh(lab, name, f"cat /{GOVERNOR}") == (0, "powersave\n")
     finally:
         ssh(lab, name, f"echo performance > /{GOVERNOR}")
+
+
+def test_hosts_of_one_profile_share_one_read_only_tree_and_keep_their_own_identity(lab: Lab) -> None:
+    first, twin, other = lab.host("lab-01"), lab.host("lab-04"), lab.host("lab-02")
+    lower = overlay_lower(first.tree_dir)
+    assert overlay_lower(twin.tree_dir) == lower != overlay_lower(other.tree_dir)
+    assert len(list((lab.trees_dir / "shared").iterdir())) == len(set(HARDWARE))
+    with pytest.raises(OSError) as info:
+        (lower / GOVERNOR).write_text("powersave\n")
+    assert info.value.errno == errno.EROFS
+
+    # Identity (hostname, MACs, SMBIOS serials) is each host's own, in its own small layer.
+    probe = "hostname; cat /sys/class/net/*/address; dmidecode -s system-serial-number"
+    seen = {name: ssh(lab, name, probe) for name in ("lab-01", "lab-04")}
+    assert seen["lab-01"][0] == seen["lab-04"][0] == 0, seen
+    assert all(a != b for a, b in zip(seen["lab-01"][1].splitlines(), seen["lab-04"][1].splitlines())), seen
+    for host in (first, twin):
+        assert disk_usage(host.tree_dir.with_name("upper")) < 64 * 1024
+
+    # A write by one host is copied up into its layer: its twin and the shared tree keep the old value.
+    assert ssh(lab, "lab-04", f"echo powersave > /{GOVERNOR}")[0] == 0
+    try:
+        assert (twin.tree_dir.with_name("upper") / GOVERNOR).read_text() == "powersave\n"
+        assert ssh(lab, "lab-01", f"cat /{GOVERNOR}") == (0, "performance\n")
+        assert (lower / GOVERNOR).read_text() == "performance\n"
+    finally:
+        ssh(lab, "lab-04", f"echo performance > /{GOVERNOR}")
 
 
 def test_sysctl_writes_stay_in_the_host(lab: Lab) -> None:
@@ -198,16 +240,21 @@ def test_resize_adds_and_removes_hosts(lab_factory) -> None:
 
 
 def test_a_host_that_cannot_boot_is_reported_with_its_cause(lab_factory) -> None:
-    broken = lab_factory(["cloud-vm"])
+    broken = lab_factory(["cloud-vm", "cloud-vm"])
     host = broken.hosts[0]
     broken.stop(host.name)
     shutil.rmtree(host.tree_dir / "sys")  # its /sys bind mount now fails inside host_init.sh
     status = broken.start(host.name)
     assert status.state == "error" and status.error.startswith("exited: mount:")
     assert not status.running
+    # The delete is whiteouts in lab-01's own layer: lab-02, on the same shared tree, still has its /sys.
+    assert ssh(broken, "lab-02", "cat /sys/devices/system/cpu/online") == (0, "0-7\n")
 
-    shutil.rmtree(host.tree_dir)  # a lost tree is regenerated on the next start
+    # A lost tree layer (its overlay unmounted, its upper dir gone) is made again on the next start.
+    subprocess.run(["umount", str(host.tree_dir)], check=True)
+    shutil.rmtree(host.tree_dir.parent)
     assert broken.start(host.name).answering
+    assert ssh(broken, host.name, "cat /sys/devices/system/cpu/online") == (0, "0-7\n")
 
 
 def test_down_leaves_no_process_mount_or_namespace(lab_factory) -> None:
@@ -237,6 +284,53 @@ def test_down_leaves_no_process_mount_or_namespace(lab_factory) -> None:
         except PermissionError:
             continue  # outside our reach (the sandbox's own init), so not a process we started
     assert doomed.down() == 0
+
+
+def test_a_lab_that_does_not_fit_says_so_in_one_line_before_it_starts(tmp_path: Path) -> None:
+    """A trees tmpfs of 1 MiB cannot hold a profile's shared tree: refused before a host boots."""
+    lab_dir = tmp_path / "lab"
+    trees = lab_dir / "trees"
+    trees.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "small", str(trees)], check=True)
+    try:
+        result = CliRunner().invoke(
+            main, ["lab", "up", "--hosts", "3", "--hardware", "cloud-vm", "--lab-dir", str(lab_dir),
+                   "--port-base", str(find_free_port_base(3, 24100))],
+        )
+        assert result.exit_code == 2, result.output
+        assert result.output.count("\n") == 1
+        assert f"3 more lab hosts need ~64 MiB of the trees tmpfs {trees} and 1 MiB is left" in result.output
+        assert f": 0 fit; boot fewer hosts or remount it bigger: mount -o remount,size=... {trees}" in result.output
+        assert not (lab_dir / "lab.json").exists() and not (lab_dir / "hosts").exists()
+        assert os.listdir(trees) == []
+    finally:
+        Lab(lab_dir).down()
+    assert not lab_dir.exists()
+
+
+def test_a_tree_that_runs_out_of_room_is_one_line_and_boots_nothing(tmp_path: Path) -> None:
+    """An 8-socket profile's tree (58,000 files) on a tmpfs of 30,000 inodes: past the fit check's
+    allowance for a shared tree, ENOSPC while building it is a one-line error, not a traceback."""
+    big = tmp_path / "spr-8s.yaml"
+    big.write_text("include: spr-8480-2s\nsockets: 8\n")
+    lab_dir = tmp_path / "lab"
+    trees = lab_dir / "trees"
+    trees.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300m,nr_inodes=30000", "small", str(trees)], check=True)
+    try:
+        result = CliRunner().invoke(
+            main, ["lab", "up", "--hosts", "2", "--hardware", str(big), "--lab-dir", str(lab_dir),
+                   "--port-base", str(find_free_port_base(2, 24200))],
+        )
+        assert result.exit_code == 2, result.output
+        assert result.output.count("\n") == 1
+        assert "cannot build the spr-8s tree at " in result.output
+        assert "No space left on device; if the trees tmpfs is full, give it more room: " in result.output
+        assert list((trees / "shared").iterdir()) == []  # the half-built tree is gone
+        assert not (lab_dir / "lab.json").exists() and not any(Path(f"{trees}/hosts").glob("*/tree/*"))
+    finally:
+        Lab(lab_dir).down()
+    assert not lab_dir.exists()
 
 
 def test_taken_port_is_a_one_line_error(tmp_path: Path) -> None:

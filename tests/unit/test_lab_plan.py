@@ -1,4 +1,4 @@
-"""The pure parts of the lab fleet: host planning, plan diffs, state records, port helpers."""
+"""The pure parts of the lab fleet: host planning, plan diffs, state records, port helpers, the fit check."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from xeonfleet.lab.fit import HOST, SHARED_TREE, GiB, Limit, MiB, fit_error, room_now
 from xeonfleet.lab.fleet import (
     HostSpec,
     HostStatus,
@@ -97,3 +98,51 @@ def test_port_helpers_see_a_listener() -> None:
         base = find_free_port_base(3, port)
         assert base > port
         assert all(port_is_free(p) for p in range(base, base + 3))
+
+
+# --- fit: will more hosts fit on this machine -------------------------------------------------
+
+
+def limits(**rooms: int) -> list[tuple[Limit, str]]:
+    """Every resource with plenty of room, except those given (Cost field name -> room)."""
+    plenty = {field: 1 << 50 for field in ("memory", "tree_bytes", "tree_inodes", "state_bytes", "state_inodes",
+                                           "pids", "files")}
+    return [(Limit(f"the {field}", room, f"{field} source", f"get more {field}"), field)
+            for field, room in {**plenty, **rooms}.items()]
+
+
+def test_fit_is_silent_when_everything_has_room() -> None:
+    assert fit_error(1000, 6, limits()) is None
+
+
+def test_fit_names_the_first_short_limit_how_many_fit_and_the_fix() -> None:
+    error = fit_error(30, 0, limits(pids=100))
+    assert error == (f"30 more lab hosts need ~{30 * HOST.pids:,} of the pids and 100 is left (pids source): "
+                     f"{100 // HOST.pids} fit; boot fewer hosts or get more pids")
+
+
+def test_fit_charges_each_missing_shared_tree_once() -> None:
+    room = SHARED_TREE.tree_inodes * 2 + HOST.tree_inodes * 10
+    assert fit_error(10, 2, limits(tree_inodes=room)) is None
+    error = fit_error(10, 3, limits(tree_inodes=room))
+    assert error is not None and ": 0 fit;" in error
+    assert fit_error(11, 2, limits(tree_inodes=room)) is not None
+
+
+def test_fit_shows_bytes_in_mib_and_gib() -> None:
+    error = fit_error(1000, 0, limits(memory=3 * GiB))
+    assert error is not None
+    assert f"need ~{1000 * HOST.memory / GiB:.1f} GiB of the memory and 3.0 GiB is left" in error
+    assert f"{3 * GiB // HOST.memory} fit" in error
+    assert "and 512 MiB is left" in fit_error(1000, 0, limits(memory=512 * MiB))
+
+
+def test_room_now_reads_every_limit_of_this_machine(tmp_path: Path) -> None:
+    rooms = room_now(tmp_path / "lab" / "trees", tmp_path / "lab")
+    assert [field for _, field in rooms] == ["memory", "tree_bytes", "tree_inodes", "state_bytes", "state_inodes",
+                                              "pids", "files"]
+    assert all(limit.room > 0 and limit.fix for limit, _ in rooms)
+    # The trees tmpfs is not mounted yet: the room is what a new one gets, half the RAM.
+    tree_bytes = next(limit.room for limit, field in rooms if field == "tree_bytes")
+    mem_total = int(Path("/proc/meminfo").read_text().split()[1]) * 1024
+    assert tree_bytes == mem_total // 2

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.lab.hardware import HardwareProfile, list_hardware, load_hardware
-from xeonfleet.lab.sysroot import build_sysroot, format_cpulist, format_cpumask, logical_cpus
+from xeonfleet.lab.sysroot import (
+    build_shared_tree,
+    build_sysroot,
+    format_cpulist,
+    format_cpumask,
+    logical_cpus,
+    write_host_identity,
+)
 
 CPU = "sys/devices/system/cpu"
 NODE = "sys/devices/system/node"
@@ -241,6 +248,25 @@ def test_same_hostname_same_identity_other_hostname_other_macs(shm_path: Path) -
     mac = "sys/class/net/ens1f0/address"
     assert read(shm_path / "a", mac) == read(shm_path / "a2", mac) != read(shm_path / "b", mac)
     assert read(shm_path / "a", "proc/sys/kernel/hostname") == "a\n"
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("name", ["icx-8380-2s", "cloud-vm"])
+def test_shared_tree_plus_identity_is_the_full_tree(trees: dict[str, Path], shm_path: Path, name: str) -> None:
+    """The lab lays a host's identity over its profile's shared tree: together they must be the tree
+    build_sysroot writes for that host, byte for byte, and the shared part must hold no identity."""
+    hw = load_hardware(name)
+    shared, identity = shm_path / "shared", shm_path / "identity"
+    build_shared_tree(hw, shared)
+    write_host_identity(hw, identity, f"{name}-host")
+    shared_files, identity_files = files_of(shared), files_of(identity)
+    assert not shared_files.keys() & identity_files.keys()
+    assert {**shared_files, **identity_files} == files_of(trees[name])
+    assert "proc/sys/kernel/hostname" in identity_files
+    assert sum(len(data) for data in identity_files.values()) < 10_000
 
 
 def test_largest_tree_builds_fast(shm_path: Path) -> None:

@@ -3,8 +3,8 @@
 A host is `unshare -m -u -p -f --kill-child` running host_init.sh: its own mount, UTS and PID
 namespaces, an overlay of `/` with its own upper dir, a /proc and /sys generated from a hardware
 profile, and a real sshd on its own loopback port. Killing the namespace's PID 1 tears the whole
-host down (processes, mounts, namespaces); its state dir (upper dir + generated tree) survives
-until `down`, so writes by deploys persist across `stop`/`start`.
+host down (processes, mounts, namespaces); its state dir and its tree layer survive until `down`,
+so writes by deploys persist across `stop`/`start`.
 
 Lab dir layout (default `<repo>/.lab`, or $XEONFLEET_LAB_DIR):
     lab.json            the state: settings and hosts (name, hardware, port, pid, state dir)
@@ -12,9 +12,10 @@ Lab dir layout (default `<repo>/.lab`, or $XEONFLEET_LAB_DIR):
     known_hosts         `[127.0.0.1]:PORT` entries for the lab host key
     ssh/                sshd_config, host key, authorized_keys (bound read-only into every host)
     hosts/NAME/         upper/, work/ (the overlay's writable layer), merged/, host.log
-    trees/NAME/         the generated /proc + /sys of each host, on one tmpfs per lab
-The trees are on tmpfs because a tree is ~9,000 small files: creating and deleting 20 of them on
-this VM's ext4 took 15 s and 34 s, against under 0.2 s each on tmpfs (~35 MB of RAM per host).
+    trees/              the generated /proc + /sys, on one tmpfs per lab: a shared read-only tree
+                        per hardware profile and a small overlay layer per host (see trees.py)
+The trees are on tmpfs because a tree is ~10,000 small files: creating and deleting 20 of them on
+this VM's ext4 took 15 s and 34 s, against under 0.2 s each on tmpfs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -30,8 +32,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from xeonfleet.lab.fit import fit_error, room_now
 from xeonfleet.lab.hardware import HardwareProfile, HardwareProfileError, list_hardware, load_hardware
-from xeonfleet.lab.sysroot import build_sysroot
+from xeonfleet.lab.trees import (
+    TreeError,
+    host_tree_dir,
+    mount_host_tree,
+    mount_trees_fs,
+    remove_host_tree,
+    shared_tree_dir,
+    unmount_trees_fs,
+)
 
 DEFAULT_HARDWARE = (
     "icx-8380-2s",
@@ -45,10 +56,11 @@ DEFAULT_PORT_BASE = 22200
 DEFAULT_PREFIX = "lab"
 ADDRESS = "127.0.0.1"
 BOOT_TIMEOUT_S = 60.0
+PROBE_BATCH = 256
 KILL_TIMEOUT_S = 10.0
 HOST_INIT = Path(__file__).with_name("host_init.sh")
 REPO_DIR = Path(__file__).resolve().parents[2]
-REQUIRED_TOOLS = ("unshare", "nsenter", "chroot", "mount", "ssh-keygen")
+REQUIRED_TOOLS = ("unshare", "nsenter", "pivot_root", "mountpoint", "mount", "ssh-keygen")
 SSHD = "/usr/sbin/sshd"  # host_init.sh runs this path inside the host's root
 CAP_SYS_ADMIN = 21
 STATE_VERSION = 1
@@ -94,8 +106,9 @@ class HostSpec:
 class LabHost:
     """One lab host as recorded in lab.json; `pid` is its `unshare` process while it runs.
 
-    `tree_dir` holds the host's generated /proc and /sys files: what the host reads and what its
-    deploys write (governor, sysctls, THP...) are these files, readable from outside too."""
+    `tree_dir` holds the host's generated /proc and /sys files (its overlay of the profile's shared
+    tree): what the host reads and what its deploys write (governor, sysctls, THP...) are these
+    files, readable from outside too."""
 
     name: str
     hardware: str
@@ -242,18 +255,43 @@ def find_free_port_base(count: int, start: int = DEFAULT_PORT_BASE) -> int:
     raise LabError(f"no {count} consecutive free ports above {start} on {ADDRESS}")
 
 
-def sshd_answers(port: int, timeout: float = 5.0) -> bool:
-    """True when ADDRESS:port accepts a connection and sends an SSH banner.
+def answering_ports(ports: list[int], timeout: float = 5.0) -> set[int]:
+    """The ports among `ports` on ADDRESS that accept a connection and send an SSH banner.
 
     A refused connection returns at once; an accepted one waits for the banner, which sshd sends
-    only after re-executing itself for the connection: seconds on a VM with a load of 50."""
-    try:
-        with socket.create_connection((ADDRESS, port), timeout=timeout) as sock:
-            # Read the whole banner line: closing with unread data would reset the connection
-            # and make sshd log an error per probe.
-            return sock.recv(256).startswith(b"SSH-")
-    except OSError:
-        return False
+    only after re-executing itself for the connection: tens of ms each on a loaded 2-core VM,
+    seconds at a load of 50. So the ports are probed together, PROBE_BATCH sockets at a time
+    (under the usual 1,024 open files), each batch waiting at most `timeout`."""
+    answering: set[int] = set()
+    for start in range(0, len(ports), PROBE_BATCH):
+        answering |= _probe_batch(ports[start:start + PROBE_BATCH], timeout)
+    return answering
+
+
+def _probe_batch(ports: list[int], timeout: float) -> set[int]:
+    answering = set()
+    with selectors.DefaultSelector() as selector:
+        for port in ports:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.connect_ex((ADDRESS, port))
+            selector.register(sock, selectors.EVENT_READ, port)
+        deadline = time.monotonic() + timeout
+        while selector.get_map() and (left := deadline - time.monotonic()) > 0:
+            for key, _ in selector.select(left):
+                sock = key.fileobj
+                try:
+                    # Read the whole banner line: closing with unread data would reset the
+                    # connection and make sshd log an error per probe.
+                    if sock.recv(256).startswith(b"SSH-"):
+                        answering.add(key.data)
+                except OSError:
+                    pass  # refused: nothing listens there (yet)
+                selector.unregister(sock)
+                sock.close()
+        for key in list(selector.get_map().values()):
+            key.fileobj.close()
+    return answering
 
 
 # Popen objects of the hosts this process started, kept so their exit is reaped (no zombie
@@ -394,7 +432,7 @@ class Lab:
             "port_base": port_base or state.get("port_base") or DEFAULT_PORT_BASE,
             "prefix": prefix or state.get("prefix") or DEFAULT_PREFIX,
         }
-        self._check_hardware(settings["hardware"])
+        profiles = self._check_hardware(settings["hardware"])
         wanted = plan_hosts(hosts, settings["hardware"], settings["port_base"], settings["prefix"])
 
         current = self.hosts
@@ -407,27 +445,33 @@ class Lab:
         new = [self._new_host(spec) for spec in add]
         to_boot = [host for host in kept if not self._running(host)] + new
         self._check_ports(to_boot, len(wanted))
+        self._check_fit(to_boot, profiles)
 
         self._ensure_keys()
         for host in new:
             self._discard(host)  # leftovers of a host of that name that failed half-way
-        self._prepare_and_spawn(to_boot)
+        self._prepare_and_spawn(to_boot, profiles)
         by_name = {host.name: host for host in kept + new}
         ordered = [by_name[spec.name] for spec in wanted]
         self._write_state(settings, ordered)  # pids saved before waiting, so an interrupted up leaks no host
         errors = self._wait_ready(to_boot, timeout)
         self._write_state(settings, ordered)
-        return [self._status(host, errors.get(host.name)) for host in ordered]
+        booted = {host.name for host in to_boot}
+        probed = {status.host.name: status for status in self._statuses([h for h in ordered if h.name not in booted])}
+        return [self._booted_status(host, errors.get(host.name)) if host.name in booted else probed[host.name]
+                for host in ordered]
 
     def status(self) -> list[HostStatus]:
         """Every host with `running` (namespace alive) and `answering` (sshd sends its banner)."""
-        return [self._status(host) for host in self.hosts]
+        return self._statuses(self.hosts)
 
     def down(self) -> int:
         """Kill every host, then remove the lab state; safe to repeat. Returns hosts killed."""
         killed = self._kill(self.hosts) + self._kill(self._strays())
-        if os.path.ismount(self.trees_dir):
-            subprocess.run(["umount", str(self.trees_dir)], check=True, capture_output=True)
+        try:
+            unmount_trees_fs(self.trees_dir)
+        except TreeError as exc:
+            raise LabError(f"{exc}; rerun `xeonfleet lab down` once nothing uses {self.trees_dir}") from exc
         mounted = [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
                    if f" {self.lab_dir}/" in line]
         if mounted:
@@ -469,13 +513,15 @@ class Lab:
         self._require_runnable()
         host = self.host(name)
         if self._running(host):
-            return self._status(host)
+            return self._statuses([host])[0]
+        profiles = {host.hardware: _load_profile(host.hardware)}
         self._check_ports([host], 1)
-        self._prepare_and_spawn([host])
+        self._check_fit([host], profiles)
+        self._prepare_and_spawn([host], profiles)
         self._save_host(host)
         errors = self._wait_ready([host], timeout)
         self._save_host(host)
-        return self._status(host, errors.get(host.name))
+        return self._booted_status(host, errors.get(host.name))
 
     def exec(self, name: str, cmd: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess:
         """Run `cmd` inside a host (its namespaces and root), as a deploy there would see it."""
@@ -519,13 +565,13 @@ class Lab:
             raise LabError(reason)
 
     @staticmethod
-    def _check_hardware(names: list[str]) -> None:
+    def _check_hardware(names: list[str]) -> dict[str, HardwareProfile]:
+        """Each named profile, loaded once: a broken one fails here, before any host is touched."""
         known = list_hardware()
         unknown = [name for name in names if name not in known and not _is_yaml_path(name)]
         if unknown:
             raise LabError(f"unknown hardware {', '.join(unknown)}; choose from: {', '.join(known)}")
-        for name in set(names):
-            _load_profile(name)  # a broken profile fails here, before any host is touched
+        return {name: _load_profile(name) for name in set(names)}
 
     @staticmethod
     def _check_ports(hosts: list[LabHost], lab_size: int) -> None:
@@ -551,36 +597,47 @@ class Lab:
         (self.ssh_dir / "sshd_config").write_text(SSHD_CONFIG)
 
     def _new_host(self, spec: HostSpec) -> LabHost:
-        state_dir, tree_dir = self.hosts_dir / spec.name, self.trees_dir / spec.name
+        state_dir, tree_dir = self.hosts_dir / spec.name, host_tree_dir(self.trees_dir, spec.name)
         return LabHost(spec.name, spec.hardware, spec.port, state_dir, tree_dir)
 
-    def _prepare_and_spawn(self, hosts: list[LabHost]) -> None:
-        """Make what each boot needs, the overlay dirs and the generated tree, then spawn it at
-        once, so a host boots while the next one's tree is generated.
+    def _check_fit(self, hosts: list[LabHost], profiles: dict[str, HardwareProfile]) -> None:
+        """Refuse, in one line, hosts (and the shared trees they need) that the machine cannot hold,
+        before anything is built or booted."""
+        trees = {shared_tree_dir(self.trees_dir, profiles[host.hardware]) for host in hosts}
+        missing_trees = [path for path in trees if not path.exists()]
+        error = fit_error(len(hosts), len(missing_trees), room_now(self.trees_dir, self.lab_dir))
+        if error:
+            raise LabError(error)
 
-        A tree present is kept, so a restarted host keeps its writes; a lost one (the tmpfs
-        after a reboot) is rebuilt.
+    def _prepare_and_spawn(self, hosts: list[LabHost], profiles: dict[str, HardwareProfile]) -> None:
+        """Make what each boot needs, the overlay dirs and the generated tree, then spawn the hosts.
+
+        A tree layer present is kept, so a restarted host keeps its writes; a lost one (the tmpfs
+        after a reboot) is made again. Everything is prepared before the first spawn, so a full disk
+        is one error with no host half-booted.
         """
-        if not os.path.ismount(self.trees_dir):
-            self.trees_dir.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "xeonfleet-lab", str(self.trees_dir)],
-                           check=True, capture_output=True)
+        try:
+            mount_trees_fs(self.trees_dir)
+            for host in hosts:
+                for path in (host.upper_dir, host.work_dir, host.merged_dir):
+                    path.mkdir(parents=True, exist_ok=True)
+                mount_host_tree(self.trees_dir, profiles[host.hardware], host.name)
+        except TreeError as exc:
+            raise LabError(str(exc)) from exc
+        except OSError as exc:
+            raise LabError(f"cannot prepare a lab host at {exc.filename}: {exc.strerror}; "
+                           f"free space on that filesystem or use another --lab-dir") from exc
         for host in hosts:
-            for path in (host.upper_dir, host.work_dir, host.merged_dir):
-                path.mkdir(parents=True, exist_ok=True)
-            if not host.tree_dir.exists():
-                build_sysroot(_load_profile(host.hardware), host.tree_dir, host.name)
             self._spawn(host)
 
-    @staticmethod
-    def _discard(host: LabHost) -> None:
-        for path in (host.state_dir, host.tree_dir):
-            shutil.rmtree(path, ignore_errors=True)
+    def _discard(self, host: LabHost) -> None:
+        remove_host_tree(self.trees_dir, host.name)
+        shutil.rmtree(host.state_dir, ignore_errors=True)
 
     def _spawn(self, host: LabHost) -> None:
         """Start the host's namespaces without waiting; `pid` becomes its `unshare` process."""
-        argv = ["unshare", "-m", "-u", "-p", "-f", "--kill-child", "sh", str(HOST_INIT),
-                str(host.state_dir), str(host.tree_dir), host.name, str(host.port), str(self.ssh_dir)]
+        argv = ["unshare", "-m", "-u", "-p", "-f", "--kill-child", "sh", str(HOST_INIT), str(host.state_dir),
+                str(host.tree_dir), host.name, str(host.port), str(self.ssh_dir), str(self.trees_dir)]
         with host.log_path.open("ab") as log:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -590,13 +647,19 @@ class Lab:
         host.pid = proc.pid
 
     def _wait_ready(self, hosts: list[LabHost], timeout: float) -> dict[str, str]:
-        """Wait for each spawned host's sshd banner; returns {name: why it did not come up}."""
+        """Wait for each spawned host's sshd banner; returns {name: why it did not come up}.
+
+        Gives up on the hosts still pending once none has come up for `timeout` s: 1,000 hosts
+        on 2 cores boot for minutes, but one that is stuck is found as fast as in a small lab."""
         pending = {host.name: host for host in hosts}
         errors: dict[str, str] = {}
         deadline = time.monotonic() + timeout
         while pending:
+            answering = answering_ports([host.port for host in pending.values()])
+            if answering:
+                deadline = time.monotonic() + timeout
             for name, host in list(pending.items()):
-                if sshd_answers(host.port):
+                if host.port in answering:
                     del pending[name]
                 elif not self._running(host):
                     errors[name] = f"exited: {_last_log_line(host.log_path)}"
@@ -616,9 +679,17 @@ class Lab:
     def _running(host: LabHost) -> bool:
         return host.pid is not None and _process_alive(host.pid, host.state_dir)
 
-    def _status(self, host: LabHost, error: str | None = None) -> HostStatus:
-        running = self._running(host)
-        return HostStatus(host, running, running and sshd_answers(host.port), error)
+    def _statuses(self, hosts: list[LabHost]) -> list[HostStatus]:
+        running = {host.name: host.port for host in hosts if self._running(host)}
+        answering = answering_ports(list(running.values()))
+        return [HostStatus(host, host.name in running, host.port in answering) for host in hosts]
+
+    def _booted_status(self, host: LabHost, error: str | None) -> HostStatus:
+        """The status of a host `_wait_ready` just saw answer (no second probe: at 1,000 hosts each
+        costs sshd a session process) or fail with `error`."""
+        if error is None:
+            return HostStatus(host, True, True)
+        return HostStatus(host, self._running(host), False, error)
 
     def _kill(self, hosts: list[LabHost]) -> int:
         """SIGKILL each host's namespace PID 1 (the kernel then kills its whole PID namespace),

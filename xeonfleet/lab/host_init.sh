@@ -7,7 +7,8 @@
 # generated sysctl files bound over it, so a deploy's sysctl or sysfs write lands in this
 # host's files and never in the real kernel.
 #
-# usage: host_init.sh STATE_DIR TREE_DIR HOSTNAME PORT SSH_DIR
+# usage: host_init.sh STATE_DIR TREE_DIR HOSTNAME PORT SSH_DIR TREES_DIR
+# (TREE_DIR: this host's overlay of its profile's tree; TREES_DIR: the lab's tmpfs holding every host's)
 set -eu
 
 state=$1
@@ -15,6 +16,7 @@ tree=$2
 name=$3
 port=$4
 ssh_dir=$5
+trees=$6
 root=$state/merged
 
 # The UTS namespace is ours: this renames only this host. Done before /proc/sys goes read-only.
@@ -62,5 +64,18 @@ cp /etc/skel/.bashrc "$root/root/.bashrc"
 cp /etc/skel/.profile "$root/root/.profile"
 mkdir -p "$root/run/sshd" "$root/etc/xeonfleet-lab"
 mount --bind -o ro "$ssh_dir" "$root/etc/xeonfleet-lab"
+# A lab under /dev (tests keep theirs on /dev/shm) came along with the rbind of /dev: drop its trees,
+# or this host would see (and hold a copy of the mount of) every other host's tree.
+if mountpoint -q "$root$trees"; then
+    umount -l "$root$trees"
+fi
 
-exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/xeonfleet-lab/sshd_config -p "$port"
+# Make $root this namespace's root and drop every mount outside it. The namespace began as a copy of
+# the controller's, which holds every lab host's tree overlay: kept, 1,000 hosts would hold a million
+# mounts between them. pivot_root with new and old root the same dir stacks the old root on top, and
+# the lazy unmount takes it (and all under it) away, leaving only what was mounted under $root.
+cd "$root"
+pivot_root . .
+umount -l .
+cd /
+exec /usr/sbin/sshd -D -e -f /etc/xeonfleet-lab/sshd_config -p "$port"

@@ -111,20 +111,44 @@ def build_sysroot(hw: HardwareProfile, dest: Path, hostname: str) -> None:
     `hostname` seeds the per-machine identity (serial numbers, UUID, MAC addresses) so several
     hosts of the same profile stay distinguishable, as real machines are.
     """
+    build_shared_tree(hw, dest)
+    write_host_identity(hw, dest, hostname)
+
+
+def build_shared_tree(hw: HardwareProfile, dest: Path) -> None:
+    """Every file of the tree that is the same on all hosts of `hw`: all but `write_host_identity`'s.
+
+    The lab builds this once per profile and lays each host's identity over it, so 1,000 hosts of
+    six profiles hold six trees (~35 MB each on tmpfs) instead of 1,000.
+    """
     out = _TreeWriter(Path(dest))
     cpus = logical_cpus(hw)
     online = [c for c in cpus if c.id not in hw.offline_cpus]
     node_kb = _node_mem_kb(hw)
-    _write_proc(out, hw, online, sum(node_kb), hostname)
+    _write_proc(out, hw, online, sum(node_kb))
     _write_cpus(out, hw, cpus, online)
     _write_nodes(out, hw, online, node_kb)
     _write_mm(out, hw)
-    _write_net(out, hw, hostname)
+    _write_net(out, hw)
     _write_block(out, hw)
     _write_msrs(out, hw, online)
     _write_uncore(out, hw)
     if hw.bios is not None and hw.system is not None:
-        _write_dmi(out, hw, hw.bios, hw.system, hostname)
+        _write_dmi_id(out, hw.bios, hw.system)
+
+
+def write_host_identity(hw: HardwareProfile, dest: Path, hostname: str) -> None:
+    """The few files that tell hosts of one profile apart, seeded by `hostname`: the hostname, NIC MAC
+    addresses and the SMBIOS table (serials, UUID). Under 10 kB, so it fits a host's own layer."""
+    out = _TreeWriter(Path(dest))
+    out.lines("proc/sys/kernel/hostname", hostname)
+    for nic in hw.nics:
+        host_part = host_bytes(hostname, nic.name)[:3]
+        out.lines(f"{paths.NET}/{nic.name}/address", nic.mac_prefix + "".join(f":{b:02x}" for b in host_part))
+    if hw.bios is not None and hw.system is not None:
+        entry_point, table = build_smbios(hw, hostname)
+        out.write("sys/firmware/dmi/tables/smbios_entry_point", entry_point)
+        out.write("sys/firmware/dmi/tables/DMI", table)
 
 
 def _node_mem_kb(hw: HardwareProfile) -> list[int]:
@@ -142,12 +166,11 @@ def _node_mem_kb(hw: HardwareProfile) -> list[int]:
     ]
 
 
-def _write_proc(out: _TreeWriter, hw: HardwareProfile, online: list[LogicalCpu], mem_kb: int, hostname: str) -> None:
+def _write_proc(out: _TreeWriter, hw: HardwareProfile, online: list[LogicalCpu], mem_kb: int) -> None:
     out.write("proc/cpuinfo", _cpuinfo(hw, online))
     out.write("proc/meminfo", _meminfo(mem_kb))
     out.lines("proc/cmdline", hw.kernel.cmdline)
     out.lines("proc/sys/kernel/osrelease", hw.kernel.release)
-    out.lines("proc/sys/kernel/hostname", hostname)
     for key, value in hw.sysctls.items():
         out.lines(paths.sysctl(key), value)
 
@@ -334,11 +357,9 @@ def _write_mm(out: _TreeWriter, hw: HardwareProfile) -> None:
         out.lines(f"{paths.THP_DIR}/{name}", " ".join(f"[{c}]" if c == current else c for c in THP_CHOICES[name]))
 
 
-def _write_net(out: _TreeWriter, hw: HardwareProfile, hostname: str) -> None:
+def _write_net(out: _TreeWriter, hw: HardwareProfile) -> None:
     for index, nic in enumerate(hw.nics):
         d = f"{paths.NET}/{nic.name}"
-        host_part = host_bytes(hostname, nic.name)[:3]
-        out.lines(f"{d}/address", nic.mac_prefix + "".join(f":{b:02x}" for b in host_part))
         out.lines(f"{d}/speed", nic.speed if nic.operstate == "up" else -1)
         out.lines(f"{d}/operstate", nic.operstate)
         out.lines(f"{d}/mtu", nic.mtu)
@@ -391,11 +412,9 @@ def _write_uncore(out: _TreeWriter, hw: HardwareProfile) -> None:
             out.lines(f"{d}/max_freq_khz", uncore.max_khz or uncore.initial_max_khz)
 
 
-def _write_dmi(out: _TreeWriter, hw: HardwareProfile, bios: BiosSpec, system: SystemSpec, hostname: str) -> None:
-    """The raw SMBIOS table (dmidecode) and the kernel's parsed copy in /sys/class/dmi/id."""
-    entry_point, table = build_smbios(hw, hostname)
-    out.write("sys/firmware/dmi/tables/smbios_entry_point", entry_point)
-    out.write("sys/firmware/dmi/tables/DMI", table)
+def _write_dmi_id(out: _TreeWriter, bios: BiosSpec, system: SystemSpec) -> None:
+    """The kernel's parsed copy of the SMBIOS table in /sys/class/dmi/id (the raw table, which holds the
+    serials, is per host: see write_host_identity)."""
     dmi = "sys/class/dmi/id"
     for name, value in (("bios_vendor", bios.vendor), ("bios_version", bios.version),
                         ("bios_date", bios.date), ("sys_vendor", system.manufacturer),
