@@ -125,19 +125,23 @@ def test_fleet_flags_the_odd_node_out(changed: str) -> None:
     assert failed == {("n2", f"fleet.{changed}")}
 
 
-def ai_env(isa: str, ok: bool = True) -> dict[str, Any]:
-    return {"name": "ai", "backend": "venv", "ok": ok, "isa": isa,
-            "stacks": {"openvino": {"variant": "runtime"}, "intel-python": {"variant": "sklearnex"}},
+def ai_env(int8: str, ok: bool = True) -> dict[str, Any]:
+    """An env record as node_env.py's checks write it: OpenVINO's FP32 and INT8 kernels."""
+    return {"name": "ai", "backend": "venv", "ok": ok, "checks_version": 2, "runtime_knobs": {},
+            "stacks": {"openvino": {"variant": "runtime", "precisions": {
+                           "fp32": {"isa": "avx512*", "kernel": "brgconv_avx512_f32", "src_type": "f32"},
+                           "int8": {"isa": int8, "kernel": "brgconv_avx512_I8", "src_type": "u8"}}},
+                       "intel-python": {"variant": "sklearnex"}},
             "versions": {"openvino": "2026.4.1", "scikit-learn-intelex": "2026.2.0"}}
 
 
 @pytest.mark.parametrize(
     ("envs", "stacks", "isa"),
     [
-        ([ai_env("avx512_core_vnni")], PASS, PASS),
-        ([ai_env("avx2")], PASS, FAIL),  # VNNI CPU, kernels ran AVX2: a silent fallback
+        ([ai_env("avx512*")], PASS, PASS),
+        ([ai_env("avx2*")], PASS, FAIL),  # VNNI CPU, INT8 ran AVX2: a silent fallback
         ([], FAIL, UNKNOWN),
-        ([ai_env("avx512_core_vnni", ok=False)], FAIL, PASS),
+        ([ai_env("avx512*", ok=False)], FAIL, PASS),
     ],
 )
 def test_framework_rules_read_the_env_records(envs: list, stacks: str, isa: str) -> None:
@@ -146,8 +150,8 @@ def test_framework_rules_read_the_env_records(envs: list, stacks: str, isa: str)
     findings = {f.rule: f for f in evaluate_node("n1", facts, load_profile("xeon-ai-stack"))}
     assert (findings["frameworks.stacks"].status, findings["frameworks.isa"].status) == (stacks, isa)
     if isa == FAIL:
-        assert "avx2" in findings["frameworks.isa"].evidence
-        assert findings["frameworks.isa"].expected == "avx512_core_vnni or better"
+        assert "openvino int8 ran avx2*" in findings["frameworks.isa"].evidence
+        assert findings["frameworks.isa"].expected == "fp32 avx512_core, int8 avx512_core_vnni or better"
 
 
 def test_base_profile_asks_for_no_frameworks() -> None:
