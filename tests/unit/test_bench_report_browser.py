@@ -61,9 +61,9 @@ def test_report_renders_every_plot_without_script_errors(report, tmp_path):
 def test_the_check_catches_an_empty_plot_and_a_script_error(report, tmp_path):
     broken = tmp_path / "broken.html"
     text = report.read_text()
-    first = text.index('<svg class="plot"')
+    first = text.index('class="pygal-chart plot')  # the first plot's root <svg>
     end = text.index("</svg>", first)
-    emptied = text[:first] + re.sub(r'class="mark"', 'class="gone"', text[first:end]) + text[end:]
+    emptied = text[:first] + re.sub(r'\bmark"', 'gone"', text[first:end]) + text[end:]
     broken.write_text(emptied.replace("</body>", "<script>undefinedFunction()</script></body>"))
     dom, log = render(broken, tmp_path)
     assert _plots(dom) == (1, 1) and NO_DATA in dom

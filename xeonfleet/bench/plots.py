@@ -1,23 +1,26 @@
-"""Inline SVG for the benchmark report: a trend plot a person can read, and heat-map cell colours.
+"""The benchmark report's charts: a trend plot per metric drawn by pygal, and heat-map cell colours.
 
-A trend plot has a time axis (each run's date and id), a y axis from zero with labelled units, a
-legend, and the fleet baseline drawn as a band (median of the last K runs of the fleet median, +- the
-baseline noise) with the regression threshold as a dashed line, so a drop is seen against the limit
-the verdict used. Marks carry class `mark`: the report's self-check counts them in the browser."""
+A trend plot has a time axis (each run's date and id), a y axis from zero with labelled units, a legend,
+and the fleet baseline drawn as a band (median of the last K runs of the fleet median, +- the baseline
+noise) with the regression threshold as a dashed line, so a drop is seen against the limit the verdict
+used. pygal writes plain SVG with its CSS inline; its tooltip script lives on a web server, so it is left
+out (`js=[]`) and the report stays self-contained. The chart's root carries class `plot` and each host's
+points class `mark`: the report's self-check counts them in the browser."""
 
 from __future__ import annotations
 
-import html
-import math
 import time
 from dataclasses import dataclass
 
 from xeonfleet.bench.numbers import human
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-WIDTH, HEIGHT = 680, 250
-LEFT, RIGHT, TOP, BOTTOM = 64, 150, 16, 58
+BAND_COLOR, LIMIT_COLOR = "#9ecae1", "#bb0000"
+WIDTH, HEIGHT = 720, 330  # HEIGHT without the legend, which adds LEGEND_ROW per row below the plot
+LEGEND_COLUMNS, LEGEND_ROW = 2, 20
 MAX_X_LABELS = 8
+# The band is the first series of a chart that has one (root class `banded`): fill only, no outline.
+BAND_CSS = "inline:svg.banded .serie-0 .line{stroke:none}"
 
 
 @dataclass(frozen=True)
@@ -30,77 +33,47 @@ class Band:
     runs: int
 
 
-def nice_ticks(top: float, count: int = 5) -> list[float]:
-    """0 .. >= top in round steps (1, 2, 2.5, 5 x 10^k)."""
-    if top <= 0:
-        return [0.0, 1.0]
-    raw = top / count
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    return [step * i for i in range(int(math.ceil(top / step)) + 1)]
-
-
 def _date(stamp: float) -> str:
     return time.strftime("%m-%d %H:%M", time.localtime(stamp))
 
 
 def trend_svg(runs: list[tuple[str, float]], per_host: dict[str, dict[str, float]], unit: str,
               band: Band | None = None) -> str:
-    """One line per host over the runs (x = run, labelled with its date and id; y from zero)."""
-    values = [v for by_run in per_host.values() for v in by_run.values()]
-    top_value = max(values + ([band.median + band.noise, band.threshold] if band else []) + [0.0])
-    ticks = nice_ticks(top_value * 1.05)
-    y_max = ticks[-1]
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    xs = {run: LEFT + plot_w * (i / max(1, len(runs) - 1) if len(runs) > 1 else 0.5) for i, (run, _) in enumerate(runs)}
+    """One line per host over the runs (x = run 1..n, labelled with its date and id; y from zero)."""
+    import pygal
+    from pygal.style import Style
 
-    def y(v: float) -> float:
-        return TOP + plot_h * (1 - v / y_max)
-
-    parts = [f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img">']
-    for tick in ticks:
-        parts.append(f'<line x1="{LEFT}" y1="{y(tick):.1f}" x2="{LEFT + plot_w}" y2="{y(tick):.1f}" stroke="#eee"/>'
-                     f'<text x="{LEFT - 6}" y="{y(tick) + 3:.1f}" font-size="10" text-anchor="end">{human(tick)}</text>')
-    parts.append(f'<text x="12" y="{TOP + plot_h / 2:.0f}" font-size="11" text-anchor="middle" '
-                 f'transform="rotate(-90 12 {TOP + plot_h / 2:.0f})">{html.escape(unit)}</text>')
-    parts.append(f'<line x1="{LEFT}" y1="{y(0):.1f}" x2="{LEFT + plot_w}" y2="{y(0):.1f}" stroke="#555"/>'
-                 f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{y(0):.1f}" stroke="#555"/>')
-    step = max(1, math.ceil(len(runs) / MAX_X_LABELS))
-    for index, (run, started) in enumerate(runs):
-        if index % step and index != len(runs) - 1:
-            continue
-        x = xs[run]
-        parts.append(f'<line x1="{x:.1f}" y1="{y(0):.1f}" x2="{x:.1f}" y2="{y(0) + 4:.1f}" stroke="#555"/>'
-                     f'<text x="{x:.1f}" y="{y(0) + 16:.1f}" font-size="10" text-anchor="middle">{_date(started)}</text>'
-                     f'<text x="{x:.1f}" y="{y(0) + 28:.1f}" font-size="8" fill="#666" text-anchor="middle">'
-                     f'{html.escape(run)}</text>')
-    parts.append(f'<text x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 6}" font-size="11" text-anchor="middle">'
-                 f'run (local date and time, run id)</text>')
-    legend = []
+    labels = {i: f"{_date(started)} {run}" for i, (run, started) in enumerate(runs, 1)}
+    position = {run: i for i, (run, _) in enumerate(runs, 1)}
+    left, right = 0.5, len(runs) + 0.5  # half a run of room on both sides, the band spans it all
+    top = max([v for by_run in per_host.values() for v in by_run.values()]
+              + ([band.median + band.noise, band.threshold] if band else []) + [0.0])
+    legend_rows = -(-(len(per_host) + (2 if band else 0)) // LEGEND_COLUMNS)
+    chart = pygal.XY(
+        js=[], classes=["pygal-chart", "plot"] + (["banded"] if band else []), css=[*pygal.Config().css, BAND_CSS],
+        disable_xml_declaration=True, width=WIDTH, height=HEIGHT + LEGEND_ROW * legend_rows, explicit_size=True,
+        legend_at_bottom=True, legend_at_bottom_columns=LEGEND_COLUMNS, truncate_legend=-1,
+        range=(0, top * 1.05 or 1.0), xrange=(left, right), y_title=unit, x_title="run (local date and time, run id)",
+        x_labels=list(labels), x_labels_major_count=MAX_X_LABELS, show_minor_x_labels=False, truncate_label=-1,
+        x_value_formatter=lambda x: labels.get(round(x), ""), x_label_rotation=20, value_formatter=human,
+        dots_size=3, style=Style(
+            colors=((BAND_COLOR, LIMIT_COLOR) if band else ()) + COLORS, background="white",
+            plot_background="white", opacity="0.35", opacity_hover="0.5", font_family="sans-serif",
+            label_font_size=10, major_label_font_size=10, legend_font_size=11, guide_stroke_color="#e4e4e4",
+            major_guide_stroke_color="#e4e4e4", guide_stroke_dasharray="none", major_guide_stroke_dasharray="none"),
+    )
     if band:
-        low, high = y(max(0.0, band.median - band.noise)), y(band.median + band.noise)
-        parts.append(f'<rect x="{LEFT}" y="{high:.1f}" width="{plot_w}" height="{max(1.0, low - high):.1f}" '
-                     f'fill="#9ecae1" fill-opacity="0.35"><title>fleet baseline {human(band.median)} {html.escape(unit)} '
-                     f'+- {human(band.noise)} (median of {band.runs} runs)</title></rect>'
-                     f'<line x1="{LEFT}" y1="{y(band.threshold):.1f}" x2="{LEFT + plot_w}" y2="{y(band.threshold):.1f}" '
-                     f'stroke="#b00" stroke-dasharray="5,3"/>')
-        legend += [('<rect width="12" height="8" fill="#9ecae1"/>', "fleet baseline +- noise"),
-                   ('<line x1="0" y1="4" x2="12" y2="4" stroke="#b00" stroke-dasharray="4,2"/>', "regression limit")]
-    for index, (host, by_run) in enumerate(sorted(per_host.items())):
-        color = COLORS[index % len(COLORS)]
-        points = [(xs[r], y(v), r, v) for r, _ in runs if (v := by_run.get(r)) is not None]
-        if len(points) > 1:
-            path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in points)
-            parts.append(f'<polyline class="mark" fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>')
-        parts += [f'<circle class="mark" cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}"><title>{html.escape(host)} '
-                  f'{html.escape(run)}: {human(v)} {html.escape(unit)}</title></circle>' for px, py, run, v in points]
-        legend.append((f'<circle cx="6" cy="4" r="4" fill="{color}"/>', host))
-    for index, (swatch, label) in enumerate(legend):
-        ly = TOP + 14 * index
-        parts.append(f'<g transform="translate({LEFT + plot_w + 10},{ly})">{swatch}'
-                     f'<text x="18" y="8" font-size="10">{html.escape(label)}</text></g>')
-    parts.append("</svg>")
-    return "".join(parts)
+        low, high = max(0.0, band.median - band.noise), band.median + band.noise
+        # pygal fills a series down to zero; this closed rectangle's extra edges to zero enclose no area,
+        # so the fill is exactly the band (BAND_CSS hides its outline).
+        chart.add(f"fleet baseline {human(band.median)} +- {human(band.noise)} ({band.runs} runs)",
+                  [(left, low), (right, low), (right, high), (left, high), (left, low)], fill=True, show_dots=False)
+        chart.add(f"regression limit {human(band.threshold)}", [(left, band.threshold), (right, band.threshold)],
+                  show_dots=False, stroke_style={"dasharray": "5,3"})
+    for host, by_run in sorted(per_host.items()):
+        chart.add(host, [{"value": (position[run], value), "node": {"class": "dot mark"}}
+                         for run, _ in runs if (value := by_run.get(run)) is not None])
+    return chart.render(is_unicode=True)
 
 
 def heat_color(change_pct: float | None, better: str) -> str:
