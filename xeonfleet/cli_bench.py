@@ -22,6 +22,7 @@ from xeonfleet.bench.compare import compare_runs
 from xeonfleet.bench.jobs import REPO_DIR, JobError, load_jobs, select_jobs
 from xeonfleet.bench.report import html_report, run_metrics, terminal_summary
 from xeonfleet.cli_output import emit, output_options, resolve_format
+from xeonfleet.progress import fleet_progress
 from xeonfleet.pyinfra_output import explain_failures
 from xeonfleet.store import ENV_VAR, StoreError, absolute_location, require_existing
 
@@ -76,8 +77,9 @@ def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int 
     click.echo(f"run {run_id}: {', '.join(j.name for j in chosen)} on {inventory} (pyinfra output: {log})", err=True)
     start = time.monotonic()
     # pyinfra exits non-zero when a host failed; that host is reported incomplete below, not fatal here.
-    done = subprocess.run(command, env=env, check=False, cwd=REPO_DIR, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    with fleet_progress(f"benchmark run {run_id}"):
+        done = subprocess.run(command, env=env, check=False, cwd=REPO_DIR, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
     log.write_text(done.stdout)
     elapsed = time.monotonic() - start
     for line in explain_failures(done.stdout):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from xeonfleet.parsers.node import node_facts_from_lines
 from xeonfleet.probe import run_probe_local
+from xeonfleet.progress import fleet_progress
 
 if TYPE_CHECKING:
     from pyinfra.api import FactBase, Host, Inventory, State
@@ -194,7 +195,10 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
 
     handler = gevent.signal_handler(signal.SIGINT, interrupt)
     try:
-        gevent.joinall(list(greenlets))
+        with fleet_progress(f"probing {len(hosts)} host(s)", total=len(hosts)) as advance:
+            for greenlet in greenlets:
+                greenlet.link(lambda _done: advance())
+            gevent.joinall(list(greenlets))
     finally:
         handler.cancel()
     if interrupted:
