@@ -24,7 +24,7 @@ from xeonfleet.bench.report import html_report, run_metrics, terminal_summary
 from xeonfleet.cli_output import emit, output_options, resolve_format
 from xeonfleet.progress import fleet_progress
 from xeonfleet.pyinfra_output import explain_failures
-from xeonfleet.store import ENV_VAR, StoreError, absolute_location, require_existing
+from xeonfleet.store import ENV_VAR, StoreError, absolute_location, open_store
 
 REPORT_FORMATS = ("table", "html")
 
@@ -43,7 +43,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> None:
 def _db_option(func: Callable) -> Callable:
     return click.option("--db", envvar=ENV_VAR, default=None,
                         help=f"Results store: path, sqlite:///path or postgresql://... (default ${ENV_VAR} "
-                             "or <repo>/results/xeonfleet.db).")(func)
+                             "or $XDG_DATA_HOME/xeonfleet/results.db).")(func)
 
 
 def _threshold_options(func: Callable) -> Callable:
@@ -84,8 +84,8 @@ def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int 
     elapsed = time.monotonic() - start
     for line in explain_failures(done.stdout):
         click.echo(f"xeonfleet bench: {line}", err=True)
-    with ingest.open_bench_store(db) as store:
-        if not store.execute("SELECT 1 FROM bench_runs WHERE run_id = ?", (run_id,)):
+    with open_store(db) as store:
+        if not store.execute("SELECT 1 FROM bench_runs WHERE run_id = :run_id", {"run_id": run_id}):
             raise StoreError(f"run {run_id} stored nothing: pyinfra reached no host (its output: {log})")
         ingest.finish_run(store, run_id)
         return analyze_run(store, run_id, jobs, limits), elapsed
@@ -96,7 +96,7 @@ def run_and_summarise(inventory: str, selection: str, db: str | None, parallel: 
     """run_benchmark, then the terminal summary (and the HTML report when asked): `bench run` and
     `bench nightly` report a run the same way."""
     analysis, elapsed = run_benchmark(inventory, selection, db, parallel, limit, limits)
-    with ingest.open_bench_store(db) as store:
+    with open_store(db) as store:
         click.echo(terminal_summary(analysis, run_metrics(store, analysis.run_id), elapsed))
         if html_path:
             html_path.write_text(html_report(store, load_jobs(), analysis))
@@ -147,7 +147,7 @@ def run_command(inventory: str, selection: str, parallel: int | None, limit: str
 def compare_command(run_a: str, run_b: str, min_pct: float, db: str | None) -> None:
     """Every host/job/metric of RUN_B against RUN_A; exit 1 if any got worse by more than --min-pct."""
     try:
-        with ingest.open_bench_store(db) as store:
+        with open_store(db, read_only=True) as store:
             deltas = compare_runs(store, run_a, run_b, load_jobs(), min_pct)
     except (JobError, StoreError, ValueError) as exc:
         _fail(str(exc))
@@ -242,8 +242,7 @@ def report_command(run_id: str | None, fmt: str | None, output: Path | None, htm
     fmt = resolve_format(fmt, output, REPORT_FORMATS, "table")
     try:
         jobs = load_jobs()
-        require_existing(db)  # a report never creates a store
-        with ingest.open_bench_store(db) as store:
+        with open_store(db, read_only=True) as store:  # a report never creates or upgrades a store
             if run_id is None:
                 latest = store.execute("SELECT run_id FROM bench_runs ORDER BY started DESC LIMIT 1")
                 if not latest:
