@@ -7,13 +7,6 @@ time each setting was changed, so restore works whoever ran the deploy and howev
 again, or on a host never tuned, changes nothing.
 """
 
-from pyinfra import host
+from xeonfleet.deploys import restore
 
-from facts.node import NodeFacts
-from xeonfleet.tune.facts import TuneState
-from xeonfleet.knobs.packages import package_manager
-from xeonfleet.tune.restore import restore_ai_node
-
-state = host.get_fact(TuneState)
-# The distro only matters when packages must be removed; the full probe is skipped otherwise.
-restore_ai_node(state=state, manager=package_manager(host.get_fact(NodeFacts)) if state and state.get("packages") else None)
+restore()

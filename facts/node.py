@@ -1,24 +1,5 @@
-"""NodeFacts: the whole node (docs/facts.md) in one SSH round trip."""
+"""Re-exports xeonfleet.facts.node so deploys run from the clone can keep `from facts.node import ...`."""
 
-from __future__ import annotations
+from xeonfleet.facts.node import NodeFacts
 
-from typing import Any
-
-from facts.probe import ProbeFact
-
-
-class NodeFacts(ProbeFact[dict[str, Any]]):
-    """The full NodeFacts JSON dict of docs/facts.md, from one batched probe.
-
-    **Example:**
-
-    .. code:: python
-
-        facts = host.get_fact(NodeFacts)
-        cores = facts["cpu"]["physical_cores"]
-    """
-
-    abstract = False
-
-    def pick(self, facts: dict[str, Any]) -> dict[str, Any]:
-        return facts
+__all__ = ["NodeFacts"]

@@ -217,7 +217,7 @@ def gather_inventory(spec: str, connect_timeout: int = 10,
                      loaded: tuple[State, Inventory] | None = None) -> FleetGather:
     """NodeFacts of every host of an inventory, keyed by host name (`loaded`: load_inventory's result,
     when the caller already read the inventory)."""
-    from facts.node import NodeFacts
+    from xeonfleet.facts.node import NodeFacts
 
     return gather_fact(spec, NodeFacts, connect_timeout=connect_timeout, loaded=loaded)
 

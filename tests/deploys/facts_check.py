@@ -10,11 +10,11 @@ import shlex
 from pyinfra import host
 from pyinfra.operations import server
 
-from facts.cpu import CpuIsa, CpuTopology
-from facts.memory import Memory
-from facts.numa import NumaTopology
-from facts.os import Sysctls, Thp
-from facts.power import CStates, Epp, Governor, Turbo
+from xeonfleet.facts.cpu import CpuIsa, CpuTopology
+from xeonfleet.facts.memory import Memory
+from xeonfleet.facts.numa import NumaTopology
+from xeonfleet.facts.os import Sysctls, Thp
+from xeonfleet.facts.power import CStates, Epp, Governor, Turbo
 
 seen = {
     "topology": host.get_fact(CpuTopology),

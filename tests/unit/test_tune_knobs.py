@@ -124,8 +124,8 @@ def test_every_new_knob_is_recorded_before_it_is_set(facts) -> None:
 
 def test_pyinfra_facts_of_the_new_knobs_read_their_probe_part(tmp_path_factory: pytest.TempPathFactory) -> None:
     """facts.power.Msrs / Uncore and facts.devices.PcieLinks run the probe limited to their part."""
-    from facts.devices import PcieLinks
-    from facts.power import Msrs, Uncore
+    from xeonfleet.facts.devices import PcieLinks
+    from xeonfleet.facts.power import Msrs, Uncore
 
     root = tmp_path_factory.getbasetemp() / "knobs-facts-mistuned"
     build_sysroot(load_hardware("icx-8380-2s-mistuned"), root, "unit")

@@ -21,7 +21,7 @@ from pyinfra.api import FileUploadCommand, OperationError, deploy, operation
 from pyinfra.facts.files import Sha1File
 from pyinfra.operations import files
 
-from facts.frameworks import CondaTools, FrameworkEnvs, FrameworkPython
+from xeonfleet.facts.frameworks import CondaTools, FrameworkEnvs, FrameworkPython
 from xeonfleet.frameworks import render
 from xeonfleet.frameworks.node_env import CHECKS_VERSION
 from xeonfleet.frameworks.stacks import DEFAULT_ROOT, EnvSpec, validate_frameworks_spec

@@ -22,7 +22,7 @@ from pyinfra.api.state import State
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, files, python
 
-from facts.node import NodeFacts
+from xeonfleet.facts.node import NodeFacts
 from xeonfleet.tfbuild import plan
 from xeonfleet.tfbuild.facts import BuildHostState, GitRemoteCommit
 from xeonfleet.tfbuild.march import lowest_common_march, node_march
