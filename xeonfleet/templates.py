@@ -1,5 +1,5 @@
-"""The one renderer of templates/: every file xeonfleet writes to a node or a controller comes
-through here, with one set of jinja settings, so a template reads the same whoever renders it.
+"""The one renderer of xeonfleet/data/templates: every file xeonfleet writes to a node or a controller
+comes through here, with one set of jinja settings, so a template reads the same whoever renders it.
 
 Strict (a missing value is an error, never an empty string in a unit file), trim_blocks (a block
 tag on its own line leaves no blank line), the trailing newline kept, and `quote` for any value
@@ -9,12 +9,13 @@ that lands in shell.
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 from typing import Any
 
 import jinja2
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+from xeonfleet.resources import packaged
+
+TEMPLATES = packaged("data/templates")
 
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                           trim_blocks=True, keep_trailing_newline=True)
@@ -22,5 +23,5 @@ _ENV.filters["quote"] = lambda value: shlex.quote(str(value))
 
 
 def render(template: str, /, **values: Any) -> str:
-    """templates/TEMPLATE rendered with `values` (which may include one called `name`)."""
+    """data/templates/TEMPLATE rendered with `values` (which may include one called `name`)."""
     return _ENV.get_template(template).render(**values)
