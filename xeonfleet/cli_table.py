@@ -14,10 +14,6 @@ import shutil
 import sys
 from collections.abc import Iterable, Sequence
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 # Wide enough for any table we print: a piped table is never wrapped or cut.
 UNLIMITED_WIDTH = 1 << 16
 
@@ -34,6 +30,11 @@ def format_table(columns: Sequence[str], rows: Iterable[Sequence[str]], to_stdou
     header is bold (without NO_COLOR) and the width is the terminal's. Cells are literal text (a
     `[profile]` is not rich markup).
     """
+    # rich costs ~0.15 s to import: only a command that prints a table pays it (`xeonfleet --help` does not).
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     for_terminal = to_stdout and sys.stdout.isatty()
     table = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False, header_style="")
     for name in columns:
