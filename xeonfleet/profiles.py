@@ -1,4 +1,4 @@
-"""Load and validate compliance/tuning profiles (profiles/*.yaml).
+"""Load and validate compliance/tuning profiles (profiles/NAME.yaml on the search path of xeonfleet/resources.py).
 
 Profiles are data: what a node should look like. A child names its parent with `include:` and overrides
 only what differs (like tuned's `include=`); mappings merge key by key, lists and scalars replace. Every
@@ -17,10 +17,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import ErrorDetails
 
 from xeonfleet.knobs import profile_schema
+from xeonfleet import resources
 from xeonfleet.merge import deep_merge
 from xeonfleet.yaml_lines import UNKNOWN_KEY, compose, find, yaml_error_line
 
-PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
+PROFILES = "profiles"  # the resources kind: $XEONFLEET_PATH/profiles, ./profiles, then the packaged ones
 DEFAULT_PROFILE = "xeon-ai-base"
 
 
@@ -146,14 +147,14 @@ class Profile:
 
 
 def profile_path(name_or_path: str) -> Path:
-    """Where a profile lives: an explicit .yaml path, or profiles/NAME.yaml."""
+    """Where a profile lives: an explicit .yaml path, or the first profiles/NAME.yaml on the search path."""
     if name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path:
         return Path(name_or_path)
-    return PROFILES_DIR / f"{name_or_path}.yaml"
+    return resources.locate(PROFILES, name_or_path)
 
 
 def list_profiles() -> list[str]:
-    return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
+    return resources.names(PROFILES)
 
 
 def _where(path: Path, node: yaml.Node | None) -> str:
@@ -247,9 +248,9 @@ def load_profile(name_or_path: str) -> Profile:
         include_node = next(v for k, v in root.value if k.value == "include")
         if "/" in parent:
             path = profile_path(parent)
-        else:  # a sibling file first, else the shipped profile (a site profile may include xeon-ai-base)
+        else:  # a sibling file first, else the search path (a site profile may include xeon-ai-base)
             sibling = path.parent / f"{parent}.yaml"
-            path = sibling if sibling.exists() else PROFILES_DIR / f"{parent}.yaml"
+            path = sibling if sibling.exists() else resources.locate(PROFILES, parent)
     merged: dict[str, Any] = {}
     for layer in reversed(layers):
         merged = deep_merge(merged, {k: v for k, v in layer.items() if k != "include"})
