@@ -62,3 +62,17 @@ def test_no_bar_when_stderr_is_not_a_terminal(monkeypatch, quick_delay):
     monkeypatch.setattr(sys, "stderr", stderr)
     _work(0.6)
     assert stderr.getvalue() == ""
+
+
+def test_the_fleet_gather_ticks_once_per_host(monkeypatch):
+    """Under gevent (pyinfra's parallel hosts) the bar still starts, counts each finished host and clears."""
+    from xeonfleet.facts.probe import ProbeLines
+    from xeonfleet.gather import gather_fact
+
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
+    stderr = _TerminalStderr()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    gathered = gather_fact("@local", ProbeLines)
+    assert list(gathered.results) == ["@local"], gathered.unreachable
+    assert "probing 1 host(s)" in stderr.getvalue() and "1/1" in stderr.getvalue()
+    assert stderr.getvalue().endswith("\x1b[2K")
