@@ -22,11 +22,12 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       field_validator, model_validator)
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from xeonfleet import resources
 from xeonfleet.knobs.thp import THP_CHOICES
 from xeonfleet.merge import deep_merge
 from xeonfleet.yaml_lines import UNKNOWN_KEY, compose, dotted, find, yaml_error_line
 
-HARDWARE_DIR = Path(__file__).resolve().parents[2] / "hardware"
+HARDWARE = "hardware"  # the resources kind: $XEONFLEET_PATH/hardware, ./hardware, then the packaged ones
 CHANNEL_LETTERS = "ABCDEFGHIJKLMNOP"
 EXAMPLE = "hardware/icx-8380-2s.yaml"
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
@@ -401,8 +402,8 @@ class HardwareProfile(_Spec):
 
 
 def list_hardware() -> list[str]:
-    """Names of the shipped profiles (the YAML files in <repo>/hardware/)."""
-    return sorted(p.stem for p in HARDWARE_DIR.glob("*.yaml"))
+    """Names of the hardware profiles on the search path (xeonfleet/resources.py), the shipped ones included."""
+    return resources.names(HARDWARE)
 
 
 Sources = list[tuple[Path, yaml.Node]]  # every file of the include chain with its node tree, child first
@@ -428,7 +429,7 @@ def _locate(name_or_path: str | Path) -> Path:
         if candidate.is_file():
             return candidate
         raise HardwareProfileError(f"hardware profile file {candidate} does not exist; give an existing YAML path")
-    path = HARDWARE_DIR / f"{name_or_path}.yaml"
+    path = resources.locate(HARDWARE, str(name_or_path))
     if path.is_file():
         return path
     known = ", ".join(list_hardware())
