@@ -37,6 +37,8 @@ def test_one_mark_per_measured_point_and_the_band_only_when_given():
     root = ET.fromstring(with_band)
     assert "plot" in root.get("class").split() and "banded" in root.get("class").split()
     assert len(root.findall(f".//{SVG}circle[@class='dot mark']")) == 3
+    hovers = {title.text for title in root.iter(f"{SVG}title")}
+    assert "lab-01 20261130-0200-a1b2: 14,107 GFLOP/s" in hovers and "lab-02 20261201-0200-c3d4: 9,000 GFLOP/s" in hovers
     plain = ET.fromstring(trend_svg(RUNS, PER_HOST, "GFLOP/s"))
     assert "banded" not in plain.get("class").split()
     assert not any("baseline" in text for text in _texts(trend_svg(RUNS, PER_HOST, "GFLOP/s")))

@@ -71,7 +71,9 @@ def trend_svg(runs: list[tuple[str, float]], per_host: dict[str, dict[str, float
         chart.add(f"regression limit {human(band.threshold)}", [(left, band.threshold), (right, band.threshold)],
                   show_dots=False, stroke_style={"dasharray": "5,3"})
     for host, by_run in sorted(per_host.items()):
-        chart.add(host, [{"value": (position[run], value), "node": {"class": "dot mark"}}
+        # `tooltip` becomes an SVG <title>: the browser shows it on hover, no script needed.
+        chart.add(host, [{"value": (position[run], value), "node": {"class": "dot mark"},
+                          "tooltip": f"{host} {run}: {human(value)} {unit}"}
                          for run, _ in runs if (value := by_run.get(run)) is not None])
     return chart.render(is_unicode=True)
 
