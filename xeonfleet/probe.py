@@ -11,7 +11,9 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-PROBE_PATH = Path(__file__).with_name("probe.sh")
+from xeonfleet.resources import packaged
+
+PROBE_PATH = packaged("probe.sh")
 ALL_PARTS = ("cpu", "numa", "memory", "power", "os", "devices", "tools", "frameworks")
 
 

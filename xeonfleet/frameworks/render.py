@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from pathlib import Path
 
 from xeonfleet.frameworks.stacks import EnvSpec
+from xeonfleet.resources import packaged
 from xeonfleet.templates import render
 
-NODE_ENV_SCRIPT = Path(__file__).with_name("node_env.py")
+NODE_ENV_SCRIPT = packaged("frameworks/node_env.py")
 REMOTE_LIB = "/opt/xeonfleet/lib"
 REMOTE_NODE_ENV = f"{REMOTE_LIB}/node_env.py"
 REMOTE_WHEELHOUSE = "/opt/xeonfleet/wheelhouse"

@@ -13,12 +13,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-CATALOGUE_PATH = Path(__file__).with_name("compat.yaml")
+from xeonfleet.resources import packaged
+
+CATALOGUE_PATH = packaged("frameworks/compat.yaml")
 DEFAULT_ROOT = "/opt/xeonfleet/envs"
 RECORD_NAME = "xeonfleet-env.json"
 BACKENDS = ("venv", "conda")

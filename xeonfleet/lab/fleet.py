@@ -43,6 +43,7 @@ from xeonfleet.lab.trees import (
     shared_tree_dir,
     unmount_trees_fs,
 )
+from xeonfleet.resources import packaged
 
 DEFAULT_HARDWARE = (
     "icx-8380-2s",
@@ -58,7 +59,7 @@ ADDRESS = "127.0.0.1"
 BOOT_TIMEOUT_S = 60.0
 PROBE_BATCH = 256
 KILL_TIMEOUT_S = 10.0
-HOST_INIT = Path(__file__).with_name("host_init.sh")
+HOST_INIT = packaged("lab/host_init.sh")
 REPO_DIR = Path(__file__).resolve().parents[2]
 REQUIRED_TOOLS = ("unshare", "nsenter", "pivot_root", "mountpoint", "mount", "ssh-keygen")
 SSHD = "/usr/sbin/sshd"  # host_init.sh runs this path inside the host's root

@@ -7,15 +7,15 @@ details), then per node the failures with evidence and remedy and every other fi
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import jinja2
 from markupsafe import Markup, escape
 
 from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN, Finding
 from xeonfleet.audit.report import STATUS_ORDER, AuditReport, worst_status
+from xeonfleet.resources import packaged
 
-TEMPLATE = Path(__file__).with_name("audit.html.j2")
+TEMPLATE = packaged("reports/audit.html.j2")
 COLOURS = {PASS: "#2e7d32", FAIL: "#c62828", UNKNOWN: "#f9a825", NA: "#9e9e9e", "unreachable": "#6a1b9a"}
 
 

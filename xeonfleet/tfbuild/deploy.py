@@ -23,11 +23,12 @@ from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, files, python
 
 from xeonfleet.facts.node import NodeFacts
+from xeonfleet.resources import packaged
 from xeonfleet.tfbuild import plan
 from xeonfleet.tfbuild.facts import BuildHostState, GitRemoteCommit
 from xeonfleet.tfbuild.march import lowest_common_march, node_march
 
-NODE_SCRIPTS = Path(__file__).parent
+NODE_SCRIPTS = packaged("tfbuild")
 # What a TensorFlow build needs besides Bazel's own download (tf_build_packages overrides).
 DEFAULT_PACKAGES = ("git", "build-essential", "python3-dev", "python3-numpy", "python3-wheel",
                     "default-jdk-headless", "bazel-bootstrap")
