@@ -29,7 +29,7 @@ from xeonfleet.yaml_lines import UNKNOWN_KEY, compose, dotted, find, yaml_error_
 
 HARDWARE = "hardware"  # the resources kind: $XEONFLEET_PATH/hardware, ./hardware, then the packaged ones
 CHANNEL_LETTERS = "ABCDEFGHIJKLMNOP"
-EXAMPLE = "hardware/icx-8380-2s.yaml"
+EXAMPLE = "the shipped hardware profile icx-8380-2s"
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 _HEX64 = re.compile(r"0x[0-9a-fA-F]{1,16}")
 _INVALID = "hardware_profile"  # the pydantic error type of our own checks
