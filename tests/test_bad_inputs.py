@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.bench.jobs import JobError, load_jobs
+from xeonfleet.bench.jobs import JOBS_DIR, JobError, load_jobs
 from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.fleet import evaluate_fleet
 from xeonfleet.profiles import load_profile
@@ -175,8 +175,8 @@ def test_offline_bad_input(case: Case, tmp_path: Path) -> None:
 def test_benchmark_spec_with_a_bad_key(tmp_path: Path) -> None:
     """A job YAML with a typo'd key: one line naming the file, the key and the allowed ones."""
     jobs = tmp_path / "benchmarks"
-    shutil.copytree(REPO / "benchmarks" / "runners", jobs / "runners")
-    (jobs / "gemm-fp32.yaml").write_text((REPO / "benchmarks" / "gemm-fp32.yaml").read_text() + "parms: {}\n")
+    shutil.copytree(JOBS_DIR / "runners", jobs / "runners")
+    (jobs / "gemm-fp32.yaml").write_text((JOBS_DIR / "gemm-fp32.yaml").read_text() + "parms: {}\n")
     with pytest.raises(JobError) as raised:
         load_jobs(jobs)
     message = str(raised.value)

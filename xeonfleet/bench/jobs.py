@@ -1,6 +1,9 @@
 """Benchmark job specs: one YAML per job in benchmarks/, validated before any host is touched.
 
-A spec names its runner script (benchmarks/runners/), the stack it needs, its parameters (with
+Jobs come from every benchmarks/ directory of the search path (xeonfleet/resources.py): a user's
+$XEONFLEET_PATH/benchmarks or ./benchmarks first, then the shipped xeonfleet/data/benchmarks; a job
+shadows a later one of the same name. A spec names its runner script (its own directory's runners/
+first, so a user job may reuse a shipped runner), the stack it needs, its parameters (with
 `light:` overrides for the quick set), warm-up and repeats, how to pin it and the metrics it emits
 with their direction, which is what regression detection reads."""
 
@@ -12,8 +15,11 @@ from typing import Any
 
 import yaml
 
+from xeonfleet import resources
+
 REPO_DIR = Path(__file__).resolve().parents[2]
-JOBS_DIR = REPO_DIR / "benchmarks"
+BENCHMARKS = "benchmarks"  # the resources kind
+JOBS_DIR = resources.packaged("data/benchmarks")  # the shipped jobs and runners
 RUNNERS_DIR = JOBS_DIR / "runners"
 PINNINGS = ("single", "per-numa-node", "per-core")
 DIRECTIONS = ("higher", "lower", "none")
@@ -122,20 +128,39 @@ def parse_job(data: Any, where: str, runners_dir: Path = RUNNERS_DIR) -> JobSpec
     )
 
 
-def load_jobs(jobs_dir: Path = JOBS_DIR) -> dict[str, JobSpec]:
-    """Every benchmarks/*.yaml, by name; duplicate names are an error."""
+def runner_dirs() -> list[Path]:
+    """The runners/ of every benchmarks/ directory on the search path, in lookup order."""
+    return [d / "runners" for d in resources.search_dirs(BENCHMARKS) if (d / "runners").is_dir()]
+
+
+def _runners_dir(data: Any, own: Path) -> Path:
+    """The runners/ that holds the spec's runner: its own, else the first of the search path that has it (a
+    user job may run a shipped runner with other parameters); its own when none does, for the error."""
+    runner = data.get("runner") if isinstance(data, dict) else None
+    if isinstance(runner, str) and "/" not in runner:
+        return next((d for d in (own, *runner_dirs()) if (d / runner).is_file()), own)
+    return own
+
+
+def load_jobs(jobs_dir: Path | None = None) -> dict[str, JobSpec]:
+    """Every benchmarks/*.yaml of the search path (or of `jobs_dir` only), by name; a name used twice in
+    one directory is an error, a name an earlier directory has is shadowed."""
     jobs: dict[str, JobSpec] = {}
-    for path in sorted(jobs_dir.glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise JobError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-        job = parse_job(data, str(path), jobs_dir / "runners")
-        if job.name in jobs:
-            raise JobError(f"{path}: job name {job.name!r} is already used by another spec; rename one")
-        jobs[job.name] = job
+    dirs = [jobs_dir] if jobs_dir is not None else resources.search_dirs(BENCHMARKS)
+    for directory in dirs:
+        mine: set[str] = set()
+        for path in sorted(directory.glob("*.yaml")):
+            try:
+                data = yaml.safe_load(path.read_text())
+            except yaml.YAMLError as exc:
+                raise JobError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+            job = parse_job(data, str(path), _runners_dir(data, directory / "runners"))
+            if job.name in mine:
+                raise JobError(f"{path}: job name {job.name!r} is already used by another spec; rename one")
+            mine.add(job.name)
+            jobs.setdefault(job.name, job)
     if not jobs:
-        raise JobError(f"no job specs (*.yaml) in {jobs_dir}")
+        raise JobError(f"no job specs (*.yaml) in {', '.join(map(str, dirs))}")
     return jobs
 
 

@@ -10,14 +10,15 @@ import shlex
 from pathlib import Path
 
 from xeonfleet.bench.ingest import check_run_id
-from xeonfleet.bench.jobs import REPO_DIR, RUNNERS_DIR, JobSpec
+from xeonfleet.bench.jobs import REPO_DIR, JobSpec, runner_dirs
+from xeonfleet.resources import packaged
 
 REMOTE_DIR = "/var/lib/xeonfleet/bench"
 DEFAULT_ENV = "/opt/xeonfleet/envs/ai"
 RESULTS_DIR_VAR = "XEONFLEET_RESULTS_DIR"
-PLANNER = REPO_DIR / "xeonfleet" / "instances.py"  # pure stdlib: the runners import it as `instances`
+PLANNER = packaged("instances.py")  # pure stdlib: the runners import it as `instances`
 # The frameworks' oneDNN verbose parser and ISA names (stdlib): matmul-isa names the kernel with them.
-ISA_HELPERS = [REPO_DIR / "xeonfleet" / "frameworks" / name for name in ("node_env.py", "isa_names.py")]
+ISA_HELPERS = [packaged(f"frameworks/{name}") for name in ("node_env.py", "isa_names.py")]
 
 
 def results_dir() -> Path:
@@ -40,8 +41,13 @@ def cleanup_command(run_id: str) -> str:
 
 
 def runner_files() -> list[Path]:
-    """Everything the node needs: the runner scripts, their harness, the instance planner, the ISA helpers."""
-    return sorted(RUNNERS_DIR.glob("*.py")) + [PLANNER, *ISA_HELPERS]
+    """Everything the node needs: the runner scripts (a user's shadowing a shipped one of the same file name),
+    their harness, the instance planner, the ISA helpers."""
+    runners: dict[str, Path] = {}
+    for directory in runner_dirs():
+        for path in directory.glob("*.py"):
+            runners.setdefault(path.name, path)
+    return [runners[name] for name in sorted(runners)] + [PLANNER, *ISA_HELPERS]
 
 
 def throttle_loop(pct: int) -> str:
