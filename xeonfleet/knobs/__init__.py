@@ -28,6 +28,6 @@ def knobs_for(profile: Any) -> list[Knob]:
 
 
 def profile_schema(section: str) -> dict[str, tuple[Callable[[Any], bool], str]]:
-    """The profile keys of `section` the knob areas declare, as xeonfleet.profiles.SCHEMA entries."""
+    """The profile keys of `section` the knob areas declare: xeonfleet.profiles builds its section models from them."""
     keys = [key for area in AREAS for key in area.PROFILE_KEYS if key.key.split(".")[0] == section]
     return {key.key.split(".", 1)[1]: (key.valid, key.wording) for key in keys}
