@@ -136,7 +136,8 @@ class Profile:
         as "not asked" and the rule would silently never run."""
         section, _, key = dotted.partition(".")
         model = SECTIONS.get(section)
-        if section not in ProfileFile.model_fields or (model is not None and key.split(".")[0] not in model.model_fields):
+        declared = section in ProfileFile.model_fields and (model is None or key.split(".")[0] in model.model_fields)
+        if not declared:
             raise KeyError(f"`{dotted}` is not a profile key (see xeonfleet/profiles.py SECTIONS)")
         node: Any = self.data
         for part in dotted.split("."):

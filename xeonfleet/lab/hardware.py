@@ -63,7 +63,8 @@ def _sysctl_name(name: str) -> str:
 
 def _hex64(text: str) -> str:
     if not _HEX64.fullmatch(text):
-        raise _invalid(f"{text!r} is not a 64-bit hex number", "write both as quoted hex strings, e.g. \"0x1a4\": \"0x0\"")
+        raise _invalid(f"{text!r} is not a 64-bit hex number",
+                       "write both as quoted hex strings, e.g. \"0x1a4\": \"0x0\"")
     return text
 
 
@@ -395,7 +396,8 @@ class HardwareProfile(_Spec):
             channels = {s.channel for s in mine}
             if mem.channels_per_socket and len(channels) != mem.channels_per_socket:
                 raise _invalid(f"socket {socket} has {len(channels)} channels, "
-                               f"channels_per_socket says {mem.channels_per_socket}", "make them agree", "memory", "slots")
+                               f"channels_per_socket says {mem.channels_per_socket}", "make them agree",
+                               "memory", "slots")
             if mine and max(s.slot for s in mine) > mem.slots_per_channel:
                 raise _invalid(f"socket {socket} has a slot {max(s.slot for s in mine)}, "
                                f"slots_per_channel says {mem.slots_per_channel}", "make them agree", "memory", "slots")
