@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.store_checks import audit_report, finding
 from xeonfleet.audit.drift import save_audit
 from xeonfleet.audit.findings import FAIL, PASS
 from xeonfleet.audit.stored import NothingStored, latest_report
+from xeonfleet.cli_audit import audit
 from xeonfleet.store import Store, open_store
 
 NOW = datetime.fromisoformat("2026-11-02T12:00:00+00:00")
@@ -65,3 +68,21 @@ def test_nothing_usable_is_one_line(store: Store) -> None:
     with pytest.raises(NothingStored, match=r"^results store .*fleet\.db: no audit of any of the 1 hosts asked "
                                             r"for newer than --max-age 1h; run `xeonfleet audit INVENTORY`"):
         latest_report(store, ["c"], timedelta(hours=1), now=NOW)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--from-store", "--sysroot", "/"], "--from-store reports the stored audits as they are: drop --sysroot"),
+    (["--node-name", "n1", "inventories/lab.py"], "--node-name names the node of a --sysroot audit"),
+    (["--from-store", "--db", "/nonexistent/fleet.db"], "no results store at /nonexistent/fleet.db"),
+])
+def test_from_store_usage_errors_are_one_line(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(audit, args)
+    assert result.exit_code == 2 and result.output.startswith(f"error: {message}"), result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_from_store_renders_json_and_exits_with_the_worst_verdict(store: Store) -> None:
+    result = CliRunner().invoke(audit, ["--from-store", "--db", store.location, "--format", "json", "--max-age",
+                                        "1000000"])
+    assert result.exit_code == 1, result.output
+    assert sorted(json.loads(result.output)["nodes"]) == ["a", "b", "c"]
