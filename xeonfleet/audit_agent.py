@@ -40,7 +40,8 @@ from pyinfra.operations import files, systemd
 from xeonfleet.frameworks.wheelhouse import (LINUX_X86_64_PLATFORMS, MANIFEST, cache_root, download_command,
                                              is_complete, manifest_for)
 from xeonfleet.hostcommand import HostCommand
-from xeonfleet.profiles import DEFAULT_PROFILE, load_profile
+from xeonfleet.profiles import DEFAULT_PROFILE, load_profile, profile_path
+from xeonfleet.resources import packaged
 from xeonfleet.store import POSTGRES_SCHEMES
 from xeonfleet.templates import render
 from xeonfleet.tune.commands import sh
@@ -115,6 +116,10 @@ def settings_from_host_data(node: str, data: Any) -> AgentSettings:
         raise AgentError(f"host data xeonfleet_profile: {profile!r} is a file on the controller; the agent "
                          f"audits on the node, so give the name of a profile shipped with xeonfleet")
     load_profile(profile)  # a ProfileError (file:line) is raised here, not on the node an hour later
+    found = profile_path(profile)
+    if found.parent != packaged("data/profiles"):
+        raise AgentError(f"host data xeonfleet_profile: {profile!r} is the site profile {found} on the controller; "
+                         f"the agent's wheel ships only xeonfleet's own profiles, so give one of those")
     db = data.get(DB_KEY)
     if db is not None and not str(db).startswith(POSTGRES_SCHEMES):
         raise AgentError(f"host data {DB_KEY}: {db!r} is not a postgresql:// URL; the shared store must be one "

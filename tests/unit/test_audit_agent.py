@@ -41,6 +41,15 @@ def test_an_unknown_profile_is_refused_on_the_controller() -> None:
         agent.settings_from_host_data("n-07", {"xeonfleet_profile": "no-such-profile"})
 
 
+def test_a_site_profile_the_wheel_does_not_ship_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "site.yaml").write_text("include: xeon-ai-base\n")
+    monkeypatch.chdir(tmp_path)  # the current directory is on the profile search path
+    agent.settings_from_host_data("n-07", {"xeonfleet_profile": "xeon-ai-base"})
+    with pytest.raises(agent.AgentError, match=r"^host data xeonfleet_profile: 'site' is the site profile "):
+        agent.settings_from_host_data("n-07", {"xeonfleet_profile": "site"})
+
+
 def test_service_and_cron_run_the_same_command_with_the_same_env_file() -> None:
     files = files_of(**{agent.DB_KEY: URL, "xeonfleet_profile": "training"})
     service, cron = files[f"{agent.SYSTEMD_DIR}/{agent.UNIT}.service"], files[agent.CRON_FILE]
