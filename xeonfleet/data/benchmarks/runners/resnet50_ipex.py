@@ -125,6 +125,11 @@ def _int8_model(model, x):
         from neural_compressor.torch.export import export
         from neural_compressor.torch.quantization import convert, get_default_static_config, prepare
 
+        # Inductor lowers the quantized graph to oneDNN INT8 kernels only with freezing (weights
+        # prepacked); without it the compiled model dequantises and runs FP32 kernels.
+        import torch._inductor.config as inductor_config
+
+        inductor_config.freezing = True
         prepared = prepare(export(model, example_inputs=(x,)), get_default_static_config())
         finish = torch.compile
     for _ in range(CALIBRATION_BATCHES):
