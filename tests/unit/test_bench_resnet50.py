@@ -20,7 +20,7 @@ import pytest
 
 from xeonfleet.bench import remote
 from xeonfleet.bench.ingest import read_result
-from xeonfleet.bench.jobs import load_jobs
+from xeonfleet.bench.jobs import REPO_DIR, RUNNERS_DIR, load_jobs
 
 TORCH_ENV = Path("/var/cache/xeonfleet-test/torch-env")
 # 2.13.0: the CPU wheel (a plain `torch` pulls a CUDA build); neural-compressor-pt: INT8 through PT2E.
@@ -106,7 +106,7 @@ def test_resnet50_int8_without_ipex_goes_through_inc_pt2e(torch_env, tmp_path, m
     (("neural_compressor", "torchao"), "/usr/bin/g++", False, "/nonexistent/Python.h: install python3-dev"),
 ])
 def test_int8_without_a_quantizer_is_skipped_with_the_reason(monkeypatch, installed, compiler, headers, reason):
-    monkeypatch.syspath_prepend(str(remote.RUNNERS_DIR))
+    monkeypatch.syspath_prepend(str(RUNNERS_DIR))
     import resnet50_ipex
 
     monkeypatch.setattr(resnet50_ipex, "_installed", lambda module: module in installed)
@@ -120,6 +120,6 @@ def test_hand_built_resnet50_has_the_torchvision_layout(torch_env):
     """Without torchvision the runner builds ResNet-50 itself: 25 557 032 parameters, as torchvision's."""
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import resnet50_ipex as r; "
             "m = r.build_resnet50(); print(sum(p.numel() for p in m.parameters()), r._installed('torchvision'))")
-    out = subprocess.run([str(torch_env / "bin" / "python"), "-c", code, str(remote.RUNNERS_DIR)],
-                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(remote.REPO_DIR)})
+    out = subprocess.run([str(torch_env / "bin" / "python"), "-c", code, str(RUNNERS_DIR)],
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO_DIR)})
     assert out.stdout.split() == ["25557032", "False"]
