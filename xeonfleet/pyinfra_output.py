@@ -22,10 +22,24 @@ def no_sftp_fix(host: str) -> str:
 
 
 _SCP_FALLBACK = re.compile(r"\[(\S+?)\] (no SFTP subsystem in this host's sshd: file transfers use scp.*)$", re.MULTILINE)
+# paramiko's check after a transfer: a file that stopped short, which on a node means its disk is full.
+_SHORT_TRANSFER = re.compile(r"\[([^\]\s]+)\][^\n]*size mismatch in (put|get)!\s*(\d+) != (\d+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def short_transfer_fix(host: str, direction: str, written: str, size: str) -> str:
+    """The one line for an upload (put) or fetch (get) that wrote fewer bytes than the file has."""
+    if direction == "put":
+        return (f"{host}: an upload to the node stopped at {written} of {size} bytes: no space left on its disk; "
+                f"free space under /var/lib/xeonfleet on {host} and re-run")
+    return (f"{host}: a fetch from the node stopped at {written} of {size} bytes: no space left on the "
+            f"controller's disk (the results directory); free space there and re-run")
 
 
 def explain_failures(output: str) -> list[str]:
     """One line per host for every known signature in pyinfra's output: SFTP failures with the fix,
-    then hosts switched to scp by themselves (file_transfer.py), hosts in order."""
+    transfers cut short by a full disk, then hosts switched to scp by themselves (file_transfer.py)."""
+    output = _ANSI.sub("", output)
     lines = [no_sftp_fix(host) for host in sorted(set(_NO_SFTP.findall(output)))]
+    lines += [short_transfer_fix(*found) for found in sorted(set(_SHORT_TRANSFER.findall(output)))]
     return lines + [f"{host}: {text.strip()}" for host, text in sorted(set(_SCP_FALLBACK.findall(output)))]

@@ -39,3 +39,12 @@ def test_a_host_switched_to_scp_by_itself_is_relayed_in_one_line():
            "(host data `ssh_file_transfer_protocol: scp` says so up front)\n    [lab-03] Ready: deploys/benchmark.py\n")
     assert explain_failures(log) == ["lab-03: no SFTP subsystem in this host's sshd: file transfers use scp "
                                      "(host data `ssh_file_transfer_protocol: scp` says so up front)"]
+
+
+def test_a_transfer_cut_short_by_a_full_disk_names_the_host_and_the_disk():
+    # pyinfra's log of an upload to a full node disk: paramiko's size check, host prefix in bold.
+    log = "\x1b[1m[lab-03]\x1b[0m Command socket/SSH error: OSError('size mismatch in put!  0 != 18392')\n"
+    assert explain_failures(log) == ["lab-03: an upload to the node stopped at 0 of 18392 bytes: no space left on "
+                                     "its disk; free space under /var/lib/xeonfleet on lab-03 and re-run"]
+    fetch = "[lab-01] Unexpected error in Python callback: OSError('size mismatch in get!  4096 != 9000')\n"
+    assert "no space left on the controller's disk" in explain_failures(fetch)[0]
