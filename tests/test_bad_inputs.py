@@ -472,6 +472,16 @@ def test_host_dies_between_two_operations_and_a_rerun_converges(lab, cut_host, t
     assert restore.returncode == 0, output_of(restore)[-2000:]
 
 
+def test_host_dies_while_the_tune_deploy_reads_its_facts(lab, cut_host) -> None:
+    """lab-01's session drops while the deploy loads (mid-probe, as the audit row above): that host fails
+    alone in one line and the others are tuned; no traceback."""
+    result = run("pyinfra", "-y", str(cut_host("lab-01", 8000)), "deploys/ai_node.py", "--dry", env=lab_env(lab))
+    text = output_of(result)
+    assert "Traceback" not in text and "AttributeError" not in text, text[-3000:]
+    assert re.search(r"\[lab-01\].*(its facts could not be read|Error|lost)", text), text[-3000:]
+    assert re.search(r"\[lab-02\] Ready: deploys/ai_node.py", text), text[-3000:]
+
+
 def test_launcher_on_a_lab_host_plans_over_the_usable_cpus(lab) -> None:
     """The lab host's /sys lists 160 CPUs; the process may use only this machine's: the plan stays inside
     them (numactl would print its usage otherwise), and asking for more is one error line."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 from pyinfra import host
 
 from xeonfleet.facts.node import NodeFacts
+from xeonfleet.file_transfer import use_working_file_transfer
 from xeonfleet.frameworks.ops import host_framework_envs
+from xeonfleet.hostcommand import fail_host
 from xeonfleet.knobs.packages import package_manager
 from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError, load_profile
 from xeonfleet.tune import operations
@@ -39,8 +41,14 @@ def ai_node() -> None:
         operations.refuse(name="Check host data and facts", errors=[f"host data xeonfleet_profile: {exc}"])
         return
     facts = host.get_fact(NodeFacts)
+    files = host.get_fact(ManagedFiles, paths=MANAGED_PATHS) if facts is not None else None
+    if facts is None or files is None:  # pyinfra gives None when the host went away while facts loaded
+        fail_host("its facts could not be read (the host stopped answering while the deploy loaded); "
+                  "re-run once it is back: the other hosts are tuned")
+        return
+    use_working_file_transfer()  # the node-side helpers are uploaded
     plan = plan_host(host.name, profile, facts, host.data)
-    tune_ai_node(profile=profile, facts=facts, plan=plan, files=host.get_fact(ManagedFiles, paths=MANAGED_PATHS))
+    tune_ai_node(profile=profile, facts=facts, plan=plan, files=files)
     # The profile's AI stacks (deploys/frameworks.py), after the runtime env their activate.sh sources.
     if not plan.errors and "frameworks" in plan.extra_steps and profile.get("frameworks") is not None:
         host_framework_envs(profile.get("frameworks"), f"profile {profile.name}")

@@ -23,6 +23,7 @@ from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, files, python
 
 from xeonfleet.facts.node import NodeFacts
+from xeonfleet.file_transfer import use_working_file_transfer
 from xeonfleet.resources import packaged
 from xeonfleet.tfbuild import plan
 from xeonfleet.tfbuild.facts import BuildHostState, GitRemoteCommit
@@ -265,6 +266,8 @@ def tf_wheel() -> None:
         if host.name == fp.builder or venv:
             python.call(name="Check the build inputs", function=_fail, message=message)
         return
+    if host.name == fp.builder or venv:
+        use_working_file_transfer()  # the build spec and scripts go up, the wheel comes back and goes out
     if host.name == fp.builder:
         _builder_ops(fp)
     if host.name == fp.builder or venv:
