@@ -61,3 +61,19 @@ def test_duplicate_names_are_an_error(tmp_path):
         (tmp_path / name).write_text(yaml.safe_dump(GOOD))
     with pytest.raises(JobError, match="b.yaml: job name 'x' is already used"):
         load_jobs(tmp_path)
+
+
+@pytest.mark.parametrize("tail, line, message", [
+    ("repeats: 0\n", 9, "repeats must be an integer >= 1 (got 0)"),
+    ("warmup: true\n", 9, "warmup must be an integer >= 0 (got True)"),  # YAML's true is no count
+    ("metrics:\n  gflops: {unit: x}\n", 6, "metric 'gflops' needs unit: TEXT and better: one of"),
+    ("parms: {}\n", 9, "unknown key(s) parms; allowed: name, stack, runner, pinning, metrics, description"),
+])
+def test_a_spec_file_error_names_its_line(tmp_path, tail, line, message):
+    (tmp_path / "runners").mkdir()
+    (tmp_path / "runners" / "gemm.py").write_text("")
+    head = {key: value for key, value in GOOD.items() if key not in yaml.safe_load(tail)}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(head, sort_keys=False) + tail)
+    with pytest.raises(JobError) as info:
+        load_jobs(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'bad.yaml'}:{line}: {message}")

@@ -9,52 +9,93 @@ with their direction, which is what regression detection reads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import with_config
+from pydantic_core import ErrorDetails
+from typing_extensions import NotRequired, TypedDict  # pydantic needs typing_extensions' TypedDict before 3.12
 
 from xeonfleet import resources
+from xeonfleet.yaml_lines import UNKNOWN_KEY, compose, find, yaml_error_line
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 BENCHMARKS = "benchmarks"  # the resources kind
 JOBS_DIR = resources.packaged("data/benchmarks")  # the shipped jobs and runners
 RUNNERS_DIR = JOBS_DIR / "runners"
-PINNINGS = ("single", "per-numa-node", "per-core")
-DIRECTIONS = ("higher", "lower", "none")
-REQUIRED = ("name", "stack", "runner", "pinning", "metrics")
-OPTIONAL = ("description", "parameters", "light", "warmup", "repeats", "timeout_s")
+Pinning = Literal["single", "per-numa-node", "per-core"]
+Direction = Literal["higher", "lower", "none"]  # none: informational, never a regression
+PINNINGS: tuple[str, ...] = get_args(Pinning)
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
 LIGHT = "light"
 ALL = "all"
 
 
 class JobError(ValueError):
-    """A job spec or selection is wrong; one line naming the file or name and the fix."""
+    """A job spec or selection is wrong; one line naming the file (and line) or name and the fix."""
 
 
-@dataclass(frozen=True)
-class Metric:
+def _scalar_text(value: Any) -> Any:
+    """A YAML number where text is meant (`name: 7`) is its text, as the spec's names always were."""
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+Text = Annotated[str, BeforeValidator(_scalar_text)]
+STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Metric(BaseModel):
+    model_config = STRICT
+
     name: str
     unit: str
-    better: str  # higher | lower | none (informational: never a regression)
+    better: Direction
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    """One validated job."""
+@with_config(STRICT)
+class Instances(TypedDict):
+    """`pinning: {cores_per_instance: C, instances: N}`: N instances of C cores (no N: as many as fit).
+    A plain dict, as the runner gets it in --params."""
 
-    name: str
-    stack: str
-    runner: str
-    pinning: Any
-    metrics: tuple[Metric, ...]
-    parameters: dict[str, Any]
-    light: dict[str, Any] | None
-    warmup: int
-    repeats: int
-    timeout_s: int
-    description: str = ""
+    cores_per_instance: Annotated[int, Field(ge=1)]
+    instances: NotRequired[Annotated[int, Field(ge=1)] | None]
+
+
+def _named_metrics(metrics: Any) -> Any:
+    """`{name: {unit, better}}` as written -> Metric items, in file order."""
+    if not isinstance(metrics, dict):
+        return metrics
+    return tuple({"name": str(name), **body} if isinstance(body, dict) else body for name, body in metrics.items())
+
+
+def _in_runners_dir(runner: str, info: ValidationInfo) -> str:
+    if "/" in runner or not (info.context["runners_dir"] / runner).is_file():
+        raise ValueError("not a runner file")
+    return runner
+
+
+def _none_is_empty(value: Any) -> Any:
+    return {} if value is None else value
+
+
+class JobSpec(BaseModel):
+    """One validated job; the fields are the spec's keys."""
+
+    model_config = STRICT
+
+    name: Text
+    stack: Text
+    runner: Annotated[str, AfterValidator(_in_runners_dir)]  # a file of the spec's runners/ (parse_job's context)
+    pinning: Pinning | Instances
+    metrics: Annotated[tuple[Metric, ...], BeforeValidator(_named_metrics), Field(min_length=1)]
+    description: Text = ""
+    parameters: Annotated[dict[str, Any], BeforeValidator(_none_is_empty)] = Field(default_factory=dict)
+    light: dict[str, Any] | None = None
+    warmup: int = Field(1, ge=0)
+    repeats: int = Field(3, ge=1)
+    timeout_s: int = Field(600, ge=1)
 
     def params(self, light: bool = False) -> dict[str, Any]:
         """What the runner gets as --params: parameters (+ light overrides), warm-up, repeats, pinning."""
@@ -68,64 +109,50 @@ class JobSpec:
         return next((m for m in self.metrics if m.name == name), None)
 
 
-def _check_pinning(pinning: Any, where: str) -> Any:
-    if isinstance(pinning, str) and pinning in PINNINGS:
-        return pinning
-    if isinstance(pinning, dict) and set(pinning) <= {"instances", "cores_per_instance"}:
-        per, count = pinning.get("cores_per_instance"), pinning.get("instances")
-        if isinstance(per, int) and per >= 1 and (count is None or (isinstance(count, int) and count >= 1)):
-            return dict(pinning)
-    raise JobError(f"{where}: pinning {pinning!r} must be one of {', '.join(PINNINGS)} "
-                   "or {cores_per_instance: C, instances: N} with positive integers")
+REQUIRED = tuple(name for name, info in JobSpec.model_fields.items() if info.is_required())
+OPTIONAL = tuple(name for name, info in JobSpec.model_fields.items() if not info.is_required())
 
 
-def _check_metrics(metrics: Any, where: str) -> tuple[Metric, ...]:
-    if not isinstance(metrics, dict) or not metrics:
-        raise JobError(f"{where}: metrics must map each metric name to {{unit: U, better: higher|lower|none}}")
-    out = []
-    for name, body in metrics.items():
-        if not isinstance(body, dict) or not isinstance(body.get("unit"), str) or body.get("better") not in DIRECTIONS:
-            raise JobError(f"{where}: metric {name!r} needs unit: TEXT and better: one of {', '.join(DIRECTIONS)}")
-        out.append(Metric(str(name), body["unit"], body["better"]))
-    return tuple(out)
+def _problem(errors: list[ErrorDetails], data: dict[str, Any], runners_dir: Path) -> tuple[tuple[Any, ...], str]:
+    """(YAML location, wording) of the spec's first problem."""
+    missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing" and len(e["loc"]) == 1]
+    if missing:
+        return (), f"missing key(s) {', '.join(missing)}"
+    unknown = [str(e["loc"][0]) for e in errors if e["type"] in UNKNOWN_KEY and len(e["loc"]) == 1]
+    if unknown:
+        return (unknown[0],), f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED + OPTIONAL)}"
+    loc = errors[0]["loc"]
+    key = str(loc[0])
+    value = data[key]
+    if key == "runner":
+        return (key,), f"runner {value!r} is not a file in {runners_dir}; add the script there"
+    if key == "pinning":
+        return (key,), (f"pinning {value!r} must be one of {', '.join(PINNINGS)} "
+                        "or {cores_per_instance: C, instances: N} with positive integers")
+    if key == "metrics" and len(loc) > 1:
+        name = list(value)[loc[1]]
+        return (key, name), f"metric {name!r} needs unit: TEXT and better: one of {', '.join(DIRECTIONS)}"
+    if key == "metrics":
+        return (key,), "metrics must map each metric name to {unit: U, better: higher|lower|none}"
+    if key in ("parameters", "light"):
+        return (key,), f"{key} must be a mapping of parameter names to values"
+    if key in ("warmup", "repeats", "timeout_s"):
+        minimum = JobSpec.model_fields[key].metadata[0].ge
+        return (key,), f"{key} must be an integer >= {minimum} (got {value!r})"
+    return (key,), f"{key} must be text (got {value!r})"
 
 
-def _positive_int(data: dict, key: str, default: int, where: str, minimum: int = 0) -> int:
-    value = data.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise JobError(f"{where}: {key} must be an integer >= {minimum} (got {value!r})")
-    return value
-
-
-def parse_job(data: Any, where: str, runners_dir: Path = RUNNERS_DIR) -> JobSpec:
-    """Validate one parsed YAML document; `where` names the file in every error."""
+def parse_job(data: Any, where: str, runners_dir: Path = RUNNERS_DIR, root: yaml.Node | None = None) -> JobSpec:
+    """Validate one parsed YAML document; `where` names the file in every error, and with the file's node
+    tree (`root`) the line too."""
     if not isinstance(data, dict):
         raise JobError(f"{where}: a job spec must be a mapping with keys {', '.join(REQUIRED)}")
-    missing = [key for key in REQUIRED if key not in data]
-    if missing:
-        raise JobError(f"{where}: missing key(s) {', '.join(missing)}")
-    unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
-    if unknown:
-        raise JobError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED + OPTIONAL)}")
-    runner = data["runner"]
-    if not isinstance(runner, str) or "/" in runner or not (runners_dir / runner).is_file():
-        raise JobError(f"{where}: runner {runner!r} is not a file in {runners_dir}; add the script there")
-    for key in ("parameters", "light"):
-        if data.get(key) is not None and not isinstance(data[key], dict):
-            raise JobError(f"{where}: {key} must be a mapping of parameter names to values")
-    return JobSpec(
-        name=str(data["name"]),
-        stack=str(data["stack"]),
-        runner=runner,
-        pinning=_check_pinning(data["pinning"], where),
-        metrics=_check_metrics(data["metrics"], where),
-        parameters=dict(data.get("parameters") or {}),
-        light=dict(data["light"]) if data.get("light") is not None else None,
-        warmup=_positive_int(data, "warmup", 1, where),
-        repeats=_positive_int(data, "repeats", 3, where, minimum=1),
-        timeout_s=_positive_int(data, "timeout_s", 600, where, minimum=1),
-        description=str(data.get("description", "")),
-    )
+    try:
+        return JobSpec.model_validate(data, context={"runners_dir": runners_dir})
+    except ValidationError as exc:
+        loc, problem = _problem(exc.errors(), data, runners_dir)
+        line = f":{find(root, loc, key=True)[0]}" if root is not None else ""
+        raise JobError(f"{where}{line}: {problem}") from None
 
 
 def runner_dirs() -> list[Path]:
@@ -150,11 +177,12 @@ def load_jobs(jobs_dir: Path | None = None) -> dict[str, JobSpec]:
     for directory in dirs:
         mine: set[str] = set()
         for path in sorted(directory.glob("*.yaml")):
+            text = path.read_text()
             try:
-                data = yaml.safe_load(path.read_text())
+                root, data = compose(text), yaml.safe_load(text)
             except yaml.YAMLError as exc:
-                raise JobError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-            job = parse_job(data, str(path), _runners_dir(data, directory / "runners"))
+                raise JobError(f"{path}:{yaml_error_line(exc)}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+            job = parse_job(data, str(path), _runners_dir(data, directory / "runners"), root)
             if job.name in mine:
                 raise JobError(f"{path}: job name {job.name!r} is already used by another spec; rename one")
             mine.add(job.name)
