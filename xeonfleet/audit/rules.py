@@ -15,6 +15,7 @@ from xeonfleet.knobs import Facts, fact, is_intel, knobs_for
 from xeonfleet.audit.pcie import check_nic_links, check_nvme_links
 from xeonfleet.audit.memory import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
                                     check_socket_balance)
+from xeonfleet.parsers.hypervisor import UNKNOWN_HYPERVISOR
 from xeonfleet.profiles import Profile
 
 Verdict = tuple[str, str, str]  # (status, evidence, expected)
@@ -216,10 +217,14 @@ def _finding(host: str, rule_id: str, category: str, severity: str, title: str, 
                    evidence=evidence, expected=expected, remedy=remedy if status == FAIL else "")
 
 
+def _guest(hypervisor: str) -> str:
+    return "VM guest" if hypervisor == UNKNOWN_HYPERVISOR else f"{hypervisor} guest"
+
+
 def _guest_note(host: str, hypervisor: str) -> Finding:
     """Said once per guest node: why its BIOS and hardware rules are n/a."""
     return Finding(host=host, rule="cpu.hypervisor", category="cpu", severity="low", title="Virtual machine",
-                   status=NA, evidence=f"{hypervisor} guest: BIOS and hardware rules are set by the hypervisor host",
+                   status=NA, evidence=f"{_guest(hypervisor)}: BIOS and hardware rules are set by the hypervisor host",
                    expected="", remedy="")
 
 
@@ -240,7 +245,7 @@ def evaluate_node(host: str, facts: Facts, profile: Profile) -> list[Finding]:
         if rule.intel_only and not intel:
             verdict: Verdict = (NA, f"Intel-only check; this CPU is {fact(facts, 'cpu.vendor') or 'unknown'}", "")
         elif rule.host_owned and hypervisor:
-            verdict = (NA, f"set by the hypervisor host ({hypervisor} guest)", "")
+            verdict = (NA, f"set by the hypervisor host ({_guest(hypervisor)})", "")
         else:
             verdict = rule.check(facts, wanted)
         findings.append(_finding(host, rule.id, rule.category, rule.severity, rule.title, verdict, rule.remedy))
