@@ -20,7 +20,7 @@ from pyinfra import host
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import files, python, server
 
-from facts.node import NodeFacts
+from xeonfleet.facts.node import NodeFacts
 from xeonfleet.bench import ingest, remote
 from xeonfleet.bench.bandwidth import memory_limit
 from xeonfleet.bench.jobs import LIGHT, JobError, load_jobs, select_jobs
