@@ -20,11 +20,11 @@ from pyinfra import host
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import files, python, server
 
-from xeonfleet.facts.node import NodeFacts
 from xeonfleet.bench import ingest, remote
 from xeonfleet.bench.bandwidth import memory_limit
 from xeonfleet.bench.jobs import LIGHT, JobError, load_jobs, select_jobs
 from xeonfleet.bench.peak import node_peaks
+from xeonfleet.facts.node import NodeFacts
 from xeonfleet.file_transfer import use_working_file_transfer
 from xeonfleet.hostcommand import HostCommand
 from xeonfleet.store import open_store
