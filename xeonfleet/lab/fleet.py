@@ -58,6 +58,10 @@ DEFAULT_PREFIX = "lab"
 ADDRESS = "127.0.0.1"
 BOOT_TIMEOUT_S = 60.0
 PROBE_BATCH = 256
+# Hosts booting at once. Every mount a booting host makes, and the copy of the controller's mounts its
+# new namespace starts with, takes the kernel's one mount lock: 500 at once on 2 cores drove the load
+# past 600 and booted slower than a few per core at a time.
+BOOT_CONCURRENCY = 8 * (os.cpu_count() or 1)
 KILL_TIMEOUT_S = 10.0
 HOST_INIT = packaged("lab/host_init.sh")
 REPO_DIR = Path(__file__).resolve().parents[2]
@@ -451,11 +455,11 @@ class Lab:
         self._ensure_keys()
         for host in new:
             self._discard(host)  # leftovers of a host of that name that failed half-way
-        self._prepare_and_spawn(to_boot, profiles)
+        self._prepare(to_boot, profiles)
         by_name = {host.name: host for host in kept + new}
         ordered = [by_name[spec.name] for spec in wanted]
-        self._write_state(settings, ordered)  # pids saved before waiting, so an interrupted up leaks no host
-        errors = self._wait_ready(to_boot, timeout)
+        self._write_state(settings, ordered)  # an interrupted up leaves strays that `down` finds by argv
+        errors = self._boot(to_boot, timeout)
         self._write_state(settings, ordered)
         booted = {host.name for host in to_boot}
         probed = {status.host.name: status for status in self._statuses([h for h in ordered if h.name not in booted])}
@@ -518,9 +522,8 @@ class Lab:
         profiles = {host.hardware: _load_profile(host.hardware)}
         self._check_ports([host], 1)
         self._check_fit([host], profiles)
-        self._prepare_and_spawn([host], profiles)
-        self._save_host(host)
-        errors = self._wait_ready([host], timeout)
+        self._prepare([host], profiles)
+        errors = self._boot([host], timeout)
         self._save_host(host)
         return self._booted_status(host, errors.get(host.name))
 
@@ -610,8 +613,8 @@ class Lab:
         if error:
             raise LabError(error)
 
-    def _prepare_and_spawn(self, hosts: list[LabHost], profiles: dict[str, HardwareProfile]) -> None:
-        """Make what each boot needs, the overlay dirs and the generated tree, then spawn the hosts.
+    def _prepare(self, hosts: list[LabHost], profiles: dict[str, HardwareProfile]) -> None:
+        """Make what each boot needs, the overlay dirs and the generated tree.
 
         A tree layer present is kept, so a restarted host keeps its writes; a lost one (the tmpfs
         after a reboot) is made again. Everything is prepared before the first spawn, so a full disk
@@ -628,8 +631,6 @@ class Lab:
         except OSError as exc:
             raise LabError(f"cannot prepare a lab host at {exc.filename}: {exc.strerror}; "
                            f"free space on that filesystem or use another --lab-dir") from exc
-        for host in hosts:
-            self._spawn(host)
 
     def _discard(self, host: LabHost) -> None:
         remove_host_tree(self.trees_dir, host.name)
@@ -647,15 +648,21 @@ class Lab:
         _spawned[proc.pid] = proc
         host.pid = proc.pid
 
-    def _wait_ready(self, hosts: list[LabHost], timeout: float) -> dict[str, str]:
-        """Wait for each spawned host's sshd banner; returns {name: why it did not come up}.
+    def _boot(self, hosts: list[LabHost], timeout: float) -> dict[str, str]:
+        """Spawn the hosts, BOOT_CONCURRENCY at a time, and wait for each one's sshd banner;
+        returns {name: why it did not come up}.
 
         Gives up on the hosts still pending once none has come up for `timeout` s: 1,000 hosts
         on 2 cores boot for minutes, but one that is stuck is found as fast as in a small lab."""
-        pending = {host.name: host for host in hosts}
+        waiting = list(reversed(hosts))  # popped from the end: booted in the given order
+        pending: dict[str, LabHost] = {}
         errors: dict[str, str] = {}
         deadline = time.monotonic() + timeout
-        while pending:
+        while pending or waiting:
+            while waiting and len(pending) < BOOT_CONCURRENCY:
+                host = waiting.pop()
+                self._spawn(host)
+                pending[host.name] = host
             answering = answering_ports([host.port for host in pending.values()])
             if answering:
                 deadline = time.monotonic() + timeout
@@ -671,6 +678,8 @@ class Lab:
                 for name, host in pending.items():
                     errors[name] = f"no ssh banner after {timeout:.0f} s: {_last_log_line(host.log_path)}"
                     host.pid = None
+                for host in waiting:
+                    errors[host.name] = f"not started: the hosts booting before it gave no ssh banner in {timeout:.0f} s"
                 break
             if pending:
                 time.sleep(0.05)
@@ -686,7 +695,7 @@ class Lab:
         return [HostStatus(host, host.name in running, host.port in answering) for host in hosts]
 
     def _booted_status(self, host: LabHost, error: str | None) -> HostStatus:
-        """The status of a host `_wait_ready` just saw answer (no second probe: at 1,000 hosts each
+        """The status of a host `_boot` just saw answer (no second probe: at 1,000 hosts each
         costs sshd a session process) or fail with `error`."""
         if error is None:
             return HostStatus(host, True, True)
