@@ -2,9 +2,10 @@
 
 A lab that does not fit must not start half-way and then fail with ENOSPC or a fork error on host 400:
 `lab up` reads what is left (memory, the trees tmpfs, the lab dir's filesystem, pids, open files), and
-refuses in one line naming the first limit that is short and how to lift it. The per-host costs are
-measured with bench/lab_boot.py (on a 2-core, 24 GiB VM, 1,000 hosts); each allows for one SSH session
-per host at once, what an audit of the whole lab opens.
+refuses in one line naming the first limit that is short and how to lift it. The per-host costs start
+from bench/lab_boot.py's figures (2-core, 24 GiB VM: ~3.9 MB of RAM per idle host at 200 hosts, shared
+trees included; 1,000 hosts booted) and allow for one SSH session per host at once, what an audit of the
+whole lab opens.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ class Cost:
     files: int  # open files, system-wide
 
 
-# Measured per host at 1,000 hosts: ~3 MB of RAM idle (sshd, namespaces, two overlays), plus an SSH
-# session (sshd-session and a shell: ~4 MB, 3 pids); its tree layer is its identity files (8 kB),
-# plus the files its deploys copy up.
+# An idle host: ~4 MB of RAM (sshd, namespaces, two overlays), 2 pids; the rest is an allowance for an SSH
+# session (sshd-session and a shell, 3 pids). Its tree layer starts as its identity files (~21 kB), then
+# grows by the files its deploys copy up.
 HOST = Cost(memory=8 * MiB, tree_bytes=256 * 1024, tree_inodes=200, state_bytes=256 * 1024, state_inodes=50,
             pids=5, files=40)
 # The largest shipped profile's tree (spr-8480-2s, 224 CPUs) is 51 MB and 14,713 inodes on tmpfs.
