@@ -125,3 +125,10 @@ def test_an_upgrade_that_fails_half_way_changes_nothing(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"^results store .*v1\.db: index bench_samples_series already exists$"):
         open_store(str(path))
     assert _snapshot(path) == before
+
+
+def test_head_revision_is_the_newest_migration():
+    # A store at HEAD_REVISION opens without importing Alembic: the constant must follow the migrations.
+    from xeonfleet.store import HEAD_REVISION, _scripts
+
+    assert _scripts().get_current_head() == HEAD_REVISION
