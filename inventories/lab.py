@@ -1,6 +1,6 @@
 """pyinfra inventory of the local lab fleet (`xeonfleet lab up --hosts N` first).
 
-Reads the lab state from $XEONFLEET_LAB_DIR or <repo>/.lab. Groups: `lab_hosts` (every host) and
+Reads the lab state from $XEONFLEET_LAB_DIR or $XDG_DATA_HOME/xeonfleet/lab. Groups: `lab_hosts` (every host) and
 one per hardware profile, `-` replaced by `_` (e.g. `icx_8380_2s`), so a deploy can target
 `--limit icx_8380_2s_mistuned`. Each host logs in as root with the lab's own key and checks the
 lab's own known_hosts strictly; the real ~/.ssh is never read or written.

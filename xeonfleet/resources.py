@@ -61,3 +61,11 @@ def find_all(kind: str) -> dict[str, Path]:
 def names(kind: str) -> list[str]:
     """The names `locate` can find, sorted."""
     return list(find_all(kind))
+
+
+def user_data_dir() -> Path:
+    """$XDG_DATA_HOME/xeonfleet, else ~/.local/share/xeonfleet (the XDG spec ignores a relative
+    $XDG_DATA_HOME): what xeonfleet keeps per user, the results store and the lab, wherever it is installed."""
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
+    return base / "xeonfleet"

@@ -40,11 +40,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.sql.expression import Executable
 
+from xeonfleet.resources import user_data_dir
+
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
 ENV_VAR = "XEONFLEET_DB"
-DATA_HOME_VAR = "XDG_DATA_HOME"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 SQLITE_SCHEME = "sqlite://"
 BUSY_TIMEOUT_S = 30.0  # parallel benchmark writers wait for each other instead of failing
@@ -65,9 +66,7 @@ def default_location() -> str:
     directory ($XDG_DATA_HOME/xeonfleet; the XDG spec ignores a relative $XDG_DATA_HOME)."""
     if os.environ.get(ENV_VAR):
         return os.environ[ENV_VAR]
-    data_home = os.environ.get(DATA_HOME_VAR, "")
-    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
-    return str(base / "xeonfleet" / "results.db")
+    return str(user_data_dir() / "results.db")
 
 
 def busy_timeout() -> float:

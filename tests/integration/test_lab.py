@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from xeonfleet.cli import main
-from xeonfleet.lab.fleet import REPO_DIR, Lab, LabError, find_free_port_base, port_is_free
+from xeonfleet.lab.fleet import Lab, LabError, find_free_port_base, port_is_free
 from xeonfleet.lab.hardware import load_hardware
 
 pytestmark = pytest.mark.lab
+REPO_DIR = Path(__file__).resolve().parents[2]
 
 HARDWARE = ["icx-8380-2s", "cloud-vm", "epyc-7763-2s", "icx-8380-2s"]  # lab-04 shares lab-01's profile
 GOVERNOR = "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"

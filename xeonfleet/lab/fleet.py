@@ -6,7 +6,7 @@ profile, and a real sshd on its own loopback port. Killing the namespace's PID 1
 host down (processes, mounts, namespaces); its state dir and its tree layer survive until `down`,
 so writes by deploys persist across `stop`/`start`.
 
-Lab dir layout (default `<repo>/.lab`, or $XEONFLEET_LAB_DIR):
+Lab dir layout (default $XDG_DATA_HOME/xeonfleet/lab, or $XEONFLEET_LAB_DIR):
     lab.json            the state: settings and hosts (name, hardware, port, pid, state dir)
     id_ed25519[.pub]    the key pyinfra/paramiko log in with
     known_hosts         `[127.0.0.1]:PORT` entries for the lab host key
@@ -43,7 +43,7 @@ from xeonfleet.lab.trees import (
     shared_tree_dir,
     unmount_trees_fs,
 )
-from xeonfleet.resources import packaged
+from xeonfleet.resources import packaged, user_data_dir
 
 DEFAULT_HARDWARE = (
     "icx-8380-2s",
@@ -64,7 +64,6 @@ PROBE_BATCH = 256
 BOOT_CONCURRENCY = 8 * (os.cpu_count() or 1)
 KILL_TIMEOUT_S = 10.0
 HOST_INIT = packaged("lab/host_init.sh")
-REPO_DIR = Path(__file__).resolve().parents[2]
 REQUIRED_TOOLS = ("unshare", "nsenter", "pivot_root", "mountpoint", "mount", "ssh-keygen")
 SSHD = "/usr/sbin/sshd"  # host_init.sh runs this path inside the host's root
 CAP_SYS_ADMIN = 21
@@ -217,8 +216,9 @@ def diff_plan(
 
 
 def default_lab_dir() -> Path:
-    """$XEONFLEET_LAB_DIR, else `<repo>/.lab`: tests point the variable at a temp dir."""
-    return Path(os.environ.get("XEONFLEET_LAB_DIR") or REPO_DIR / ".lab")
+    """$XEONFLEET_LAB_DIR, else the user's data dir (as the results store), so an installed wheel never
+    writes into site-packages; tests point the variable at a temp dir."""
+    return Path(os.environ.get("XEONFLEET_LAB_DIR") or user_data_dir() / "lab")
 
 
 def lab_unavailable_reason() -> str | None:
