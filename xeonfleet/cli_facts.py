@@ -12,6 +12,8 @@ import re
 import sys
 from pathlib import Path
 
+from typing import NoReturn
+
 import click
 
 from xeonfleet.cli_output import emit, output_options, resolve_format
@@ -23,7 +25,7 @@ _MODEL_NOISE = re.compile(r"\((R|TM)\)|\bIntel\b|\bXeon\b|\bCPU\b|\bProcessor\b|
 TABLE_COLUMNS = ("host", "model", "microarch", "SxCxT", "numa", "memory", "governor", "turbo", "thp", "kernel")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_PROBLEM)
 
@@ -31,6 +33,23 @@ def _fail(message: str) -> None:
 def _quiet_pyinfra() -> None:
     """Failures are reported per host by us, in one line; pyinfra's own log would repeat them."""
     logging.getLogger("pyinfra").setLevel(logging.CRITICAL)
+
+
+def gather_facts(inventory: str | None, sysroot: str | None, timeout: int) -> tuple[dict, dict]:
+    """(facts by host, unreachable by host) from an inventory or one sysroot: what facts and recommend read.
+    Wrong input is one error line and exit 2."""
+    from xeonfleet.gather import GatherError, gather_inventory, gather_sysroot
+
+    if (inventory is None) == (sysroot is None):
+        _fail("give either an INVENTORY (e.g. inventories/lab.py) or --sysroot DIR, not both or neither")
+    try:
+        if sysroot is not None:
+            return {sysroot: gather_sysroot(sysroot)}, {}
+        _quiet_pyinfra()
+        gathered = gather_inventory(inventory, connect_timeout=timeout)
+        return gathered.results, gathered.unreachable
+    except GatherError as exc:
+        _fail(str(exc))
 
 
 def _show(value: object) -> str:
@@ -85,20 +104,8 @@ def facts_command(inventory: str | None, sysroot: str | None, fmt: str | None, o
 
     Exit 0 when every host answered, 2 when any host was unreachable or the input was wrong.
     """
-    from xeonfleet.gather import GatherError, gather_inventory, gather_sysroot
-
-    if (inventory is None) == (sysroot is None):
-        _fail("give either an INVENTORY (e.g. inventories/lab.py) or --sysroot DIR, not both or neither")
     fmt = "json" if as_json else resolve_format(fmt, output, FORMATS, "table")
-    try:
-        if sysroot is not None:
-            results, unreachable = {sysroot: gather_sysroot(sysroot)}, {}
-        else:
-            _quiet_pyinfra()
-            gathered = gather_inventory(inventory, connect_timeout=timeout)
-            results, unreachable = gathered.results, gathered.unreachable
-    except GatherError as exc:
-        _fail(str(exc))
+    results, unreachable = gather_facts(inventory, sysroot, timeout)
     if fmt == "json":
         # A sysroot is one node: its facts as they are; an inventory: keyed by host.
         shown = results[sysroot] if sysroot is not None else dict(sorted(results.items()))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from xeonfleet.cli_facts import EXIT_PROBLEM, _fail, _quiet_pyinfra
+from xeonfleet.cli_facts import EXIT_PROBLEM, gather_facts
 from xeonfleet.cli_output import emit, output_options, resolve_format
 from xeonfleet.cli_table import format_table
 
@@ -27,21 +27,10 @@ def recommend_command(inventory: str | None, sysroot: str | None, fmt: str | Non
 
     Exit 0 when every host answered, 2 when any host was unreachable or the input was wrong.
     """
-    from xeonfleet.gather import GatherError, gather_inventory, gather_sysroot
     from xeonfleet.recommend import recommend
 
-    if (inventory is None) == (sysroot is None):
-        _fail("give either an INVENTORY (e.g. inventories/lab.py) or --sysroot DIR, not both or neither")
     fmt = resolve_format(fmt, output, FORMATS, "table")
-    try:
-        if sysroot is not None:
-            results, unreachable = {sysroot: gather_sysroot(sysroot)}, {}
-        else:
-            _quiet_pyinfra()
-            gathered = gather_inventory(inventory, connect_timeout=timeout)
-            results, unreachable = gathered.results, gathered.unreachable
-    except GatherError as exc:
-        _fail(str(exc))
+    results, unreachable = gather_facts(inventory, sysroot, timeout)
     chosen = {host: recommend(facts) for host, facts in sorted(results.items())}
     if fmt == "json":
         text = json.dumps({h: {"profile": r.profile, "reason": r.reason} for h, r in chosen.items()}, indent=2)
