@@ -11,7 +11,6 @@ import logging
 import re
 import sys
 from pathlib import Path
-
 from typing import NoReturn
 
 import click
