@@ -141,3 +141,19 @@ def test_memory_nodes_outside_mems_allowed_are_not_planned(sysroot: str, tmp_pat
     root = restricted_copy(sysroot, tmp_path, "0-159", "2")
     result = launch(root, "--mode", "throughput", "--dry-run", "--", "app")
     assert [row[1] for row in plan_rows(result.stdout)] == ["2"]
+
+
+def test_near_nic_places_every_instance_on_the_nics_numa_node(sysroot: str, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "nic"
+    shutil.copytree(sysroot, root, symlinks=True)
+    (root / "sys/class/net/ens1f1/device/numa_node").write_text("2\n")
+    rows = plan_rows(launch(str(root), "--near-nic", "ens1f1", "--mode", "latency", "--dry-run", "--", "app").stdout)
+    assert rows and {row[1] for row in rows} == {"2"}  # SNC2: node 2 is socket 1's first half
+    (root / "sys/class/net/ens1f1/device/numa_node").write_text("-1\n")
+    unknown = launch(str(root), "--near-nic", "ens1f1", "--dry-run", "--", "app")
+    assert unknown.returncode == 2 and "ens1f1 reports no NUMA node" in unknown.stderr
+    virtual = launch(str(root), "--near-nic", "lo", "--dry-run", "--", "app")
+    assert virtual.returncode == 2 and len(virtual.stderr.strip().splitlines()) == 1
+    assert "no PCIe device behind lo" in virtual.stderr

@@ -138,6 +138,23 @@ def find_library(pattern: str) -> str | None:
     return None
 
 
+def near_nic(nodes: dict[int, list[int]], root: str, nic: str) -> dict[int, list[int]]:
+    """Only the NUMA node the NIC's PCIe device sits on: its packets' DMA and interrupts land there, so
+    serving instances there read them from local memory."""
+    text = _read(os.path.join(root, "sys/class/net", nic, "device/numa_node"))
+    if text is None:
+        raise LaunchError(f"no PCIe device behind {nic} (/sys/class/net/{nic}/device/numa_node): name a physical "
+                          f"NIC (ls /sys/class/net) or drop --near-nic")
+    text = text.strip()
+    node = int(text) if text.lstrip("-").isdigit() else -1
+    if node < 0:
+        raise LaunchError(f"{nic} reports no NUMA node (one-node machine or firmware without it): drop --near-nic")
+    if not nodes.get(node):
+        raise LaunchError(f"{nic} sits on NUMA node {node}, where this process may use no CPU; widen its "
+                          f"affinity/cpuset or drop --near-nic")
+    return {node: nodes[node]}
+
+
 def physical_cores(cpus: list[int], siblings: dict[int, tuple[int, ...]]) -> int:
     return len({min(siblings.get(c, (c,))) for c in cpus})
 
@@ -188,6 +205,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--instances", default="auto", help="N or auto (as many as fit)")
     parser.add_argument("--cores-per-instance", default="auto", help="physical cores per instance, or auto")
     parser.add_argument("--node-local", action="store_true", help="numactl -l instead of -m NODE")
+    parser.add_argument("--near-nic", metavar="IFACE", help="only the NUMA node the NIC IFACE is attached to")
     parser.add_argument("--mode", choices=("throughput", "latency"), help="one instance per NUMA node / 4 cores each")
     parser.add_argument("--allocator", choices=("jemalloc", "tcmalloc", "default"), default="default")
     parser.add_argument("--omp", choices=("intel", "gnu"), default="intel")
@@ -213,6 +231,8 @@ def main(argv: list[str]) -> int:
         nodes, note = usable_topology(nodes, *allowed_cpus_and_mems(args.sysroot))
         if note:
             print(f"xeonfleet-run: note: {note}", file=sys.stderr)
+        if args.near_nic:
+            nodes = near_nic(nodes, args.sysroot, args.near_nic)
         plan = choose_plan(args, nodes, siblings)
         preload = None
         if args.allocator != "default":
