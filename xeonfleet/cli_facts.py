@@ -34,6 +34,15 @@ def _quiet_pyinfra() -> None:
     logging.getLogger("pyinfra").setLevel(logging.CRITICAL)
 
 
+def emit_and_exit(text: str, output: Path | None, fmt: str, unreachable: dict[str, str]) -> None:
+    """Write what was gathered, then each unreachable host's reason on stderr (exit 2 if any)."""
+    emit(text + "\n", output, fmt)
+    for host, reason in sorted(unreachable.items()):
+        click.echo(f"{host}: {reason}", err=True)
+    if unreachable:
+        sys.exit(EXIT_PROBLEM)
+
+
 def gather_facts(inventory: str | None, sysroot: str | None, timeout: int) -> tuple[dict, dict]:
     """(facts by host, unreachable by host) from an inventory or one sysroot: what facts and recommend read.
     Wrong input is one error line and exit 2."""
@@ -112,11 +121,7 @@ def facts_command(inventory: str | None, sysroot: str | None, fmt: str | None, o
     else:
         text = format_table(TABLE_COLUMNS, [summary_row(h, f) for h, f in sorted(results.items())],
                             to_stdout=output is None)
-    emit(text + "\n", output, fmt)
-    for host, reason in sorted(unreachable.items()):
-        click.echo(f"{host}: {reason}", err=True)
-    if unreachable:
-        sys.exit(EXIT_PROBLEM)
+    emit_and_exit(text, output, fmt, unreachable)
 
 
 @click.command("snapshot")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from xeonfleet.cli_facts import EXIT_PROBLEM, gather_facts
-from xeonfleet.cli_output import emit, output_options, resolve_format
+from xeonfleet.cli_facts import emit_and_exit, gather_facts
+from xeonfleet.cli_output import output_options, resolve_format
 from xeonfleet.cli_table import format_table
 
 FORMATS = ("table", "json")
@@ -37,8 +36,4 @@ def recommend_command(inventory: str | None, sysroot: str | None, fmt: str | Non
     else:
         text = format_table(("host", "profile", "reason"), [(h, r.profile, r.reason) for h, r in chosen.items()],
                             to_stdout=output is None)
-    emit(text + "\n", output, fmt)
-    for host, reason in sorted(unreachable.items()):
-        click.echo(f"{host}: {reason}", err=True)
-    if unreachable:
-        sys.exit(EXIT_PROBLEM)
+    emit_and_exit(text, output, fmt, unreachable)

@@ -39,6 +39,17 @@ def _unplaced(dimms: list[dict[str, Any]], need_channel: bool = True) -> str | N
     return f"no {what} for slot(s) {', '.join(missing)}: their names match no rule of xeonfleet/parsers/dimm_slots.yaml"
 
 
+def _judgeable(facts: Facts, need_channel: bool) -> tuple[list[dict[str, Any]], str | None]:
+    """The populated DIMMs, or why a rule cannot judge them (its UNKNOWN evidence): no SMBIOS, no
+    populated DIMM, or slots no rule could place on a socket (and channel)."""
+    if reason := no_dmi(facts):
+        return [], reason
+    dimms = _populated(facts)
+    if not dimms:
+        return [], "no populated DIMMs reported"
+    return dimms, _unplaced(dimms, need_channel)
+
+
 def _by_channel(dimms: list[dict[str, Any]]) -> dict[Channel, list[dict[str, Any]]]:
     channels: dict[Channel, list[dict[str, Any]]] = defaultdict(list)
     for dimm in dimms:
@@ -86,12 +97,8 @@ def check_channels(facts: Facts, wanted: Any) -> Verdict:
 def check_dimms_per_channel(facts: Facts, wanted: Any) -> Verdict:
     """Every populated channel, on every socket, holds the same number of DIMMs (1DPC or 2DPC, not both)."""
     expected = "the same DIMMs per channel on every channel"
-    if reason := no_dmi(facts):
-        return UNKNOWN, reason, expected
-    dimms = _populated(facts)
-    if not dimms:
-        return UNKNOWN, "no populated DIMMs reported", expected
-    if reason := _unplaced(dimms):
+    dimms, reason = _judgeable(facts, need_channel=True)
+    if reason:
         return UNKNOWN, reason, expected
     channels = _by_channel(dimms)
     counts = Counter(len(slots) for slots in channels.values())
@@ -113,12 +120,8 @@ def _kind(dimm: dict[str, Any]) -> str:
 def check_matched(facts: Facts, wanted: Any) -> Verdict:
     """Within each socket every DIMM has the same part number, size, rank and type."""
     expected = "identical DIMMs within each socket"
-    if reason := no_dmi(facts):
-        return UNKNOWN, reason, expected
-    dimms = _populated(facts)
-    if not dimms:
-        return UNKNOWN, "no populated DIMMs reported", expected
-    if reason := _unplaced(dimms, need_channel=False):
+    dimms, reason = _judgeable(facts, need_channel=False)
+    if reason:
         return UNKNOWN, reason, expected
     odd = []
     for socket in sorted({d["socket"] for d in dimms}):
@@ -170,12 +173,8 @@ def _fill_to_match(small: list[dict[str, Any]], large: list[dict[str, Any]]) -> 
 def check_socket_balance(facts: Facts, wanted: Any) -> Verdict:
     """Every socket holds the same amount of memory (else one socket's threads read remote memory)."""
     expected = "the same memory on every socket"
-    if reason := no_dmi(facts):
-        return UNKNOWN, reason, expected
-    dimms = _populated(facts)
-    if not dimms:
-        return UNKNOWN, "no populated DIMMs reported", expected
-    if reason := _unplaced(dimms, need_channel=False):
+    dimms, reason = _judgeable(facts, need_channel=False)
+    if reason:
         return UNKNOWN, reason, expected
     slots = [d for d in fact(facts, "memory.dimms") or [] if d.get("socket") is not None]
     totals = {s: sum(d.get("size_bytes") or 0 for d in dimms if d["socket"] == s)
