@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab_ssh import ssh
 from tests.prom_format import exposition_problems
 
 pytestmark = pytest.mark.lab
@@ -56,17 +57,6 @@ def run(lab, *args: str, db: Path | None = None, program: str = "xeonfleet") -> 
         env["XEONFLEET_DB"] = str(db)
     return subprocess.run([str(BIN / program), *args], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
-
-
-def ssh(lab, name: str, command: str) -> str:
-    """Run a shell command on a lab host over real SSH with the lab's key and known_hosts."""
-    host = lab.host(name)
-    result = subprocess.run(
-        ["ssh", "-i", str(lab.client_key), "-o", f"UserKnownHostsFile={lab.known_hosts}",
-         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-p", str(host.port), "root@127.0.0.1",
-         command], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.facts_expect import expect_mismatches
+from tests.lab_ssh import ssh
 from xeonfleet.lab.hardware import load_hardware
 
 pytestmark = pytest.mark.lab
@@ -40,16 +41,6 @@ def run(lab, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "XEONFLEET_LAB_DIR": str(lab.lab_dir)}
     return subprocess.run([str(BIN / "xeonfleet"), *args], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
-
-
-def ssh(lab, name: str, command: str) -> str:
-    host = lab.host(name)
-    result = subprocess.run(
-        ["ssh", "-i", str(lab.client_key), "-o", f"UserKnownHostsFile={lab.known_hosts}",
-         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-p", str(host.port), "root@127.0.0.1",
-         command], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
