@@ -1,10 +1,13 @@
 """The node's theoretical compute peak per precision, from its facts: cores x base GHz x ops per core-cycle.
 
-One table (PEAK_TABLE) holds the ops per core and cycle of each ISA the guide names, best ISA first
-within a precision: the node's peak for a precision is the first row whose cpuinfo flags it has.
-AVX-512 rows scale with the AVX-512 FMA units per core (cpu.fma_units); AMX rows do not (one TMUL per
-core); the AVX2 row counts the two 256-bit FMA pipes every x86 server core we know has (Haswell and
-later, Zen 2 and later), so it needs a known microarch.
+One table (PEAK_TABLE) holds the ops per core and cycle of each ISA the guide names, plus FP16 (AMX-FP16
+on Granite Rapids, AVX512-FP16 from Sapphire Rapids on), best ISA first within a precision: the node's
+peak for a precision is the first row whose cpu.isa flags it has. A flag the facts do not hold (null, or
+a key facts from an older collector lack) stops the walk at that row: a better ISA cannot be ruled out,
+so there is no peak rather than a lower one. AVX-512 rows scale with the AVX-512 FMA units per core
+(cpu.fma_units); AMX rows do not (one TMUL per core); the AVX2 row counts two 256-bit FMA pipes, which
+only the microarchs in TWO_256BIT_FMA_PIPES are known to have (an E-core such as Sierra Forest's is not
+among them).
 
 Base frequency is used (the guaranteed all-core clock; AVX-512/AMX licence clocks are lower, turbo
 higher), as vendors do in published peaks. A factor the facts do not know gives no peak (None, with the
@@ -15,8 +18,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-PRECISIONS = ("fp32", "bf16", "int8")
-UNITS = {"fp32": "GFLOP/s", "bf16": "GFLOP/s", "int8": "GOP/s"}
+PRECISIONS = ("fp32", "bf16", "int8", "fp16")
+UNITS = {"fp32": "GFLOP/s", "bf16": "GFLOP/s", "int8": "GOP/s", "fp16": "GFLOP/s"}
+# Two 256-bit FMA pipes per core: Intel P-cores from Haswell on (FMA on ports 0 and 1; Intel 64 and IA-32
+# Optimization Reference Manual, Skylake server microarchitecture), AMD from Zen 2 on (AMD Software
+# Optimization Guides for family 17h model 30h+, 19h, 1Ah: two FMA pipes of 256 bits or wider).
+TWO_256BIT_FMA_PIPES = frozenset({"skylake-avx512", "cascadelake", "cooperlake", "icelake-server", "sapphirerapids",
+                                  "emeraldrapids", "graniterapids", "graniterapids-d", "zen2", "zen3", "zen4",
+                                  "zen5"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,12 @@ PEAK_TABLE = (
     IsaRate("bf16", "avx512_bf16", ("avx512_bf16",), per_fma_unit=64, why="VDPBF16PS: 32 BF16 pairs x 2"),
     IsaRate("int8", "amx", ("amx_int8",), per_core=2048, why="AMX TMUL, INT8 dot products"),
     IsaRate("int8", "avx512_vnni", ("avx512_vnni",), per_fma_unit=128, why="VPDPBUSD: 64 INT8 pairs x 2"),
+    # TDPFP16PS works on TDPBF16PS's tiles (a dword holds an FP16 pair: 16 x 16 x 32 FMAs per instruction;
+    # Intel ISA Extensions Programming Reference, AMX-FP16): BF16's work per instruction. Intel's Xeon 6
+    # product brief gives 1024 BF16/FP16 ops/core-cycle (read here only as quoted by secondary sources).
+    IsaRate("fp16", "amx", ("amx_fp16",), per_core=1024, why="AMX TMUL, FP16 dot products (TDPFP16PS)"),
+    # VFMADD*PH zmm: 32 FP16 lanes (Intel SDM, AVX512-FP16), one per FMA unit and cycle as the rows above count.
+    IsaRate("fp16", "avx512_fp16", ("avx512_fp16",), per_fma_unit=64, why="VFMADD*PH: 32 FP16 lanes x 2"),
 )
 
 
@@ -81,6 +96,9 @@ def _rate(cpu: dict[str, Any], row: IsaRate) -> tuple[int | None, str]:
     if row.per_core is not None:
         if row.isa == "avx2" and not cpu.get("microarch"):
             return None, "AVX2 FMA pipes per core unknown: cpu.microarch is null"
+        if row.isa == "avx2" and cpu["microarch"] not in TWO_256BIT_FMA_PIPES:
+            return None, (f"AVX2 FMA pipes per core unknown for {cpu['microarch']}: two 256-bit pipes are known "
+                          f"only for {', '.join(sorted(TWO_256BIT_FMA_PIPES))}")
         return row.per_core, f"{row.per_core} {row.precision.upper()} ops/core-cycle ({row.isa}: {row.why})"
     units = cpu.get("fma_units")
     if not units:  # None (unknown) or 0 (no AVX-512 FMA unit, yet the flag says AVX-512): never guess
@@ -89,6 +107,18 @@ def _rate(cpu: dict[str, Any], row: IsaRate) -> tuple[int | None, str]:
     arch = cpu.get("microarch") or "microarch unknown"
     return units * row.per_fma_unit, (f"{units} FMA units (cpu.fma_units; {arch}{_from(cpu, 'microarch')}) x "
                                       f"{row.per_fma_unit} {row.precision.upper()} ops/unit-cycle ({row.isa}: {row.why})")
+
+
+def _best_row(rows: list[IsaRate], isa_flags: dict[str, Any]) -> tuple[IsaRate | None, str | None]:
+    """(the first row whose flags are all true, None), or (the row whose flag is unknown, that flag): a
+    better ISA that might be there is never skipped for a lower one."""
+    for row in rows:
+        unknown = next((flag for flag in row.flags if isa_flags.get(flag) is None), None)
+        if unknown:
+            return row, unknown
+        if all(isa_flags[flag] for flag in row.flags):
+            return row, None
+    return None, None
 
 
 def precision_peak(facts: dict[str, Any], precision: str) -> PrecisionPeak:
@@ -103,9 +133,13 @@ def precision_peak(facts: dict[str, Any], precision: str) -> PrecisionPeak:
     rows = [row for row in PEAK_TABLE if row.precision == precision]
     if not rows:
         raise ValueError(f"precision {precision!r} unknown; use one of {', '.join(PRECISIONS)}")
-    if not isa_flags or any(isa_flags.get(flag) is None for row in rows for flag in row.flags):
+    if all(value is None for value in isa_flags.values()):
         return none(None, "cpu.isa unknown (no flags line in /proc/cpuinfo)")
-    row = next((r for r in rows if all(isa_flags.get(flag) for flag in r.flags)), None)
+    row, unknown = _best_row(rows, isa_flags)
+    if unknown:
+        state = "null in" if unknown in isa_flags else "absent from"
+        return none(None, f"cpu.isa.{unknown} is {state} these facts: cannot tell whether the node has "
+                          f"{precision.upper()} {row.isa}")
     if row is None:
         return none(None, f"no {precision.upper()} ISA of {', '.join(r.isa for r in rows)} in cpu.isa")
     if not cores:
