@@ -63,6 +63,10 @@ class Cpu(TypedDict):
     isa: Isa
     fma_units: Annotated[int | None, Field(description="AVX-512 FMA units per core (0 without AVX-512); null "
                                                        "when the SKU is unknown")]
+    segment: Annotated[str | None, Field(description='platform segment the SKU names, e.g. "Xeon 6 6700P '
+                                                     '(Granite Rapids-SP)"; null when it cannot be told')]
+    segment_note: Annotated[str | None, Field(description="the table row's source, or why the segment is "
+                                                          "unknown; null for CPUs outside the Intel table")]
     flags: list[str]
 
 

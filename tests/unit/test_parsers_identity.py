@@ -46,7 +46,8 @@ def test_a_masked_model_is_identified_by_flags_and_a_known_one_by_model():
 def test_fma_units_only_where_certain():
     assert fma_units("Intel(R) Xeon(R) Processor", "sapphirerapids", True) == 2  # every AMX Xeon
     assert fma_units("Intel(R) Xeon(R) Processor", "icelake-server", True) is None  # SKU masked
-    assert fma_units("Intel(R) Xeon(R) Gold 5318Y CPU @ 2.10GHz", "icelake-server", True) == 1
+    assert fma_units("Intel(R) Xeon(R) Gold 5318Y CPU @ 2.10GHz", "icelake-server", True) is None  # not in ark's table here
+    assert fma_units("Intel(R) Xeon(R) Gold 5218 CPU @ 2.30GHz", "cascadelake", True) == 1
     assert fma_units(None, None, False) == 0
 
 

@@ -48,7 +48,11 @@ def test_microarch(vendor, family, model, stepping, name):
     ("Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz", "icelake-server", True, 2),
     ("Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", "cascadelake", True, 2),
     ("Intel(R) Xeon(R) Gold 5218 CPU @ 2.30GHz", "cascadelake", True, 1),
-    ("Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz", "icelake-server", True, 1),
+    ("Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz", "icelake-server", True, None),  # not in ark's table here
+    ("Intel(R) Xeon(R) Silver 4214 CPU @ 2.20GHz", "cascadelake", True, 1),
+    ("Intel(R) Xeon(R) Gold 5222 CPU @ 3.80GHz", "cascadelake", True, 2),  # ark: the Gold 5 exception
+    ("Intel(R) Xeon(R) Gold 5122 CPU @ 3.60GHz", "skylake-avx512", True, 2),
+    ("Intel(R) Xeon(R) Gold 5218R CPU @ 2.10GHz", "cascadelake", True, None),  # SKU not listed: never a guess
     ("Intel(R) Xeon(R) Platinum 8480+", "sapphirerapids", True, 2),
     ("Intel(R) Xeon(R) Gold 5418Y", "sapphirerapids", True, 2),
     ("AMD EPYC 7763 64-Core Processor", "zen3", False, 0),
@@ -60,8 +64,10 @@ def test_fma_units(model_name, arch, avx512f, units):
 
 
 def test_channels_per_socket():
-    assert channels_per_socket("icelake-server") == 8 and channels_per_socket("cascadelake") == 6
-    assert channels_per_socket(None) is None
+    assert channels_per_socket("icelake-server", "Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz") == 8
+    assert channels_per_socket("cascadelake", "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz") == 6
+    assert channels_per_socket("zen3", "AMD EPYC 7763 64-Core Processor") == 8
+    assert channels_per_socket(None, None) is None
 
 
 def test_cpuinfo_without_blank_lines_and_with_a_header():

@@ -13,6 +13,7 @@ from typing import Any
 from xeonfleet.audit.findings import FAIL, PASS, UNKNOWN
 from xeonfleet.knobs import Facts, fact
 from xeonfleet.parsers.dimm_slots import max_speed_mts
+from xeonfleet.parsers.microarch import max_dimm_mts
 
 Verdict = tuple[str, str, str]  # (status, evidence, expected), as xeonfleet.rules
 Channel = tuple[int, str]  # (socket, channel name)
@@ -74,7 +75,8 @@ def check_channels(facts: Facts, wanted: Any) -> Verdict:
         return UNKNOWN, reason, expected
     per_socket = fact(facts, "memory.channels_per_socket")
     if not per_socket:
-        return UNKNOWN, f"channels per socket unknown for CPU {fact(facts, 'cpu.microarch') or '?'}", expected
+        why = fact(facts, "cpu.segment_note") or f"CPU {fact(facts, 'cpu.microarch') or '?'} not in the table"
+        return UNKNOWN, f"channels per socket unknown: {why}", expected
     if problem := fact(facts, "memory.channel_problem"):
         return UNKNOWN, problem, expected
     populated = fact(facts, "memory.populated_channels") or {}
@@ -135,30 +137,53 @@ def check_matched(facts: Facts, wanted: Any) -> Verdict:
     return PASS, "; ".join(sorted({_kind(d) for d in dimms})), expected
 
 
+# JEDEC DDR5 RDIMMs top out at 6400 MT/s on every platform of xeonfleet/parsers/xeon_table.py; MRDIMMs
+# (MCR DIMMs on Xeon 6) are rated 8000-8800. SMBIOS type 17 has no MRDIMM type, so the rating tells.
+MRDIMM_MIN_MTS = 7200
+
+
+def _is_mrdimm(dimm: dict[str, Any]) -> bool:
+    return dimm.get("type") == "DDR5" and (dimm.get("speed_mts") or 0) >= MRDIMM_MIN_MTS
+
+
+def _speed_limit(facts: Facts, dimms: list[dict[str, Any]]) -> tuple[int | None, int | None, str]:
+    """(DIMMs per channel, the population's top MT/s, its source): the board's published speed where
+    dimm_slots.yaml has the board, else the CPU segment's (2DPC and MRDIMM speeds included); None with
+    the reason when neither publishes one."""
+    if _unplaced(dimms):
+        return None, None, "DIMMs per channel unknown (unplaced slots)"
+    dpc = max(len(slots) for slots in _by_channel(dimms).values())
+    ranks = {d.get("rank") for d in dimms}
+    if None not in ranks:
+        board = max_speed_mts(fact(facts, "system.manufacturer"), fact(facts, "system.product"),
+                              fact(facts, "cpu.microarch"), ranks, dpc)
+        if board:
+            return dpc, board[0], f"board maximum {board[0]} MT/s at {dpc}DPC ({board[1]})"
+    mts, note = max_dimm_mts(fact(facts, "cpu.microarch"), fact(facts, "cpu.model_name"), dpc,
+                             any(_is_mrdimm(d) for d in dimms))
+    if mts:
+        return dpc, mts, f"platform maximum {mts} MT/s: {note}"
+    return dpc, None, f"the board's maximum for this population is not in xeonfleet/parsers/dimm_slots.yaml; {note}"
+
+
 def check_rated_speed(facts: Facts, wanted: Any) -> Verdict:
-    """DIMMs run at their rated speed, and at the board's published maximum for this population."""
-    expected = "configured speed = rated speed = the platform's maximum"
+    """DIMMs run as fast as both their rating and the platform allow for this population: 2DPC and
+    MRDIMM speeds are the platform's, so a 6400 DIMM at 5200 on a 2DPC Xeon 6 board passes."""
+    expected = "configured speed = the lower of the DIMM's rating and the platform's maximum"
     if reason := no_dmi(facts):
         return UNKNOWN, reason, expected
     dimms = _populated(facts)
     known = [d for d in dimms if d.get("speed_mts") and d.get("configured_speed_mts")]
     if not known:
         return UNKNOWN, "DIMM speeds not reported", expected
-    dpc = None if _unplaced(dimms) else max(len(slots) for slots in _by_channel(dimms).values())
-    ranks = {d.get("rank") for d in dimms}
-    platform = None
-    if dpc is not None and None not in ranks:
-        platform = max_speed_mts(fact(facts, "system.manufacturer"), fact(facts, "system.product"),
-                                 fact(facts, "cpu.microarch"), ranks, dpc)
-    problems = [f"{d.get('locator')} {d['configured_speed_mts']}/{d['speed_mts']} MT/s"
-                for d in known if d["configured_speed_mts"] < d["speed_mts"]]
-    if platform:
-        mts, source = platform
-        problems += [f"{d.get('locator')} is rated {d['speed_mts']} MT/s, below the board's {mts} at {dpc}DPC"
-                     for d in known if d["speed_mts"] < mts]
-        limit = f"board maximum {mts} MT/s at {dpc}DPC ({source})"
-    else:
-        limit = "the board's maximum for this population is not in xeonfleet/parsers/dimm_slots.yaml"
+    dpc, limit_mts, limit = _speed_limit(facts, dimms)
+    slow = [d for d in known if d["configured_speed_mts"] < min(d["speed_mts"], limit_mts or d["speed_mts"])]
+    problems = [f"{d.get('locator')} {d['configured_speed_mts']}/{d['speed_mts']} MT/s" for d in slow]
+    if limit_mts and "board" in limit.split(":")[0]:
+        problems += [f"{d.get('locator')} is rated {d['speed_mts']} MT/s, below the board's {limit_mts} at {dpc}DPC"
+                     for d in known if d["speed_mts"] < limit_mts]
+    if problems and limit_mts is None and all(d["configured_speed_mts"] < d["speed_mts"] for d in slow):
+        return UNKNOWN, "; ".join(problems) + f": below their rating, but {limit}", expected
     if problems:
         return FAIL, "; ".join(problems) + f"; {limit}", expected
     return PASS, f"{known[0]['configured_speed_mts']} MT/s on {len(known)} DIMMs; {limit}", expected

@@ -42,6 +42,9 @@ def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
     online = topo.pop("online")
     arch_name, arch_source = microarch.identify(identity["vendor"], identity["family"], identity["model"],
                                                 identity["stepping"], identity["flags"])
+    found, segment_note = microarch.segment(arch_name, identity["model_name"])
+    if arch_name and found is None and microarch.generations(arch_name):
+        errors.append(f"cpu.segment unknown: {segment_note}")
     max_khz = probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
     base_ghz, base_source = base_ghz_and_source(identity, probe.int_value("sys/devices/system/cpu/cpu0/cpufreq/base_frequency"))
     cpu = {
@@ -62,6 +65,8 @@ def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
         "microcode_uniform": identity["microcode_uniform"],
         "isa": identity["isa"],
         "fma_units": microarch.fma_units(identity["model_name"], arch_name, identity["isa"]["avx512f"]),
+        "segment": found.name if found else None,
+        "segment_note": segment_note if microarch.generations(arch_name) else None,
         "flags": identity["flags"],
     }
     return cpu, online
@@ -84,7 +89,8 @@ def build_node_facts(probe: ProbeOutput) -> dict:
         "cpu": cpu,
         "numa": numa.parse_numa(probe, online, cpu["sockets"], cpu["vendor"], total, errors),
         "memory": memory.parse_memory(
-            probe.lines("proc/meminfo"), table, microarch.channels_per_socket(cpu["microarch"]), errors,
+            probe.lines("proc/meminfo"), table, microarch.channels_per_socket(cpu["microarch"], cpu["model_name"]),
+            errors,
         ),
         "bios": table["bios"] if table else {"vendor": None, "version": None, "date": None},
         "system": {
