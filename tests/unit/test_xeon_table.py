@@ -155,3 +155,10 @@ def test_speed_against_the_platform_for_this_population(model_name: str, dpc: in
     channels = channels_per_socket(arch, model_name) or 8
     result = check_rated_speed(_board(arch, model_name, channels, channels, dpc, mts, configured, dimm_type), True)
     assert result[0] == status and part in result[1], result
+
+
+def test_the_msr_bit_table_names_generations_the_table_knows() -> None:
+    from xeonfleet.knobs.msr import MICROARCH_BITS
+
+    known = {generation.microarch for generation in GENERATIONS}
+    assert set(MICROARCH_BITS) <= known  # "skylake-server" was never a name cpu.microarch takes

@@ -53,7 +53,7 @@ C_STATE_BITS = {
 _CLASSIC = ("l2_streamer", "l2_adjacent", "dcu_streamer", "dcu_ip", "c1e", "c1_demotion")
 _SPR = (*_CLASSIC, "dcu_next_page", "l2_amp")
 MICROARCH_BITS: dict[str, tuple[str, ...]] = {
-    "skylake-server": _CLASSIC, "cascadelake": _CLASSIC, "cooperlake": _CLASSIC, "icelake-server": _CLASSIC,
+    "skylake-avx512": _CLASSIC, "cascadelake": _CLASSIC, "cooperlake": _CLASSIC, "icelake-server": _CLASSIC,
     "sapphirerapids": _SPR, "emeraldrapids": _SPR, "graniterapids": _SPR,
 }
 # The MSRs the probe reads (its MSRS line in xeonfleet/probe.sh must list exactly these).
