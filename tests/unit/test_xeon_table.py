@@ -162,3 +162,13 @@ def test_the_msr_bit_table_names_generations_the_table_knows() -> None:
 
     known = {generation.microarch for generation in GENERATIONS}
     assert set(MICROARCH_BITS) <= known  # "skylake-server" was never a name cpu.microarch takes
+
+
+def test_hyperthreading_is_na_on_e_cores_and_judged_elsewhere() -> None:
+    from xeonfleet.audit.findings import NA
+    from xeonfleet.audit.rules import _check_hyperthreading
+
+    srf = {"cpu": {"microarch": "sierraforest", "segment": "Xeon 6 6700E (Sierra Forest-SP)", "smt_enabled": False}}
+    assert _check_hyperthreading(srf, True)[:2] == (NA, "Xeon 6 6700E (Sierra Forest-SP): E-cores have no SMT")
+    gnr = {"cpu": {"microarch": "graniterapids", "segment": None, "smt_enabled": False}}
+    assert _check_hyperthreading(gnr, True)[0] == FAIL

@@ -16,6 +16,7 @@ from xeonfleet.audit.pcie import check_nic_links, check_nvme_links
 from xeonfleet.audit.memory import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
                                     check_socket_balance)
 from xeonfleet.parsers.hypervisor import UNKNOWN_HYPERVISOR
+from xeonfleet.parsers.microarch import smt_capable
 from xeonfleet.profiles import Profile
 
 Verdict = tuple[str, str, str]  # (status, evidence, expected)
@@ -50,6 +51,13 @@ def _check_bool(path: str, label: str) -> Callable[[Facts, Any], Verdict]:
         return (PASS if bool(value) == bool(wanted) else FAIL), _on_off(value), _on_off(wanted)
 
     return check
+
+
+def _check_hyperthreading(facts: Facts, wanted: Any) -> Verdict:
+    """HT on, where the cores have SMT at all: E-core Xeons (Sierra Forest) have nothing to enable."""
+    if wanted and smt_capable(fact(facts, "cpu.microarch")) is False:
+        return NA, f"{fact(facts, 'cpu.segment') or fact(facts, 'cpu.microarch')}: E-cores have no SMT", _on_off(wanted)
+    return _check_bool("cpu.smt_enabled", "SMT state")(facts, wanted)
 
 
 def _check_intel_xeon(facts: Facts, wanted: Any) -> Verdict:
@@ -143,7 +151,7 @@ READ_ONLY_RULES: tuple[Rule, ...] = (
          ("cpu.vendor", "cpu.model_name"), _check_intel_xeon,
          "hardware: the guide's tuning targets Intel Xeon Scalable (Ice Lake or newer)"),
     Rule("bios.hyperthreading", "bios", "high", "Hyper-Threading enabled", "bios.hyperthreading",
-         ("cpu.smt_enabled",), _check_bool("cpu.smt_enabled", "SMT state"),
+         ("cpu.smt_enabled", "cpu.microarch"), _check_hyperthreading,
          "BIOS: Processor Configuration > Hyper-Threading [ALL] = Enable (also check `nosmt` is not on the kernel cmdline)",
          host_owned=True),
     Rule("bios.hwp_native", "bios", "medium", "Hardware P-states in native mode", "bios.hwp_native",

@@ -99,6 +99,12 @@ def segment(arch: str | None, model_name: str | None) -> tuple[Segment | None, s
                   "a hypervisor may mask it")
 
 
+def smt_capable(arch: str | None) -> bool | None:
+    """Whether the generation's cores have SMT at all (Sierra Forest's E-cores do not); None off-table."""
+    rows = generations(arch)
+    return all(row.smt for row in rows) if rows else None
+
+
 def channels_per_socket(arch: str | None, model_name: str | None) -> int | None:
     """Memory channels per socket of the CPU's platform segment (all must be populated for full
     bandwidth); AMD by generation; None when the segment cannot be told."""

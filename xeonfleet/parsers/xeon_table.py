@@ -49,6 +49,7 @@ class Generation:
     steppings: range | None  # None: any stepping
     fma_units: int | None  # units per core of every SKU of the generation (None: by segment or SKU)
     segments: tuple[Segment, ...]
+    smt: bool = True  # False: the cores have no SMT (Hyper-Threading) to enable
 
 
 def _sku(pattern: str) -> re.Pattern[str]:
@@ -157,15 +158,15 @@ GENERATIONS: tuple[Generation, ...] = (
                 "perfspect SRF_AP; brief-6"),
         Segment("Xeon 6 6700E (Sierra Forest-SP)", _sku(r"\b67\d\dE\b"), 8, None, None, 0, None,
                 "perfspect SRF_SP; brief-6"),
-    )),
+    ), smt=False),  # E-cores: one thread per core (brief-6; perfspect LogicalThreadCount 1)
     # Clearwater Forest: INTEL_ATOM_DARKMONT_X 0xDD (kernel); 12 channels (perfspect CWF, one segment).
     Generation("clearwaterforest", "Clearwater Forest (Xeon 6+ E-core)", "GenuineIntel", 6, (0xDD,), None, 0, (
         Segment("Clearwater Forest", _SOLE, 12, None, None, 0, None, "kernel; perfspect CWF"),
-    )),
+    ), smt=False),  # E-cores (perfspect LogicalThreadCount 1)
     # Diamond Rapids: INTEL_PANTHERCOVE_X, family 19 model 1 (kernel); 16 channels (perfspect DMR).
     Generation("diamondrapids", "Diamond Rapids", "GenuineIntel", 19, (0x01,), None, None, (
         Segment("Diamond Rapids", _SOLE, 16, None, None, None, None, "kernel; perfspect DMR"),
-    )),
+    ), smt=False),  # perfspect DMR LogicalThreadCount 1
 )
 
 # AMD Zen generations by (family, model range) (AMD's PPRs; PerfSpect cpu_defs.go for EPYC models).
