@@ -103,6 +103,36 @@ def test_matmul_speedups_are_over_fp32_and_a_skipped_precision_is_null_with_its_
     assert by["pct_of_peak_fp32"].reason.startswith("no peak passed")
 
 
+def test_matmul_fp16_rate_peak_and_speedup_carry_every_input():
+    result = {"fp32": {"times": [1.0], "kernel": {"isa": "avx512_core", "kernel": "brg_matmul:avx512_core"}},
+              "fp16": {"times": [0.125], "kernel": {"isa": "avx512_core_amx_fp16", "src_type": "f16",
+                                                    "kernel": "brg_matmul:avx10_1_512_amx_fp16"}}}
+    state = {"plan": benchlib.CpuPlan([(0, 1)], PLAN.metadata), "skipped": {}}
+    peaks = {"fp16": {"gops": 100.0, "per_core_gops": 10.0, "isa": "amx", "formula": "2 cores x ..."}}
+    by = {s.metric: s for s in matmul_isa._ParseMatmulResults(result, 1000, {"peaks": peaks}, state)}
+    assert by["rate_fp16"].value == pytest.approx(16.0) and by["rate_fp16"].unit == "GFLOP/s"
+    meta = by["rate_fp16"].metadata
+    assert (meta["precision"], meta["n"], meta["dtype"], meta["threads"]) == ("fp16", 1000, "float16", 2)
+    assert (meta["dispatched_isa"], meta["kernel"]) == ("avx512_core_amx_fp16", "brg_matmul:avx10_1_512_amx_fp16")
+    assert by["pct_of_used_cores_peak_fp16"].value == pytest.approx(100 * 16.0 / 20.0)
+    assert by["pct_of_peak_fp16"].metadata["peak_isa"] == "amx"
+    assert by["fp16_fp32_speedup"].value == pytest.approx(8.0)
+    assert by["bf16_fp32_speedup"].reason == "bf16 not in this job's precisions"
+
+
+@pytest.mark.parametrize("flags, skipped", [
+    ({"avx512f", "avx512_bf16", "amx_bf16", "avx512_fp16", "amx_fp16"}, set()),   # Granite Rapids
+    ({"avx512f", "avx512_bf16", "amx_bf16", "avx512_fp16"}, set()),                # Sapphire Rapids: AVX512-FP16
+    ({"avx512f", "avx512_vnni"}, {"bf16", "fp16"}),                                # Ice Lake
+    ({"avx2", "fma", "avx_vnni"}, {"bf16", "fp16"}),                               # Sierra Forest
+])
+def test_matmul_runs_bf16_and_fp16_only_where_the_flags_give_native_math(flags, skipped):
+    reasons = matmul_isa._skipped(list(matmul_isa.PRECISIONS), flags)
+    assert set(reasons) == skipped
+    if "fp16" in skipped:
+        assert reasons["fp16"] == "no amx_fp16 or avx512_fp16 in /proc/cpuinfo flags: FP16 would be emulated"
+
+
 def test_gemm_records_its_repeat_spread_and_peaks_of_the_cores_it_used():
     import gemm
 

@@ -75,6 +75,19 @@ def test_runner_script_writes_a_skip_document_without_its_stack(tmp_path):
     assert doc["status"] == "skipped" and "torch" in doc["reason"]
 
 
+def test_matmul_isa_on_this_cpu_skips_fp16_without_its_flags_and_says_why():
+    # The real Prepare on the real /proc/cpuinfo (the build machines are AMD EPYC guests without AVX-512).
+    import matmul_isa
+
+    with open("/proc/cpuinfo") as handle:
+        flags = next((line for line in handle if line.startswith("flags")), "flags :").split(":", 1)[1].split()
+    if {"amx_fp16", "avx512_fp16"} & set(flags):
+        pytest.skip("this CPU has native FP16 (amx_fp16 or avx512_fp16): nothing to skip")
+    state = matmul_isa.Prepare({"n": 1024, "precisions": ["fp32", "fp16"]})
+    assert state["precisions"] == ["fp32"]
+    assert state["skipped"] == {"fp16": "no amx_fp16 or avx512_fp16 in /proc/cpuinfo flags: FP16 would be emulated"}
+
+
 def _run_wrapper(tmp_path: Path, monkeypatch, runner_text: str, throttle_pct: int | None = None) -> dict:
     runners = tmp_path / "runners"
     runners.mkdir(exist_ok=True)

@@ -1,17 +1,19 @@
-"""INT8 and BF16 next to FP32 on one matrix multiply through oneDNN (PyTorch), against each precision's
-ISA peak, with the kernel oneDNN really dispatched.
+"""INT8, BF16 and FP16 next to FP32 on one matrix multiply through oneDNN (PyTorch), against each
+precision's ISA peak, with the kernel oneDNN really dispatched.
 
 The guide: INT8 with AVX-512 VNNI, BF16 and AMX on newer Xeons. The same N x N linear layer
 (y = x W^T) runs in each precision through oneDNN, the library every maintained stack uses on Xeon:
-FP32 and BF16 as torch's mkldnn Linear, INT8 as a quantized Linear on torch's `onednn` engine (u8
+FP32, BF16 and FP16 as torch's mkldnn Linear, INT8 as a quantized Linear on torch's `onednn` engine (u8
 activations, s8 weights). N is large enough (>= 1024) for oneDNN to pick its AMX / VNNI brgemm
 kernels. One probe call per precision runs under oneDNN verbose, so the samples name the kernel and
 its ISA (normalised by isa_names.py, shipped with the runners): a BF16 rate at 5 % of the AMX peak
 with `dispatched_isa: avx512_core_bf16` says AMX was not used, and why the speed-up is small.
 
 Peaks come from the controller's facts (xeonfleet/bench/peak.py, one table); the %-of-peak samples use
-the cores this process really ran on. BF16 runs only where the CPU has avx512_bf16 or amx_bf16 (else
-it is emulated and says nothing about the node); the speed-ups are over FP32 on the same node, same N."""
+the cores this process really ran on. BF16 runs only where the CPU has avx512_bf16 or amx_bf16, FP16
+only where it has amx_fp16 (Granite Rapids) or avx512_fp16 (Sapphire Rapids on): elsewhere they are
+emulated and say nothing about the node, so they are skipped with that reason. The speed-ups are over
+FP32 on the same node, same N."""
 
 from __future__ import annotations
 
@@ -21,9 +23,12 @@ import benchlib
 
 BENCHMARK_NAME = "matmul_isa"
 REQUIRES = ("torch",)
-PRECISIONS = ("fp32", "bf16", "int8")
-BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-UNITS = {"fp32": "GFLOP/s", "bf16": "GFLOP/s", "int8": "GOP/s"}
+PRECISIONS = ("fp32", "bf16", "int8", "fp16")
+# The /proc/cpuinfo flags that give a precision native math; precisions not named here always have it.
+NATIVE_FLAGS = {"bf16": ("avx512_bf16", "amx_bf16"), "fp16": ("amx_fp16", "avx512_fp16")}
+UNITS = {"fp32": "GFLOP/s", "bf16": "GFLOP/s", "int8": "GOP/s", "fp16": "GFLOP/s"}
+# What each precision multiplies (torch dtype names; INT8 is u8 activations x s8 weights).
+DTYPES = {"fp32": "float32", "bf16": "bfloat16", "int8": "quint8 x qint8", "fp16": "float16"}
 
 
 def _linear(precision: str, n: int):
@@ -38,7 +43,7 @@ def _linear(precision: str, n: int):
         layer.set_weight_bias(torch.quantize_per_tensor(torch.randn(n, n), 0.05, 0, torch.qint8), None)
         layer.scale, layer.zero_point = 0.5, 0
         return layer, torch.quantize_per_tensor(torch.rand(n, n), 0.01, 0, torch.quint8)
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    dtype = getattr(torch, DTYPES[precision])
     layer = mkldnn.to_mkldnn(torch.nn.Linear(n, n, bias=False), dtype)
     return layer, torch.randn(n, n).to(dtype).to_mkldnn()
 
@@ -62,6 +67,12 @@ def _flags() -> set[str]:
     return set(line.split(":", 1)[1].split())
 
 
+def _skipped(wanted: list[str], flags: set[str]) -> dict[str, str]:
+    """{precision: why it does not run} for the wanted precisions this CPU has no native math for."""
+    return {p: f"no {' or '.join(NATIVE_FLAGS[p])} in /proc/cpuinfo flags: {p.upper()} would be emulated"
+            for p in wanted if p in NATIVE_FLAGS and not flags.intersection(NATIVE_FLAGS[p])}
+
+
 def Prepare(params: dict) -> dict:
     wanted = params.get("precisions", list(PRECISIONS))
     unknown = [p for p in wanted if p not in PRECISIONS]
@@ -70,9 +81,7 @@ def Prepare(params: dict) -> dict:
                                    f"some of {list(PRECISIONS)}")
     if int(params.get("n", 0)) < 256:
         raise benchlib.RunnerError(f"n {params.get('n')!r} too small for oneDNN's AMX/VNNI kernels; use >= 1024")
-    skipped = {}
-    if "bf16" in wanted and not _flags().intersection(BF16_FLAGS):
-        skipped["bf16"] = f"no {' or '.join(BF16_FLAGS)} in /proc/cpuinfo flags: BF16 would be emulated"
+    skipped = _skipped(wanted, _flags())
     return {"plan": benchlib.node_plan("single"), "precisions": [p for p in wanted if p not in skipped],
             "skipped": skipped}
 
@@ -86,11 +95,11 @@ def Run(params: dict, state: dict) -> list:
 
 
 def _ParseMatmulResults(result: dict, n: int, params: dict, state: dict) -> list:
-    """Per precision: sustained rate, % of its ISA peak, the kernel; then INT8/FP32 and BF16/FP32."""
+    """Per precision: sustained rate, % of its ISA peak, the kernel; then each precision's speed-up over FP32."""
     plan, ops = state["plan"], 2.0 * n**3
     base = {"n": n, "op": "linear y = x W^T (oneDNN)", "warmup": params.get("warmup", 1),
             "repeats": params.get("repeats", 5), "statistic": "mean rate over repeats",
-            "skipped_precisions": state["skipped"], **plan.metadata}
+            "threads": len(plan.cpusets[0]), "skipped_precisions": state["skipped"], **plan.metadata}
     samples: list = []
     rates = {}
     for precision, measured in result.items():
@@ -99,14 +108,15 @@ def _ParseMatmulResults(result: dict, n: int, params: dict, state: dict) -> list
             raise benchlib.RunnerError(f"{precision} matmul timings are empty or non-positive: {times!r}")
         rates[precision] = ops * len(times) / sum(times) / 1e9
         kernel = measured["kernel"] or {}
-        meta = {**base, "precision": precision, "kernel": kernel.get("kernel"), "dispatched_isa": kernel.get("isa"),
-                "src_type": kernel.get("src_type"), **benchlib.spread([ops / t / 1e9 for t in times])}
+        meta = {**base, "precision": precision, "dtype": DTYPES[precision], "kernel": kernel.get("kernel"),
+                "dispatched_isa": kernel.get("isa"), "src_type": kernel.get("src_type"),
+                **benchlib.spread([ops / t / 1e9 for t in times])}
         samples.append(benchlib.Sample(f"rate_{precision}", rates[precision], UNITS[precision], meta))
         samples += benchlib.pct_of_peak_samples(rates[precision], params, precision, plan, meta, f"_{precision}")
     for precision, reason in state["skipped"].items():
         samples += [benchlib.Unavailable(f"{name}_{precision}", reason)
                     for name in ("rate", "pct_of_peak", "pct_of_used_cores_peak")]
-    for precision in ("bf16", "int8"):
+    for precision in (p for p in PRECISIONS if p != "fp32"):
         if precision in rates:
             samples.append(benchlib.Sample(f"{precision}_fp32_speedup", rates[precision] / rates["fp32"], "x",
                                            {**base, "reference": "fp32 on the same node, same n"}))
