@@ -34,7 +34,9 @@ MB = 1024 * 1024
 sys.path.insert(0, str(REPO))
 
 from lab_boot import mem_available  # noqa: E402  (bench/ is this script's directory)
-from xeonfleet.lab.fleet import Lab, LabHost, find_free_port_base  # noqa: E402
+from xeonfleet.lab.fleet import Lab  # noqa: E402
+from xeonfleet.lab.hosts import LabHost  # noqa: E402
+from xeonfleet.lab.ports import find_free_port_base  # noqa: E402
 
 BIN = Path(sys.executable).parent
 REFERENCE_SIZE = 20

@@ -42,7 +42,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.ssh_floor import ssh_floor  # noqa: E402
-from xeonfleet.lab.fleet import ADDRESS, Lab, find_free_port_base  # noqa: E402
+from xeonfleet.lab.fleet import Lab  # noqa: E402
+from xeonfleet.lab.ports import ADDRESS, find_free_port_base  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 FLOOR_TARGET = 1.3

@@ -22,7 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from xeonfleet.lab.fleet import DEFAULT_HARDWARE, Lab, LabError, LabHost, find_free_port_base
+from xeonfleet.lab.errors import LabError
+from xeonfleet.lab.fleet import DEFAULT_HARDWARE, Lab
+from xeonfleet.lab.hosts import LabHost
+from xeonfleet.lab.ports import find_free_port_base
 
 MB = 1024 * 1024
 

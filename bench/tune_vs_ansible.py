@@ -22,7 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from xeonfleet.lab.fleet import Lab, find_free_port_base  # noqa: E402
+from xeonfleet.lab.fleet import Lab  # noqa: E402
+from xeonfleet.lab.ports import find_free_port_base  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PLAYBOOK = REPO / "bench" / "ansible" / "ai_node.yml"

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from xeonfleet.frameworks import wheelhouse
 from xeonfleet.frameworks.stacks import validate_frameworks_spec
-from xeonfleet.lab.fleet import Lab, find_free_port_base
+from xeonfleet.lab.fleet import Lab
+from xeonfleet.lab.ports import find_free_port_base
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = {"envs": [{"name": "ai", "backend": "venv", "python": "3.11",

@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from xeonfleet.lab.fleet import Lab, find_free_port_base, lab_unavailable_reason
+from xeonfleet.lab.fleet import Lab
+from xeonfleet.lab.ports import find_free_port_base
+from xeonfleet.lab.processes import lab_unavailable_reason
 
 # Spread concurrent test sessions (several people or helpers on one VM) over distinct port ranges.
 _PORT_SEARCH_START = 23000 + (os.getpid() % 200) * 100

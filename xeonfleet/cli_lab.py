@@ -11,14 +11,10 @@ from pathlib import Path
 import click
 
 from xeonfleet.cli_table import format_table
-from xeonfleet.lab.fleet import (
-    DEFAULT_HARDWARE,
-    DEFAULT_PORT_BASE,
-    HostStatus,
-    Lab,
-    LabError,
-    default_lab_dir,
-)
+from xeonfleet.lab.errors import LabError
+from xeonfleet.lab.fleet import DEFAULT_HARDWARE, Lab, default_lab_dir
+from xeonfleet.lab.hosts import HostStatus
+from xeonfleet.lab.ports import DEFAULT_PORT_BASE
 
 EXIT_UNAVAILABLE = 2
 

@@ -16,8 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from xeonfleet.cli import main
-from xeonfleet.lab.fleet import Lab, LabError, find_free_port_base, port_is_free
+from xeonfleet.lab.errors import LabError
+from xeonfleet.lab.fleet import Lab
 from xeonfleet.lab.hardware import load_hardware
+from xeonfleet.lab.ports import find_free_port_base, port_is_free
 
 pytestmark = pytest.mark.lab
 REPO_DIR = Path(__file__).resolve().parents[2]

@@ -20,7 +20,8 @@ import pytest
 
 from xeonfleet.audit.findings import NA, PASS
 from xeonfleet.knobs import knobs_for
-from xeonfleet.lab.fleet import Lab, LabHost
+from xeonfleet.lab.fleet import Lab
+from xeonfleet.lab.hosts import LabHost
 from xeonfleet.parsers.node import node_facts_from_lines
 from xeonfleet.probe import probe_command
 from xeonfleet.profiles import load_profile

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.lab.fleet import find_free_port_base
+from xeonfleet.lab.ports import find_free_port_base
 
 REPO = Path(__file__).resolve().parents[2]
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])

@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.lab.fit import HOST, SHARED_TREE, GiB, Limit, MiB, fit_error, room_now
-from xeonfleet.lab.fleet import (
-    HostSpec,
-    HostStatus,
-    LabError,
-    LabHost,
-    diff_plan,
-    find_free_port_base,
-    plan_hosts,
-    port_is_free,
-)
+from xeonfleet.lab.errors import LabError
+from xeonfleet.lab.hosts import HostSpec, HostStatus, LabHost, diff_plan, plan_hosts
+from xeonfleet.lab.ports import find_free_port_base, port_is_free
 
 
 def test_plan_names_cycles_hardware_and_numbers_ports() -> None:
