@@ -148,11 +148,21 @@ class CState(TypedDict):
 
 @with_config(STRICT)
 class UncoreDie(TypedDict):
-    die: Annotated[str, Field(description="package_00_die_00 ...")]
+    die: Annotated[str, Field(description="package_00_die_00 (MSR driver) or uncore00 (TPMI driver) ...")]
+    package_id: int | None
+    domain_id: Annotated[int | None, Field(description="TPMI power domain; null for package_PP_die_DD dies")]
+    agent_types: Annotated[list[str] | None, Field(description='"core", "cache", "memory", "io"; null when the '
+                                                               'kernel does not list them')]
+    kind: Annotated[Literal["compute", "io"] | None, Field(description="compute: has the core agent; io: I/O "
+                                                                      "agents only; null when not known")]
     min_khz: int | None
     max_khz: int | None
     initial_min_khz: int | None
     initial_max_khz: int | None
+    elc_floor_khz: int | None
+    elc_low_threshold_percent: int | None
+    elc_high_threshold_percent: int | None
+    elc_high_threshold_enabled: bool | None
 
 
 @with_config(STRICT)

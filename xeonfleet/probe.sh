@@ -91,8 +91,13 @@ if has frameworks; then
 fi
 # Knob reads (xeonfleet/knobs/; paths as in xeonfleet/sysfs_paths.py): uncore limits, PCIe links, and
 # the MSR values of a snapshot (which stores each register read below as a text file dev/cpu/N/msr/ADDR).
+# The uncore dies of either driver: package_*_die_* (MSR) and uncore[0-9]* (TPMI: with the die's ids, agents
+# and efficiency latency control files).
 if has power; then
-    set -- "$@" $C/intel_uncore_frequency/package_*_die_*/*_freq_khz dev/cpu/[0-9]*/msr/0x*
+    U=$C/intel_uncore_frequency
+    set -- "$@" $U/package_*_die_*/*_freq_khz $U/uncore[0-9]*/*_freq_khz $U/uncore[0-9]*/package_id \
+        $U/uncore[0-9]*/domain_id $U/uncore[0-9]*/agent_types $U/uncore[0-9]*/elc_*_percent \
+        $U/uncore[0-9]*/elc_*_enable dev/cpu/[0-9]*/msr/0x*
 fi
 if has devices; then
     for a in current_link_speed current_link_width max_link_speed max_link_width numa_node; do

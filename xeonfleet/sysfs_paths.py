@@ -30,10 +30,18 @@ CPUIDLE_DRIVER = f"{CPU}/cpuidle/current_driver"
 THP_DIR = "sys/kernel/mm/transparent_hugepage"
 THP_ENABLED = f"{THP_DIR}/enabled"
 
-# intel_uncore_frequency: one directory per package and die, frequencies in kHz; the kernel keeps the
-# firmware's limits in initial_{min,max}_freq_khz (read-only), which is what `default` means.
+# intel_uncore_frequency (Documentation/admin-guide/pm/intel_uncore_frequency_scaling.rst): one directory
+# per die, frequencies in kHz; the kernel keeps the firmware's limits in initial_{min,max}_freq_khz
+# (read-only), which is what `default` means. The MSR driver (Skylake-SP to Emerald Rapids) names them
+# package_PP_die_DD; the TPMI driver (Granite Rapids, Sierra Forest; kernel 6.5+) names each die uncoreNN
+# (an instance number, with package_id/domain_id files saying which die) and keeps one package_PP_die_00
+# per package that reads the lowest min / highest max of its dies and writes all of them
+# (drivers/platform/x86/intel/uncore-frequency/uncore-frequency-tpmi.c, root_domain).
 UNCORE = f"{CPU}/intel_uncore_frequency"
-UNCORE_DIE_GLOB = f"{UNCORE}/package_[0-9]*_die_[0-9]*"
+UNCORE_TPMI_PREFIX = "uncore"
+# Efficiency latency control, TPMI dies only (kernel 6.12+ and UFS firmware v2): read, never set.
+UNCORE_ELC = ("elc_floor_freq_khz", "elc_low_threshold_percent", "elc_high_threshold_percent",
+              "elc_high_threshold_enable")
 
 # The msr driver's per-CPU device: an 8-byte pread/pwrite at offset = the MSR's address.
 MSR_DIR = "dev/cpu"
@@ -56,6 +64,21 @@ def every_cpu(leaf: str) -> str:
 def cstate(index: int, leaf: str) -> str:
     """A leaf of cpuidle state `index` under a CPU directory, e.g. cstate(2, "disable")."""
     return f"cpuidle/state{int(index)}/{leaf}"
+
+
+def uncore_die(name: str, leaf: str) -> str:
+    """A file of one intel_uncore_frequency die directory, e.g. uncore_die("uncore03", "max_freq_khz")."""
+    return f"{UNCORE}/{name}/{leaf}"
+
+
+def uncore_package_die(package: int, die: int) -> str:
+    """The MSR driver's name of a die directory (uncore-frequency-common.c: package_%02d_die_%02d)."""
+    return f"package_{int(package):02d}_die_{int(die):02d}"
+
+
+def uncore_tpmi_die(instance: int) -> str:
+    """The TPMI driver's name of a die directory (uncore-frequency-common.c: uncore%02d)."""
+    return f"{UNCORE_TPMI_PREFIX}{int(instance):02d}"
 
 
 def msr_device(cpu: int) -> str:

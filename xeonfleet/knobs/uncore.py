@@ -1,10 +1,18 @@
-"""Uncore (mesh/LLC) frequency limits through intel_uncore_frequency, per package and die.
+"""Uncore (mesh/LLC) frequency limits through intel_uncore_frequency, per die.
 
 PerfSpect's `config --uncore-max/min`. The profile names a limit as `max` (the firmware's highest,
 initial_max_freq_khz), `default` (the firmware's own initial value for that limit) or a number of kHz.
 A fixed uncore at its top (min = max) trades idle power for latency: online inference wants it. The
 kernel forgets the limits at reboot, so the boot script re-applies them; the undo log records each die's
 file, so restore puts back the exact kHz of every die.
+
+The limits go to the compute dies only. On Granite Rapids / Sierra Forest the TPMI driver also lists I/O
+dies (PCIe, CXL: pepc docs/guide-uncore.md), whose uncore is not the mesh and LLC the cores wait on, and
+PerfSpect sets them apart (`--uncore-max-compute` vs `--uncore-max-io`, [SRF+]: its cmd/config).
+A die whose kind the kernel does not say (the MSR driver's package_PP_die_DD, whose one die per package
+holds the cores; TPMI before kernel 6.16, which has no agent_types) keeps getting the limit, as before TPMI;
+`max`/`default` then resolve to each die's own firmware value. The TPMI driver's package_PP_die_00
+aggregates are never written (parse_uncore leaves them out): a write there would reach the I/O dies too.
 """
 
 from __future__ import annotations
@@ -24,6 +32,11 @@ PROFILE_KEYS = tuple(ProfileKey(f"power.uncore_{limit}", _valid_limit, "max, def
                      for limit in ("min", "max"))
 
 
+def target_dies(facts: Facts) -> list[dict[str, Any]]:
+    """The dies the profile's limits apply to: every die but the I/O ones (see the module docstring)."""
+    return [die for die in fact(facts, "power.uncore") or [] if die.get("kind") != "io"]
+
+
 def _applies(facts: Facts) -> str | None:
     if not is_intel(facts):
         return "intel_uncore_frequency is Intel's"
@@ -31,6 +44,8 @@ def _applies(facts: Facts) -> str | None:
         return f"under a hypervisor ({fact(facts, 'cpu.hypervisor')}) the uncore is the host's"
     if not fact(facts, "power.uncore"):
         return "no intel_uncore_frequency on this host (module not loaded or kernel older than 5.6)"
+    if not target_dies(facts):
+        return "intel_uncore_frequency lists only I/O dies here (no compute die to limit)"
     return None
 
 
@@ -43,22 +58,21 @@ def resolve(limit: str, asked: Any, die: dict[str, Any]) -> int | None:
     return asked
 
 
-def _limit_file(die: str, limit: str) -> str:
-    return f"{paths.UNCORE}/{die}/{limit}_freq_khz"
+def _limit_files(facts: Facts, limit: str) -> list[str]:
+    return [paths.uncore_die(die["die"], f"{limit}_freq_khz") for die in target_dies(facts)]
 
 
 def _knob(limit: str) -> Knob:
     def wanted(profile: Any, facts: Facts) -> list[int | None]:
         asked = profile.get(f"power.uncore_{limit}")
-        return [resolve(limit, asked, die) for die in fact(facts, "power.uncore") or []]
+        return [resolve(limit, asked, die) for die in target_dies(facts)]
 
     def command(values: list[int], facts: Facts) -> str:
-        dies = fact(facts, "power.uncore") or []
-        return "; ".join(commands.ensure_files(_limit_file(die["die"], limit), str(value))
-                         for die, value in zip(dies, values))
+        files = _limit_files(facts, limit)
+        return "; ".join(commands.ensure_files(path, str(value)) for path, value in zip(files, values))
 
     def plan_error(values: list[int | None], facts: Facts, data: Any) -> str | None:
-        for die, value in zip(fact(facts, "power.uncore") or [], values):
+        for die, value in zip(target_dies(facts), values):
             low, high = die.get("initial_min_khz"), die.get("initial_max_khz")
             if value is not None and low and high and not low <= value <= high:
                 return (f"power.uncore_{limit} {value} kHz is outside {die['die']}'s firmware range {low}-{high} kHz; "
@@ -67,12 +81,12 @@ def _knob(limit: str) -> Knob:
 
     return Knob(
         id=f"power.uncore_{limit}", category="power", severity="medium",
-        title=f"Uncore frequency {limit} (kHz per package/die)", facts=("power.uncore",),
-        read=lambda facts: [die.get(f"{limit}_khz") for die in fact(facts, "power.uncore") or []] or None,
+        title=f"Uncore frequency {limit} (kHz per compute die)", facts=("power.uncore",),
+        read=lambda facts: [die.get(f"{limit}_khz") for die in target_dies(facts)] or None,
         wanted=wanted, applies=_applies, plan_error=plan_error,
         setter=Setter(command=command,
-                      record=lambda values, facts: commands.record_values(
-                          f"power.uncore_{limit}", [f"{paths.UNCORE_DIE_GLOB}/{limit}_freq_khz"]),
+                      record=lambda values, facts: commands.record_values(f"power.uncore_{limit}",
+                                                                          _limit_files(facts, limit)),
                       boot=True),
     )
 

@@ -15,7 +15,7 @@ import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
@@ -227,19 +227,47 @@ class PcieLink(_Spec):
     numa_node: int = -1  # -1: the firmware did not say (what the kernel shows then)
 
 
-class UncoreSpec(_Spec):
-    """intel_uncore_frequency limits per package and die, in kHz; initial_* are the firmware's."""
+class UncoreElc(_Spec):
+    """Efficiency latency control of a TPMI die (kernel 6.12+, UFS firmware v2): its four elc_* files."""
+
+    floor_khz: int
+    low_threshold_percent: int
+    high_threshold_percent: int
+    high_threshold_enable: bool
+
+
+class UncoreDies(_Spec):
+    """intel_uncore_frequency limits of one kind of die, in kHz; initial_* are the firmware's."""
 
     initial_min_khz: int
     initial_max_khz: int
     min_khz: int = 0  # 0: the initial value
     max_khz: int = 0
     dies_per_package: int = 1
+    agent_types: Text = ""  # tpmi: what agent_types lists, e.g. "core cache memory"; "": no file (before 6.16)
+    elc: UncoreElc | None = None  # tpmi: None = no elc_* files (before 6.12, or UFS firmware v1)
 
     @model_validator(mode="after")
-    def _firmware_range(self) -> UncoreSpec:
+    def _firmware_range(self) -> UncoreDies:
         if not 0 < self.initial_min_khz <= self.initial_max_khz:
             raise _invalid("initial_min_khz must be > 0 and <= initial_max_khz", "fix the limits")
+        return self
+
+
+class UncoreSpec(UncoreDies):
+    """The uncore of each package: `dies_per_package` compute dies with these limits, and for layout tpmi
+    optionally `io` dies. layout package_die: the MSR driver's package_PP_die_DD directories (up to Emerald
+    Rapids); tpmi: the TPMI driver's uncoreNN per die (Granite Rapids, Sierra Forest; kernel 6.5+)."""
+
+    layout: Literal["package_die", "tpmi"] = "package_die"
+    io: UncoreDies | None = None  # tpmi: the I/O dies of each package (Granite Rapids has 2: pepc guide-uncore.md)
+
+    @model_validator(mode="after")
+    def _tpmi_only(self) -> UncoreSpec:
+        if self.layout != "tpmi":
+            for key, value in (("io", self.io), ("agent_types", self.agent_types), ("elc", self.elc)):
+                if value:
+                    raise _invalid("only the TPMI driver has it", "set uncore.layout: tpmi or remove it", key)
         return self
 
 

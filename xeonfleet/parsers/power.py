@@ -60,14 +60,65 @@ def _epb(probe: ProbeOutput, online: list[int], errors: list[str]) -> int | None
         return None
 
 
-def parse_uncore(probe: ProbeOutput) -> list[dict]:
-    """intel_uncore_frequency limits of each package/die, in kHz ([] without the driver)."""
-    dies = probe.matching(f"{paths.UNCORE}/", "/initial_max_freq_khz")
-    return [
-        {"die": die, **{f"{name}_khz": probe.int_value(f"{paths.UNCORE}/{die}/{name}_freq_khz")
-                        for name in ("min", "max", "initial_min", "initial_max")}}
-        for die in sorted(dies)
-    ]
+_UNCORE_LIMITS = ("min", "max", "initial_min", "initial_max")
+
+
+def _uncore_limits(probe: ProbeOutput, die: str) -> dict[str, int | None]:
+    return {f"{name}_khz": probe.int_value(paths.uncore_die(die, f"{name}_freq_khz")) for name in _UNCORE_LIMITS}
+
+
+def _die_kind(agents: list[str] | None) -> str | None:
+    """compute: the die has the core agent (the mesh and LLC the cores use; the kernel gives die_id only to
+    such domains); io: I/O agents without cores (Granite Rapids' PCIe/CXL dies, pepc docs/guide-uncore.md);
+    None when the kernel does not list agents or lists neither."""
+    if agents is None:
+        return None
+    if "core" in agents:
+        return "compute"
+    return "io" if "io" in agents else None
+
+
+def _elc(probe: ProbeOutput, die: str) -> dict[str, int | bool | None]:
+    floor, low, high, enable = (probe.int_value(paths.uncore_die(die, leaf)) for leaf in paths.UNCORE_ELC)
+    return {"elc_floor_khz": floor, "elc_low_threshold_percent": low, "elc_high_threshold_percent": high,
+            "elc_high_threshold_enabled": bool(enable) if enable is not None else None}
+
+
+def _tpmi_die(probe: ProbeOutput, die: str) -> dict:
+    lines = probe.lines(paths.uncore_die(die, "agent_types"))
+    agents = " ".join(lines).split() if lines is not None else None
+    return {"die": die, "package_id": probe.int_value(paths.uncore_die(die, "package_id")),
+            "domain_id": probe.int_value(paths.uncore_die(die, "domain_id")),
+            "agent_types": agents, "kind": _die_kind(agents), **_uncore_limits(probe, die), **_elc(probe, die)}
+
+
+def _package_die(probe: ProbeOutput, die: str) -> dict:
+    """An MSR-driver die: its name is the kernel's package id (package_PP_die_DD); no domain, agents, ELC."""
+    package = die.removeprefix("package_").partition("_")[0]
+    return {"die": die, "package_id": int(package) if package.isdigit() else None, "domain_id": None,
+            "agent_types": None, "kind": None, **_uncore_limits(probe, die), **_elc(probe, die)}
+
+
+def parse_uncore(probe: ProbeOutput, errors: list[str]) -> list[dict]:
+    """intel_uncore_frequency limits of each die, in kHz ([] without the driver).
+
+    Where the TPMI driver's uncoreNN directories exist they are the dies, and its package_PP_die_00
+    directories (one aggregate per package over all its dies, I/O ones included) are left out, as pepc
+    does (docs/guide-uncore.md: "pepc ignores the legacy sysfs API whenever the new sysfs API is available").
+    """
+    names = probe.matching(f"{paths.UNCORE}/", "/initial_max_freq_khz")
+    # uncore%02d: by length first, so uncore100 comes after uncore99
+    tpmi = sorted((n for n in names if n.startswith(paths.UNCORE_TPMI_PREFIX)), key=lambda n: (len(n), n))
+    if not tpmi:
+        return [_package_die(probe, name) for name in sorted(names)]
+    dies = [_tpmi_die(probe, name) for name in tpmi]
+    if any(d["package_id"] is None or d["domain_id"] is None for d in dies):
+        errors.append("intel_uncore_frequency package_id/domain_id unreadable (the kernel makes them root-only): "
+                      "power.uncore package_id/domain_id are null")
+    if any(d["agent_types"] is None for d in dies):
+        errors.append("intel_uncore_frequency has no agent_types (kernel older than 6.16): power.uncore kind is "
+                      "null and the uncore limits treat every die as a compute die")
+    return dies
 
 
 def parse_msrs(probe: ProbeOutput, errors: list[str]) -> dict[str, int] | None:
@@ -112,6 +163,6 @@ def parse_power(probe: ProbeOutput, online: list[int], flags: list[str], errors:
         "epb": _epb(probe, online, errors),
         "cpuidle_driver": idle_driver if idle_driver not in (None, "none") else None,
         "cstates": parse_cstates(probe, online),
-        "uncore": parse_uncore(probe),
+        "uncore": parse_uncore(probe, errors),
         "msr": parse_msrs(probe, errors),
     }
