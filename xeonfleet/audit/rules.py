@@ -135,7 +135,8 @@ def _check_dispatch_isa(facts: Facts, wanted: Any) -> Verdict:
     fallback, e.g. BF16 on AVX-512 on an AMX node); xeonfleet.frameworks.isa_names holds the table."""
     from xeonfleet.frameworks.dispatch import dispatch_rule_input
 
-    result = dispatch_rule_input(fact(facts, "frameworks.envs"), fact(facts, "cpu.isa"))
+    result = dispatch_rule_input(fact(facts, "frameworks.envs"), fact(facts, "cpu.isa"),
+                                 fact(facts, "cpu.amx_usable"), fact(facts, "cpu.amx_usable_reason"))
     return result["status"], "; ".join(result["evidence"]), result["expected"]
 
 
@@ -200,7 +201,7 @@ READ_ONLY_RULES: tuple[Rule, ...] = (
     Rule("frameworks.stacks", "frameworks", "high", "Required AI stacks at the profile's versions", "frameworks",
          ("frameworks.envs",), _check_stacks, "pyinfra INVENTORY deploys/frameworks.py"),
     Rule("frameworks.isa", "frameworks", "high", "Each precision runs on the CPU's best AI ISA", "frameworks",
-         ("frameworks.envs", "cpu.isa"), _check_dispatch_isa,
+         ("frameworks.envs", "cpu.isa", "cpu.amx_usable"), _check_dispatch_isa,
          "apply the fix the evidence names per env (remove the variable from the file named, or change the "
          "stack in the profile), then pyinfra INVENTORY deploys/frameworks.py: it re-runs the checks when "
          "those files or the profile changed"),

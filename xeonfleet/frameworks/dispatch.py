@@ -4,6 +4,9 @@
 A precision the flags give no native path for is not judged (an AVX2-only node is never failed
 for lacking VNNI). A failure names the framework, the precision and the fix that changes the
 outcome: the variable that capped the kernels and the file that sets it, or a build that has them.
+An AMX precision that did not run on AMX is told apart by cause: AMX present but not usable here (the
+check's arch_prctl request was denied, or the node facts say the kernel did not enable the tile
+state), where no stack could do better, from a stack that did not dispatch AMX it was granted.
 """
 
 from __future__ import annotations
@@ -20,6 +23,13 @@ JUDGED_STACKS = ("pytorch", "tensorflow", "openvino", "inc")
 _ISA_CAPS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 # The data types a precision's kernel must have read, as oneDNN and OpenVINO spell them.
 _SRC_TYPES = {"fp32": ("f32",), "bf16": ("bf16",), "int8": ("u8", "s8", "i8")}
+# What a denied arch_prctl(ARCH_REQ_XCOMP_PERM) means (arch/x86/kernel/fpu/xstate.c) and what fixes it.
+_AMX_DENIED = {
+    "EINVAL": "the kernel does not know ARCH_REQ_XCOMP_PERM: Linux before 5.16; boot a 5.16+ kernel",
+    "EOPNOTSUPP": "the kernel has no AMX tile state to grant",
+    "EPERM": "a seccomp filter refuses arch_prctl; allow it in the container's seccomp profile",
+    "ENOSPC": "a sigaltstack too small for the AMX state; request AMX before installing it, or give it room",
+}
 
 
 def flags_of(cpu_isa: dict[str, bool]) -> set[str]:
@@ -57,7 +67,22 @@ def _fix(env: dict[str, Any], stack: str, result: dict[str, Any]) -> str:
             f"{{variant: {entry['default_variant']}, version: \"{default['default_release']}\"}}")
 
 
-def _judge(env: dict[str, Any], stack: str, result: dict[str, Any], precision: str, wanted: str) -> tuple[bool | None, str]:
+def _amx_unusable(permission: str | None, amx_usable: bool | None, amx_reason: str | None) -> str | None:
+    """Why no stack could run AMX here, from the check's own request or else the node facts; None when
+    nothing says it was unusable."""
+    if permission and permission.startswith("denied"):
+        code = permission.partition("(")[2].rstrip(")")
+        why = _AMX_DENIED.get(code, "")
+        if code == "EOPNOTSUPP" and amx_reason:
+            why += f" ({amx_reason})"
+        return f"arch_prctl(ARCH_REQ_XCOMP_PERM) {permission}" + (f": {why}" if why else "")
+    if amx_usable is False and permission != "granted":
+        return amx_reason or "cpu.amx_usable is false"
+    return None
+
+
+def _judge(env: dict[str, Any], stack: str, result: dict[str, Any], precision: str, wanted: str,
+           amx: tuple[bool | None, str | None]) -> tuple[bool | None, str]:
     """One precision of one stack -> (True pass / False fail / None not judged, evidence)."""
     found = (result.get("precisions") or {}).get(precision)
     label = f"{stack} {precision}"
@@ -75,12 +100,20 @@ def _judge(env: dict[str, Any], stack: str, result: dict[str, Any], precision: s
     if src and src.lower() not in _SRC_TYPES[precision]:
         return False, f"{ran} on {src} data, not {precision}: {fix}"
     if not isa_names.meets(isa, wanted):
+        if isa_names.family(wanted) == "amx":
+            unusable = _amx_unusable(result.get("amx_permission"), *amx)
+            if unusable:
+                return False, f"{ran}: AMX present but not usable here ({unusable})"
+            if result.get("amx_permission") == "granted":
+                return False, f"{ran}, CPU allows {wanted}: AMX was granted, this stack did not dispatch AMX: {fix}"
         return False, f"{ran}, CPU allows {wanted}: {fix}"
     return True, ran
 
 
-def dispatch_rule_input(envs: list[dict[str, Any]] | None, cpu_isa: dict[str, bool] | None) -> dict[str, Any]:
-    """Compare every env record's per-precision kernels with what the CPU flags allow.
+def dispatch_rule_input(envs: list[dict[str, Any]] | None, cpu_isa: dict[str, bool] | None,
+                        amx_usable: bool | None = None, amx_reason: str | None = None) -> dict[str, Any]:
+    """Compare every env record's per-precision kernels with what the CPU flags allow; amx_usable and
+    amx_reason (cpu.amx_usable, cpu.amx_usable_reason) name the cause when AMX cannot run here.
 
     Returns {"status": "pass"|"fail"|"unknown", "evidence": [str], "expected": str}; evidence lists
     the failures when there are any, else everything that was judged.
@@ -100,7 +133,8 @@ def dispatch_rule_input(envs: list[dict[str, Any]] | None, cpu_isa: dict[str, bo
             if "precisions" not in result:
                 continue
             for precision in isa_names.precisions_for(flags):
-                verdict, text = _judge(env, stack, result, precision, isa_names.wanted_isa(precision, flags))
+                verdict, text = _judge(env, stack, result, precision, isa_names.wanted_isa(precision, flags),
+                                       (amx_usable, amx_reason))
                 bucket = {True: passed, False: failed, None: notes}[verdict]
                 bucket.append(f"env {env.get('name')}: {text}")
     if failed:

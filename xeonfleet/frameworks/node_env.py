@@ -11,12 +11,15 @@ Python (stdlib only, Python 3.8+): the controller never imports a framework.
 Each `check` runs in its own child process, so one crashing framework cannot take the others'
 results down. Per precision the CPU flags allow (FP32, BF16, INT8) it runs one kernel big enough to
 reach the framework's best path and records the ISA that really ran: from oneDNN's verbose lines
-(torch, TensorFlow, INC) or OpenVINO's runtime graph.
+(torch, TensorFlow, INC) or OpenVINO's runtime graph; and, asked before those kernels, whether the
+process got the AMX tile state (amx_permission).
 """
 
+import errno
 import hashlib
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -43,6 +46,12 @@ RUNTIME_KNOBS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ONEDNN_DEFAULT_FPMAT
 PROFILE_ENV = "/etc/profile.d/xeonfleet-ai.sh"
 # The cpuinfo flags that decide which precisions are checked (kept in the record as evidence).
 _JUDGED_FLAGS = {flag for table in isa_names.WANTED_FOR_FLAGS.values() for flag, _ in table}
+# A process asks Linux (5.16+) for the AMX tile data state before its first AMX instruction:
+# arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) (Documentation/arch/x86/xstate.rst; the values of
+# arch/x86/include/uapi/asm/prctl.h and asm/fpu/types.h), syscall 158 on x86_64 (syscall_64.tbl).
+SYS_ARCH_PRCTL = 158
+ARCH_REQ_XCOMP_PERM = 0x1023
+XFEATURE_XTILEDATA = 18
 
 
 def _onednn_exec(line):
@@ -404,8 +413,27 @@ CHECKS = {"coimport": _check_coimport, "intel-python": _check_intel_python, "ope
           "pytorch": _check_pytorch, "inc": _check_inc, "faiss": _check_faiss}
 
 
+def request_amx_permission():
+    """Ask for the AMX tile state in this process, as oneDNN does before its AMX kernels: "granted",
+    "denied (ERRNO)" (EINVAL: a kernel before 5.16; EOPNOTSUPP: no tile state to grant; EPERM: a seccomp
+    filter) or "n/a" (not x86_64 Linux). A denial is why AMX kernels cannot run here, whatever the stack."""
+    if sys.platform != "linux" or platform.machine() != "x86_64":
+        return "n/a"
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(ctypes.c_long(SYS_ARCH_PRCTL), ctypes.c_long(ARCH_REQ_XCOMP_PERM),
+                    ctypes.c_long(XFEATURE_XTILEDATA)) == 0:
+        return "granted"
+    code = ctypes.get_errno()
+    name = "EOPNOTSUPP" if code == errno.EOPNOTSUPP else errno.errorcode.get(code, f"errno {code}")
+    return f"denied ({name})"
+
+
 def cmd_check(stack, variant):
+    permission = request_amx_permission()  # before the stack's kernels, in their process
     result = CHECKS[stack](variant)
+    result["amx_permission"] = permission
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     return 0
 
