@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+import shlex
 from functools import lru_cache
 from pathlib import Path
 
@@ -96,6 +97,15 @@ def test_a_prefetcher_the_microarch_lacks_is_na(facts, tmp_path: Path) -> None:
 def test_uncore_limits_resolve_per_die() -> None:
     die = {"initial_min_khz": 800000, "initial_max_khz": 2400000}
     assert [uncore.resolve("min", asked, die) for asked in ("max", "default", 1600000)] == [2400000, 800000, 1600000]
+
+
+def test_uncore_on_the_msr_drivers_layout_sets_and_records_each_package_die(facts) -> None:
+    host = facts("icx-8380-2s-mistuned")
+    (step,) = [s for s in plan_host("h", BASE, host, {"xeonfleet_skip": ["os.tool"]}).steps
+               if s.knob.id == "power.uncore_max"]
+    files = [f"/sys/devices/system/cpu/intel_uncore_frequency/package_0{p}_die_00/max_freq_khz" for p in (0, 1)]
+    assert shlex.split(step.knob.setter.record(step.wanted, host))[4:] == files
+    assert [f"for f in {path}; do" in step.knob.setter.command(step.wanted, host) for path in files] == [True, True]
 
 
 def test_uncore_limit_outside_the_firmware_range_is_refused(facts, tmp_path: Path) -> None:

@@ -20,13 +20,20 @@ GRUB_TOOLS_PRESENT = "command -v update-grub >/dev/null || command -v grub2-mkco
 
 
 def cmdline_advice(profile: Any, facts: Facts) -> list[str]:
-    """Kernel arguments that make the C-state limit hold from boot (the sysfs setting is runtime only)."""
+    """Kernel arguments that make the C-state limit hold from boot (the sysfs setting is runtime only).
+
+    intel_idle.max_cstate=N keeps the first N entries of the driver's table (intel_idle.c
+    intel_idle_max_cstate_reached: entry i goes when i + 1 > N), and cpuidle state i + 1 is entry i (state0
+    is POLL), so N is the sysfs index of the profile's state: C1 -> 1 on every Xeon table, C6 -> 3 on Granite
+    Rapids (keeps C6, drops C6P). The two agree while no shallower entry was skipped at boot; on the Xeon
+    tables only the C6-class entries can be (no MWAIT substates), and none is shallower than C1E. A limit of
+    POLL has no such N (max_cstate=0 turns intel_idle off altogether), so it gets no advice.
+    """
     max_cstate = profile.get("power.max_cstate")
-    states = [s.get("name") for s in fact(facts, "power.cstates") or []]
-    if not max_cstate or max_cstate not in states or fact(facts, "power.cpuidle_driver") != "intel_idle":
+    if not max_cstate or fact(facts, "power.cpuidle_driver") != "intel_idle":
         return []
-    # intel_idle counts states from C1 = 1 (POLL is 0), which is the state's index in its table.
-    return [f"intel_idle.max_cstate={states.index(max_cstate)}"]
+    index = next((s.get("index") for s in fact(facts, "power.cstates") or [] if s.get("name") == max_cstate), None)
+    return [f"intel_idle.max_cstate={index}"] if index else []
 
 
 def grub_edit(args: list[str], path: str = GRUB_FILE) -> str:
