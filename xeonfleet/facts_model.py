@@ -21,7 +21,8 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 @with_config(STRICT)
 class Isa(TypedDict):
-    """Each flag true/false; null only when cpuinfo has no flags line (non-x86)."""
+    """Each ISA extension true/false from /proc/cpuinfo or CPUID (cpu.isa_source says which); null when
+    neither can tell (non-x86; the CPUID-only keys without a CPUID dump)."""
 
     avx2: bool | None
     avx512f: bool | None
@@ -32,6 +33,42 @@ class Isa(TypedDict):
     amx_bf16: bool | None
     avx_vnni: bool | None
     fma: bool | None
+    avx512_fp16: bool | None
+    amx_fp16: bool | None
+    amx_complex: bool | None
+    avx_vnni_int8: bool | None
+    avx10: bool | None
+
+
+IsaFrom = Literal["cpuinfo", "cpuid"] | None
+
+
+@with_config(STRICT)
+class IsaSource(TypedDict):
+    """Per cpu.isa key, where its value came from: "cpuinfo", "cpuid" or null (unknown)."""
+
+    avx2: IsaFrom
+    avx512f: IsaFrom
+    avx512_vnni: IsaFrom
+    avx512_bf16: IsaFrom
+    amx_tile: IsaFrom
+    amx_int8: IsaFrom
+    amx_bf16: IsaFrom
+    avx_vnni: IsaFrom
+    fma: IsaFrom
+    avx512_fp16: IsaFrom
+    amx_fp16: IsaFrom
+    amx_complex: IsaFrom
+    avx_vnni_int8: IsaFrom
+    avx10: IsaFrom
+
+
+@with_config(STRICT)
+class Avx10(TypedDict):
+    """CPUID leaf 24H: null without AVX10 or without a CPUID dump."""
+
+    version: int | None
+    vector_bits: Literal[128, 256, 512] | None
 
 
 @with_config(STRICT)
@@ -61,6 +98,11 @@ class Cpu(TypedDict):
     microcode: str | None
     microcode_uniform: bool | None
     isa: Isa
+    isa_source: IsaSource
+    avx10: Avx10
+    amx_usable: Annotated[bool | None, Field(description="the kernel enabled the AMX tile state (amx_tile in "
+                                                         "/proc/cpuinfo); null without an x86 flags line")]
+    amx_usable_reason: Annotated[str | None, Field(description="why AMX is or is not usable here")]
     fma_units: Annotated[int | None, Field(description="AVX-512 FMA units per core (0 without AVX-512); null "
                                                        "when the SKU is unknown")]
     segment: Annotated[str | None, Field(description='platform segment the SKU names, e.g. "Xeon 6 6700P '

@@ -61,6 +61,12 @@ if has cpu || has power || has numa; then
         $C/cpu[0-9]*/topology/thread_siblings_list $C/cpu[0-9]*/topology/package_cpus_list \
         $C/cpu[0-9]*/topology/core_siblings_list
 fi
+# CPU 0's CPUID leaves as a snapshot stores them (text files; the live device is read with od below) and
+# the kernel release, which tells why AMX is not usable (cpu.amx_usable_reason).
+if has cpu; then
+    set -- "$@" dev/cpu/0/cpuid/0x*
+    has os || set -- "$@" proc/sys/kernel/osrelease
+fi
 if has numa || has memory; then
     set -- "$@" $N/online $N/possible $N/has_cpu $N/has_memory $N/node[0-9]*/cpulist \
         $N/node[0-9]*/meminfo proc/meminfo
@@ -124,6 +130,21 @@ if has power && [ -r dev/cpu/0/msr ] && [ ! -d dev/cpu/0/msr ] && command -v od 
                 echo "dev/cpu/$cpu/msr/$reg:${v##* }"
         done
     done
+fi
+# The CPUID leaves xeonfleet/parsers/cpuid.py decodes (its LEAVES), from CPU 0, as text lines
+# "dev/cpu/0/cpuid/0xLEAF.0xSUBLEAF:EAX EBX ECX EDX": od reads the 16 bytes at offset leaf | subleaf << 32,
+# as the cpuid driver wants. After the text lines: a device root cannot read is named in its own section.
+CPUID_LEAVES="0x0.0x0 0x1.0x0 0x7.0x0 0x7.0x1 0xd.0x0 0xd.0x1 0x24.0x0"
+CPUID=dev/cpu/0/cpuid
+if has cpu && [ -e $CPUID ] && [ ! -d $CPUID ] && command -v od >/dev/null 2>&1; then
+    if [ -r $CPUID ]; then
+        for l in $CPUID_LEAVES; do
+            v=$(od -An -v -tx4 -j $(( ${l%%.*} | (${l#*.} << 32) )) -N 16 $CPUID 2>/dev/null) && [ -n "$v" ] &&
+                echo "$CPUID/$l:${v# }"
+        done
+    else
+        echo "@@@ unreadable $CPUID"
+    fi
 fi
 
 if has memory; then

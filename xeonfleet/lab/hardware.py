@@ -32,6 +32,8 @@ CHANNEL_LETTERS = "ABCDEFGHIJKLMNOP"
 EXAMPLE = "the shipped hardware profile icx-8380-2s"
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 _HEX64 = re.compile(r"0x[0-9a-fA-F]{1,16}")
+_CPUID_LEAF = re.compile(r"0x[0-9a-f]{1,8}\.0x[0-9a-f]{1,8}")
+_CPUID_REGS = re.compile(r"[0-9a-f]{8}( [0-9a-f]{8}){3}")
 _INVALID = "hardware_profile"  # the pydantic error type of our own checks
 
 
@@ -68,11 +70,26 @@ def _hex64(text: str) -> str:
     return text
 
 
+def _cpuid_leaf(text: str) -> str:
+    if not _CPUID_LEAF.fullmatch(text):
+        raise _invalid(f"{text!r} is not a CPUID leaf", 'write it "0xLEAF.0xSUBLEAF" in lowercase hex, e.g. "0x7.0x1"')
+    return text
+
+
+def _cpuid_regs(text: str) -> str:
+    if not _CPUID_REGS.fullmatch(text):
+        raise _invalid(f"{text!r} is not four CPUID registers",
+                       'write EAX EBX ECX EDX as 8 lowercase hex digits each, e.g. "00000000 00000000 00200000 00000000"')
+    return text
+
+
 Text = Annotated[str, BeforeValidator(_scalar_text)]
 Count = Annotated[int, AfterValidator(_at_least_one)]
 SysctlName = Annotated[str, AfterValidator(_sysctl_name)]
 Hex64 = Annotated[str, AfterValidator(_hex64)]  # an MSR address: a YAML key, so quoted text only
 Hex64Text = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_hex64)]
+CpuidLeaf = Annotated[str, AfterValidator(_cpuid_leaf)]
+CpuidRegs = Annotated[str, AfterValidator(_cpuid_regs)]
 
 
 class _Spec(BaseModel):
@@ -318,6 +335,9 @@ class HardwareProfile(_Spec):
     disks: list[Disk] = Field(default_factory=list)
     # MSR address -> 64-bit value on every CPU, both hex strings; none: no /dev/cpu/N/msr files.
     msrs: dict[Hex64, Hex64Text] = Field(default_factory=dict)
+    # CPU 0's CPUID leaves, "0xLEAF.0xSUBLEAF" -> "EAX EBX ECX EDX", as the probe prints them (the leaves of
+    # xeonfleet/parsers/cpuid.py LEAVES); none: no /dev/cpu/0/cpuid (driver not loaded, a VM without it).
+    cpuid: dict[CpuidLeaf, CpuidRegs] = Field(default_factory=dict)
     uncore: UncoreSpec | None = None  # None: no intel_uncore_frequency driver (AMD, VMs, older kernels)
     offline_cpus: list[int] = Field(default_factory=list)
     expect: dict[str, Any] = Field(default_factory=dict)

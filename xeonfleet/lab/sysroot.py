@@ -20,6 +20,7 @@ from xeonfleet.instances import format_cpulist
 from xeonfleet.knobs.thp import THP_CHOICES
 from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, PcieLink, SystemSpec, UncoreDies
 from xeonfleet.lab.smbios import build_smbios, host_bytes
+from xeonfleet.parsers.cpuid import CPUID_DIR
 
 KERNEL_MAX = 8191  # NR_CPUS - 1 of Debian/Ubuntu generic kernels
 _RESERVED_PERMILLE = 15  # the kernel keeps ~1.5 % of RAM (struct pages, firmware): MemTotal < installed
@@ -132,6 +133,7 @@ def build_shared_tree(hw: HardwareProfile, dest: Path) -> None:
     _write_net(out, hw)
     _write_block(out, hw)
     _write_msrs(out, hw, online)
+    _write_cpuid(out, hw)
     _write_uncore(out, hw)
     if hw.bios is not None and hw.system is not None:
         _write_dmi_id(out, hw.bios, hw.system)
@@ -396,6 +398,13 @@ def _write_msrs(out: _TreeWriter, hw: HardwareProfile, online: list[LogicalCpu])
     chunks = {int(address, 16): int(value, 16).to_bytes(8, "little") for address, value in hw.msrs.items()}
     for cpu in online:
         out.at_offsets(paths.msr_device(cpu.id), chunks)
+
+
+def _write_cpuid(out: _TreeWriter, hw: HardwareProfile) -> None:
+    """CPU 0's CPUID leaves as a snapshot stores them: one text file "EAX EBX ECX EDX" per leaf. Text, not a
+    device stand-in like the MSR files: nothing writes CPUID, and the probe reads both forms."""
+    for leaf, registers in hw.cpuid.items():
+        out.lines(f"{CPUID_DIR}/{leaf}", registers)
 
 
 def _write_uncore_limits(out: _TreeWriter, name: str, initial: tuple[int, int], current: tuple[int, int]) -> None:

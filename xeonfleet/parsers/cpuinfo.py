@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+# cpu.isa key -> the /proc/cpuinfo flag the kernel prints for it (the keys only CPUID can tell, and the
+# CPUID bit of every key, are in xeonfleet/parsers/cpuid.py).
 ISA_FLAGS = {
     "avx2": "avx2",
     "avx512f": "avx512f",
@@ -21,6 +23,7 @@ ISA_FLAGS = {
     "amx_bf16": "amx_bf16",
     "avx_vnni": "avx_vnni",
     "fma": "fma",
+    "avx512_fp16": "avx512_fp16",
 }
 _BASE_GHZ = re.compile(r"@\s*([0-9.]+)\s*GHz", re.IGNORECASE)
 
@@ -149,7 +152,7 @@ def summarize_cpuinfo(blocks: list[dict[str, str]], errors: list[str]) -> dict:
         return {
             "vendor": None, "model_name": None, "family": None, "model": None,
             "stepping": None, "arch": None, "microcode": None, "microcode_uniform": None,
-            "flags": [], "isa": {name: None for name in ISA_FLAGS}, "base_ghz": None, "mhz": None,
+            "flags": [], "x86_flags": None, "isa": {name: None for name in ISA_FLAGS}, "base_ghz": None, "mhz": None,
         }
     first = blocks[0]
     arch = detect_arch(first)
@@ -171,6 +174,7 @@ def summarize_cpuinfo(blocks: list[dict[str, str]], errors: list[str]) -> dict:
         "microcode": first.get("microcode"),
         "microcode_uniform": len(microcodes) == 1 if first.get("microcode") else None,
         "flags": flags,
+        "x86_flags": flags if x86 and flags_text is not None else None,  # None: no x86 flags line
         "isa": isa,
         "base_ghz": float(base.group(1)) if base else None,
         "mhz": float(mhz) if mhz and mhz.replace(".", "", 1).isdigit() else None,

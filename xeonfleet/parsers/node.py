@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xeonfleet.parsers import cpuinfo, devices, hypervisor, memory, microarch, numa, os, power, smbios, topology
+from xeonfleet.parsers import cpuid, cpuinfo, devices, hypervisor, memory, microarch, numa, os, power, smbios, topology
 from xeonfleet.parsers.sections import ProbeOutput, parse_probe_output
 
 SCHEMA_VERSION = 1
@@ -40,8 +40,13 @@ def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
     identity = cpuinfo.summarize_cpuinfo(blocks, errors)
     topo = topology.parse_topology(probe, blocks, errors)
     online = topo.pop("online")
+    dump, cpuid_missing = cpuid.from_probe(probe, identity["x86_flags"] is not None, errors)
+    isa, isa_source = cpuid.merge_isa(identity["x86_flags"], dump)
+    amx_usable, amx_reason = cpuid.amx_usable(identity["x86_flags"], dump, cpuid_missing,
+                                              probe.value("proc/sys/kernel/osrelease"))
+    # The flags CPUID proves too: a masked Granite Rapids shows amx_fp16 only there.
     arch_name, arch_source = microarch.identify(identity["vendor"], identity["family"], identity["model"],
-                                                identity["stepping"], identity["flags"])
+                                                identity["stepping"], cpuid.proven_flags(identity["flags"], isa))
     found, segment_note = microarch.segment(arch_name, identity["model_name"])
     if arch_name and found is None and microarch.generations(arch_name):
         errors.append(f"cpu.segment unknown: {segment_note}")
@@ -63,8 +68,13 @@ def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
         "max_ghz": round(max_khz / 1e6, 2) if max_khz else None,
         "microcode": identity["microcode"],
         "microcode_uniform": identity["microcode_uniform"],
-        "isa": identity["isa"],
-        "fma_units": microarch.fma_units(identity["model_name"], arch_name, identity["isa"]["avx512f"]),
+        "isa": isa,
+        "isa_source": isa_source,
+        "avx10": {"version": dump.avx10_version if dump else None,
+                  "vector_bits": dump.avx10_vector_bits if dump else None},
+        "amx_usable": amx_usable,
+        "amx_usable_reason": amx_reason,
+        "fma_units": microarch.fma_units(identity["model_name"], arch_name, isa["avx512f"]),
         "segment": found.name if found else None,
         "segment_note": segment_note if microarch.generations(arch_name) else None,
         "flags": identity["flags"],

@@ -126,7 +126,9 @@ def parse_msrs(probe: ProbeOutput, errors: list[str]) -> dict[str, int] | None:
     readable (no msr module, not root, a snapshot). A register that differs across packages is left out."""
     seen: dict[str, set[int]] = {}
     for path in probe.matching(f"{paths.MSR_DIR}/", "").keys():
-        cpu, _, address = path.partition("/msr/")
+        cpu, sep, address = path.partition("/msr/")
+        if not sep:  # dev/cpu/N/ also holds the cpuid driver's leaves (xeonfleet/parsers/cpuid.py)
+            continue
         try:
             seen.setdefault(address, set()).add(int(probe.value(f"{paths.MSR_DIR}/{path}") or "", 16))
         except ValueError:
