@@ -118,16 +118,27 @@ class NumaNode(TypedDict):
     cpus: list[int]
     cpulist: str
     mem_total_bytes: int | None
+    kind: Annotated[Literal["dram", "cxl", "hbm", "memory-only"],
+                    Field(description="dram: has CPUs; CPU-less: cxl (a CXL region onlines into it), hbm (Xeon CPU "
+                                      "Max, flat mode), memory-only (kind unknown)")]
+    memory_tier: Annotated[int | None, Field(description="N of the kernel's memory_tierN holding the node (smaller "
+                                                         "is faster); null before kernel 6.1")]
 
 
 @with_config(STRICT)
 class Numa(TypedDict):
     nodes: list[NumaNode]
     node_count: int | None
-    nodes_per_socket: int | None
+    nodes_per_socket: Annotated[int | None, Field(description="NUMA nodes with CPUs on each socket, by the CPUs' "
+                                                              "package ids; null when sockets differ")]
     snc_enabled: bool | None
+    snc_mode: Annotated[Literal["off", "SNC2", "SNC3", "SNC4", "SNC6"] | None,
+                        Field(description="Intel: the clustering mode nodes_per_socket names, only one the CPU's "
+                                          "segment offers; null with the reason in errors")]
     nps: int | None
     balancing: int | None
+    demotion_enabled: Annotated[bool | None, Field(description="/sys/kernel/mm/numa/demotion_enabled; null when "
+                                                               "absent")]
 
 
 @with_config(STRICT)

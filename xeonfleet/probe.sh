@@ -70,6 +70,10 @@ fi
 if has numa || has memory; then
     set -- "$@" $N/online $N/possible $N/has_cpu $N/has_memory $N/node[0-9]*/cpulist \
         $N/node[0-9]*/meminfo proc/meminfo
+    # Memory without CPUs: the node each CXL region's memory is onlined into, the kernel's memory tiers
+    # and whether reclaim demotes to the slower tier (docs/facts.md numa.nodes[].kind).
+    set -- "$@" sys/bus/cxl/devices/dax_region[0-9]*/dax[0-9]*/target_node \
+        sys/devices/virtual/memory_tiering/memory_tier[0-9]*/nodelist sys/kernel/mm/numa/demotion_enabled
     # Some kernels and foreign snapshots give a node only its hex mask.
     [ -r $N/node0/cpulist ] || set -- "$@" $N/node[0-9]*/cpumap
     has os || set -- "$@" proc/sys/kernel/numa_balancing

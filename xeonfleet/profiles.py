@@ -54,6 +54,7 @@ class Cpu(_Section):
 
 class Numa(_Section):
     snc: bool = _wants("true or false")
+    cxl_off_default_path: bool = _wants("true or false (CXL memory kept off the default allocation path)")
 
 
 class Memory(_Section):

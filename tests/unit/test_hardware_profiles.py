@@ -129,6 +129,22 @@ def test_unknown_name_lists_known_profiles() -> None:
          r"power\.cstates\[0\]\.descr: unknown key; did you mean 'desc'\?"),
         ("power:\n  cstates:\n    - {name: C1, latency: 1, residency: 1}\n", 4,
          r"power\.cstates\[0\]\.desc: missing; add it"),
+        # numa_layout: uneven splits and CPU-less memory, each mistake named at its key.
+        ("numa_layout:\n  - {socket: 0, cores: 40}\n  - {socket: 1, cores: 39}\n", 2,
+         r"numa_layout: the dram nodes of socket 1 hold 39 cores, cores_per_socket is 40; make them add up"),
+        ("numa_layout:\n  - {socket: 0, cores: 40}\n  - {socket: 2, cores: 40}\n", 4,
+         r"numa_layout\[1\]\.socket: socket 2 does not exist; use sockets 0\.\.1"),
+        ("numa_layout:\n  - {socket: 0, cores: 40}\n  - {socket: 1, cores: 40}\n  - {kind: cxl}\n", 5,
+         r"numa_layout\[2\]: a cxl node has no CPUs and needs memory_gb >= 1; set memory_gb and drop cores"),
+        ("numa_layout:\n  - {socket: 0, cores: 40, memory_gb: 8}\n  - {socket: 1, cores: 40}\n", 3,
+         r"numa_layout\[0\]: a dram node needs cores >= 1 and takes its memory from its socket's DIMMs"),
+        ("numa_layout:\n  - {socket: 0, cores: 40}\n  - {socket: 1, cores: 40}\n"
+         "  - {kind: cxl, memory_gb: 64, memory_tier: 22}\n", 5,
+         r"numa_layout\[2\]\.memory_tier: needs the kernel's memory tiers; add memory_tiering"),
+        ("numa_layout:\n  - {socket: 0, cores: 40}\n  - {socket: 1, cores: 40}\n  - {kind: pmem, memory_gb: 64}\n",
+         5, r"numa_layout\[2\]\.kind: literal error"),
+        ("nodes_per_socket: 2\nnuma_layout:\n  - {socket: 0, cores: 40}\n  - {socket: 1, cores: 40}\n", 2,
+         r"nodes_per_socket: socket 0 has 1 dram nodes in numa_layout; make them agree"),
     ],
 )
 def test_bad_values_fail_with_file_line_key_and_fix(tmp_path: Path, text: str, line: int, message: str) -> None:
@@ -157,3 +173,18 @@ def test_missing_key_and_broken_yaml_and_cycle(tmp_path: Path) -> None:
     loop = write_profile(tmp_path, f"include: {tmp_path / 'loop.yaml'}\n", "loop.yaml")
     with pytest.raises(HardwareProfileError, match="loops back"):
         load_hardware(loop)
+
+
+def test_numa_layout_allows_uneven_splits_and_cpu_less_nodes(tmp_path: Path) -> None:
+    """nodes_per_socket alone must divide the cores; an explicit layout may not (SNC3 on 128 cores)."""
+    path = write_profile(tmp_path, "include: icx-8380-2s\nnodes_per_socket: 3\nnuma_layout:\n"
+                         "  - {socket: 0, cores: 14}\n  - {socket: 0, cores: 13}\n  - {socket: 0, cores: 13}\n"
+                         "  - {socket: 1, cores: 14}\n  - {socket: 1, cores: 13}\n  - {socket: 1, cores: 13}\n"
+                         "  - {socket: 1, kind: hbm, memory_gb: 64, memory_tier: 3}\nmemory_tiering: {}\n")
+    hw = load_hardware(path)
+    assert hw.numa_nodes == 7 and [n.cores for n in hw.node_specs()] == [14, 13, 13, 14, 13, 13, 0]
+    assert [n.default_tier for n in hw.node_specs()] == [4] * 6 + [3]
+    assert hw.memory_tiering is not None and hw.memory_tiering.demotion_enabled is False
+    even = load_hardware("icx-8380-2s-mistuned").node_specs()  # no layout: nodes_per_socket splits evenly
+    assert [(n.socket, n.cores, n.kind) for n in even] == [(0, 20, "dram"), (0, 20, "dram"), (1, 20, "dram"),
+                                                           (1, 20, "dram")]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from xeonfleet.facts_model import validate_facts
 from xeonfleet.lab.hardware import HardwareProfile, list_hardware, load_hardware
 from xeonfleet.lab.sysroot import (
     build_shared_tree,
@@ -19,6 +20,8 @@ from xeonfleet.lab.sysroot import (
     logical_cpus,
     write_host_identity,
 )
+from xeonfleet.parsers.node import node_facts_from_lines
+from xeonfleet.probe import run_probe_local
 
 CPU = "sys/devices/system/cpu"
 NODE = "sys/devices/system/node"
@@ -28,6 +31,9 @@ NODE_CPULISTS = {
     "icx-8380-2s-mistuned": ["0-19,80-99", "20-39,100-119", "40-59,120-139", "60-79,140-159"],
     "clx-6248-2s": ["0-19,40-59", "20-39,60-79"],
     "spr-8480-2s": ["0-55,112-167", "56-111,168-223"],
+    "emr-8592-2s": ["0-63,128-191", "64-127,192-255"],
+    "gnr-6767p-2s": ["0-63,128-191", "64-127,192-255"],
+    "srf-6780e-2s": ["0-143", "144-287"],  # E-cores: no SMT siblings
     "epyc-7763-2s": ["0-63,128-191", "64-127,192-255"],
     "cloud-vm": ["0-7"],
     "dell-r740-2s-partial": ["0-19,40-59", "20-39,60-79"],
@@ -291,3 +297,83 @@ def test_node_meminfo_keeps_the_kernel_layout(trees: dict[str, Path]) -> None:
     assert re.fullmatch(r"Node 1 MemTotal: {7}\d{9} kB", lines[0])  # "%-16s%8lu kB" after "Node N "
     assert lines[-1] == "Node 1 HugePages_Surp:     0"  # "%5u"
     assert int(lines[0].split()[3]) % 4 == 0  # whole pages
+
+
+def layout_variant(shm_path: Path, name: str, text: str) -> HardwareProfile:
+    path = shm_path / f"{name}.yaml"
+    path.write_text(text)
+    return load_hardware(path)
+
+
+SNC3_6980P = """include: gnr-6767p-2s
+description: 2 x Xeon 6 6980P in SNC3 (its default), 128 cores as 43/43/42 per socket
+cores_per_socket: 128
+nodes_per_socket: 3
+cpu: {model_name: Intel(R) Xeon(R) 6980P}
+memory: {channels_per_socket: 12, slots_per_channel: 1}
+numa_layout:
+  - {socket: 0, cores: 43}
+  - {socket: 0, cores: 43}
+  - {socket: 0, cores: 42}
+  - {socket: 1, cores: 43}
+  - {socket: 1, cores: 43}
+  - {socket: 1, cores: 42}
+"""
+
+CXL_EXPANDER = """include: spr-8480-2s
+description: 2 x 8480+ with a 256 GB CXL Type-3 memory expander on socket 0, onlined through dax kmem
+numa_layout:
+  - {socket: 0, cores: 56}
+  - {socket: 1, cores: 56}
+  - {socket: 0, kind: cxl, memory_gb: 256}
+memory_tiering: {demotion_enabled: true}
+"""
+
+
+@pytest.mark.skipif(shutil.which("lscpu") is None, reason="util-linux lscpu not installed")
+def test_uneven_snc3_socket_splits_cores_43_43_42_and_memory_evenly(shm_path: Path) -> None:
+    hw = layout_variant(shm_path, "gnr-snc3", SNC3_6980P)
+    root = shm_path / "tree"
+    build_sysroot(hw, root, "snc3-1")
+    # Threads 0 of every core socket-major (0-255), then their siblings (256-511).
+    assert [read(root, f"{NODE}/node{n}/cpulist").strip() for n in range(6)] == [
+        "0-42,256-298", "43-85,299-341", "86-127,342-383", "128-170,384-426", "171-213,427-469", "214-255,470-511"]
+    assert read(root, f"{NODE}/node1/distance") == "12 10 12 21 21 21\n"
+    mem = {re.match(rf"Node {n} MemTotal: +(\d+) kB", read(root, f"{NODE}/node{n}/meminfo")).group(1)
+           for n in range(6)}
+    assert len(mem) == 1  # SNC splits the 12 channels 4/4/4 whatever the cores
+    info = lscpu(root)
+    assert int(info["NUMA node(s)"]) == 6 and info["NUMA node2 CPU(s)"] == "86-127,342-383"
+    facts = node_facts_from_lines(run_probe_local(root))
+    numa = facts["numa"]
+    assert (numa["nodes_per_socket"], numa["snc_enabled"], numa["snc_mode"]) == (3, True, "SNC3")
+    assert facts["cpu"]["segment"] == "Xeon 6 6900P (Granite Rapids-AP)"
+
+
+def test_cxl_node_has_no_cpus_its_own_memory_a_region_and_a_lower_tier(shm_path: Path) -> None:
+    hw = layout_variant(shm_path, "spr-cxl", CXL_EXPANDER)
+    assert (hw.numa_nodes, hw.nodes_per_socket) == (3, 1)
+    root = shm_path / "tree"
+    build_sysroot(hw, root, "cxl-1")
+    assert read(root, f"{NODE}/node2/cpulist") == "\n" and read(root, f"{NODE}/has_cpu") == "0-1\n"
+    assert read(root, f"{NODE}/has_memory") == "0-2\n" and read(root, f"{NODE}/online") == "0-2\n"
+    assert read(root, f"{NODE}/node0/distance") == "10 21 14\n" and read(root, f"{NODE}/node2/distance") == "14 24 10\n"
+    assert read(root, "sys/bus/cxl/devices/region0/mode") == "ram\n"
+    assert read(root, "sys/bus/cxl/devices/region0/size") == f"{hex(256 << 30)}\n"
+    assert read(root, "sys/bus/cxl/devices/dax_region0/dax0.0/target_node") == "2\n"
+    assert read(root, "sys/devices/virtual/memory_tiering/memory_tier4/nodelist") == "0-1\n"
+    assert read(root, "sys/devices/virtual/memory_tiering/memory_tier22/nodelist") == "2\n"
+    assert read(root, "sys/kernel/mm/numa/demotion_enabled") == "true\n"
+    facts = node_facts_from_lines(run_probe_local(root))
+    validate_facts(facts)
+    nodes = {n["id"]: n for n in facts["numa"]["nodes"]}
+    assert (nodes[2]["kind"], nodes[2]["cpus"], nodes[2]["memory_tier"]) == ("cxl", [], 22)
+    assert 0.98 * 256 * 2**30 < nodes[2]["mem_total_bytes"] < 256 * 2**30
+    assert (facts["numa"]["nodes_per_socket"], facts["numa"]["snc_mode"], facts["numa"]["demotion_enabled"]) == (
+        1, "off", True)
+
+
+def test_profiles_without_a_layout_or_tiers_write_no_tier_or_cxl_files(trees: dict[str, Path]) -> None:
+    root = trees["spr-8480-2s"]
+    assert not (root / "sys/devices/virtual/memory_tiering").exists() and not (root / "sys/bus/cxl").exists()
+    assert read(root, f"{NODE}/has_cpu") == "0-1\n"

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN, Finding
 from xeonfleet.knobs import Facts, fact, is_intel, knobs_for
+from xeonfleet.audit.numa_rules import check_cxl_default_policy
 from xeonfleet.audit.pcie import check_nic_links, check_nvme_links
 from xeonfleet.audit.memory import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
                                     check_socket_balance)
@@ -93,7 +94,9 @@ def _check_snc(facts: Facts, wanted: Any) -> Verdict:
     per_socket = fact(facts, "numa.nodes_per_socket")
     if snc is None:
         return UNKNOWN, "NUMA layout unknown", _on_off(wanted)
-    return (PASS if snc == wanted else FAIL), f"{_on_off(snc)} ({per_socket} NUMA nodes per socket)", _on_off(wanted)
+    mode = fact(facts, "numa.snc_mode") or "mode not named: see the facts' errors"
+    evidence = f"{_on_off(snc)} ({per_socket} NUMA nodes per socket, {mode})"
+    return (PASS if snc == wanted else FAIL), evidence, _on_off(wanted)
 
 
 def _check_driver(facts: Facts, wanted: Any) -> Verdict:
@@ -160,8 +163,15 @@ READ_ONLY_RULES: tuple[Rule, ...] = (
          "BIOS: Power Management > Hardware P-States = Native Mode; kernel cmdline without intel_pstate=disable/no_hwp",
          intel_only=True, host_owned=True),
     Rule("numa.snc", "numa", "high", "Sub-NUMA Clustering", "numa.snc",
-         ("numa.snc_enabled", "numa.nodes_per_socket"), _check_snc,
+         ("numa.snc_enabled", "numa.nodes_per_socket", "numa.snc_mode"), _check_snc,
          "BIOS: Uncore Configuration > SNC (Sub NUMA) = Disable, then reboot", intel_only=True, host_owned=True),
+    Rule("numa.cxl_default_policy", "numa", "high", "CXL memory off the default allocation path",
+         "numa.cxl_off_default_path", ("numa.nodes", "numa.demotion_enabled", "numa.balancing"),
+         check_cxl_default_policy,
+         "run AI processes with `numactl --membind=<DRAM nodes>` (or --cpunodebind N --membind N); put the CXL node in "
+         "a lower memory tier (online it as a CXL region through dax kmem, or firmware HMAT/CDAT that reports its "
+         "latency) and keep /sys/kernel/mm/numa/demotion_enabled false unless kernel.numa_balancing=2 promotes "
+         "hot pages back"),
     Rule("cpu.isa", "cpu", "high", "AI instruction sets", "cpu.isa_required",
          ("cpu.isa",), _check_isa,
          "hardware: these ISA extensions need Cascade Lake (VNNI) / Sapphire Rapids (AMX, BF16) or newer"),

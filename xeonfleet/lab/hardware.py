@@ -304,6 +304,33 @@ class Disk(_Spec):
     pcie: PcieLink | None = None  # NVMe controllers: the link of /sys/class/nvme/nvmeN/device
 
 
+class NumaNodeSpec(_Spec):
+    """One NUMA node of an explicit layout, in node id order. A dram node holds `cores` of `socket` (the
+    next ones, in core order) and an even share of that socket's DIMMs, as SNC splits the channels evenly
+    even when the cores are not (a 6980P in SNC3: 43/43/42). A cxl, hbm or memory-only node has no CPUs,
+    `memory_gb` of memory and hangs off `socket` (for its distances)."""
+
+    socket: int = 0
+    cores: int = 0
+    kind: Literal["dram", "cxl", "hbm", "memory-only"] = "dram"
+    memory_gb: int = 0
+    # The kernel's memory_tierN for the node; None: the default, N = abstract distance >> 7
+    # (mm/memory-tiers.c): 4 for DRAM (MEMTIER_ADISTANCE_DRAM 576), 22 for a CXL region onlined by dax
+    # kmem without HMAT/CDAT figures (MEMTIER_DEFAULT_DAX_ADISTANCE 5 x DRAM, drivers/dax/kmem.c).
+    memory_tier: int | None = None
+
+    @property
+    def default_tier(self) -> int:
+        return self.memory_tier if self.memory_tier is not None else (22 if self.kind == "cxl" else 4)
+
+
+class MemoryTieringSpec(_Spec):
+    """The kernel's memory tiers (kernel 6.1+: /sys/devices/virtual/memory_tiering/memory_tierN/nodelist)
+    and /sys/kernel/mm/numa/demotion_enabled; a profile without it shows neither (older kernels)."""
+
+    demotion_enabled: bool = False
+
+
 @dataclass(frozen=True)
 class DimmSlot:
     """One SMBIOS type 17 slot; size_gb 0 means empty."""
@@ -339,6 +366,10 @@ class HardwareProfile(_Spec):
     # xeonfleet/parsers/cpuid.py LEAVES); none: no /dev/cpu/0/cpuid (driver not loaded, a VM without it).
     cpuid: dict[CpuidLeaf, CpuidRegs] = Field(default_factory=dict)
     uncore: UncoreSpec | None = None  # None: no intel_uncore_frequency driver (AMD, VMs, older kernels)
+    # Every NUMA node in id order, for uneven splits and CPU-less memory; empty: nodes_per_socket CPU
+    # nodes per socket splitting the cores evenly.
+    numa_layout: list[NumaNodeSpec] = Field(default_factory=list)
+    memory_tiering: MemoryTieringSpec | None = None
     offline_cpus: list[int] = Field(default_factory=list)
     expect: dict[str, Any] = Field(default_factory=dict)
 
@@ -352,7 +383,16 @@ class HardwareProfile(_Spec):
 
     @property
     def numa_nodes(self) -> int:
-        return self.sockets * self.nodes_per_socket
+        return len(self.node_specs())
+
+    def node_specs(self) -> list[NumaNodeSpec]:
+        """Every NUMA node in id order: numa_layout as written, else nodes_per_socket dram nodes per socket
+        with the cores split evenly."""
+        if self.numa_layout:
+            return list(self.numa_layout)
+        share = self.cores_per_socket // self.nodes_per_socket
+        return [NumaNodeSpec(socket=socket, cores=share)
+                for socket in range(self.sockets) for _ in range(self.nodes_per_socket)]
 
     @property
     def logical_cpus(self) -> int:
@@ -386,9 +426,10 @@ class HardwareProfile(_Spec):
 
     @model_validator(mode="after")
     def _topology_consistent(self) -> HardwareProfile:
-        if self.cores_per_socket % self.nodes_per_socket:
+        if not self.numa_layout and self.cores_per_socket % self.nodes_per_socket:
             raise _invalid(f"{self.nodes_per_socket} does not divide {self.cores_per_socket} cores",
-                           "use a divisor of cores_per_socket (SNC/NPS split cores evenly)", "nodes_per_socket")
+                           "use a divisor of cores_per_socket, or list the nodes in numa_layout for an uneven split",
+                           "nodes_per_socket")
         for cpu in self.offline_cpus:
             if not 0 < cpu < self.logical_cpus:
                 raise _invalid(f"CPU {cpu} is not in 1..{self.logical_cpus - 1}",
@@ -396,6 +437,32 @@ class HardwareProfile(_Spec):
         if (self.bios is None) != (self.system is None):
             raise _invalid("bios and system must be given together (both DMI) or both left out (no DMI)",
                            "add the missing one or remove both", "bios")
+        return self
+
+    @model_validator(mode="after")
+    def _numa_layout_consistent(self) -> HardwareProfile:
+        for index, node in enumerate(self.numa_layout):
+            if not 0 <= node.socket < self.sockets:
+                raise _invalid(f"socket {node.socket} does not exist", f"use sockets 0..{self.sockets - 1}",
+                               "numa_layout", index, "socket")
+            if node.kind == "dram" and (node.cores < 1 or node.memory_gb):
+                raise _invalid("a dram node needs cores >= 1 and takes its memory from its socket's DIMMs",
+                               "give cores and drop memory_gb (or set kind: cxl, hbm or memory-only)",
+                               "numa_layout", index)
+            if node.kind != "dram" and (node.cores or node.memory_gb < 1):
+                raise _invalid(f"a {node.kind} node has no CPUs and needs memory_gb >= 1",
+                               "set memory_gb and drop cores", "numa_layout", index)
+            if node.memory_tier is not None and self.memory_tiering is None:
+                raise _invalid("needs the kernel's memory tiers", "add memory_tiering: {} (kernel 6.1+) or drop it",
+                               "numa_layout", index, "memory_tier")
+        for socket in range(self.sockets if self.numa_layout else 0):
+            mine = [node for node in self.numa_layout if node.socket == socket and node.kind == "dram"]
+            if sum(node.cores for node in mine) != self.cores_per_socket:
+                raise _invalid(f"the dram nodes of socket {socket} hold {sum(node.cores for node in mine)} cores, "
+                               f"cores_per_socket is {self.cores_per_socket}", "make them add up", "numa_layout")
+            if len(mine) != self.nodes_per_socket:
+                raise _invalid(f"socket {socket} has {len(mine)} dram nodes in numa_layout", "make them agree",
+                               "nodes_per_socket")
         return self
 
     @model_validator(mode="after")

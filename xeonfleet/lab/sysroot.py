@@ -18,8 +18,9 @@ from pathlib import Path
 from xeonfleet import sysfs_paths as paths
 from xeonfleet.instances import format_cpulist
 from xeonfleet.knobs.thp import THP_CHOICES
-from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, PcieLink, SystemSpec, UncoreDies
+from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, NumaNodeSpec, PcieLink, SystemSpec, UncoreDies
 from xeonfleet.lab.smbios import build_smbios, host_bytes
+from xeonfleet.parsers.numa import CXL_BUS, CXL_DAX_REGION, DEMOTION, MEMORY_TIER
 from xeonfleet.parsers.cpuid import CPUID_DIR
 
 KERNEL_MAX = 8191  # NR_CPUS - 1 of Debian/Ubuntu generic kernels
@@ -37,10 +38,21 @@ class LogicalCpu:
     apicid: int
 
 
+def _node_of_core(hw: HardwareProfile) -> dict[tuple[int, int], int]:
+    """(socket, core) -> NUMA node: each dram node takes the next `cores` cores of its socket."""
+    node_of: dict[tuple[int, int], int] = {}
+    taken = [0] * hw.sockets
+    for node, spec in enumerate(hw.node_specs()):
+        for core in range(taken[spec.socket], taken[spec.socket] + spec.cores):
+            node_of[(spec.socket, core)] = node
+        taken[spec.socket] += spec.cores
+    return node_of
+
+
 def logical_cpus(hw: HardwareProfile) -> list[LogicalCpu]:
     """All possible CPUs, numbered as Linux numbers them on Intel multi-socket servers."""
     s, c, t = hw.sockets, hw.cores_per_socket, hw.threads_per_core
-    cores_per_node = c // hw.nodes_per_socket
+    node_of = _node_of_core(hw)
     # APIC ids pack thread, core and package bit fields, each rounded up to a power of two.
     thread_bits = (t - 1).bit_length()
     core_bits = (c - 1).bit_length()
@@ -50,7 +62,7 @@ def logical_cpus(hw: HardwareProfile) -> list[LogicalCpu]:
             socket=socket,
             core=core,
             thread=thread,
-            node=socket * hw.nodes_per_socket + core // cores_per_node,
+            node=node_of[(socket, core)],
             apicid=(socket << (core_bits + thread_bits)) | (core << thread_bits) | thread,
         )
         for thread in range(t)
@@ -129,6 +141,8 @@ def build_shared_tree(hw: HardwareProfile, dest: Path) -> None:
     _write_proc(out, hw, online, sum(node_kb))
     _write_cpus(out, hw, cpus, online)
     _write_nodes(out, hw, online, node_kb)
+    _write_memory_tiers(out, hw)
+    _write_cxl_regions(out, hw)
     _write_mm(out, hw)
     _write_net(out, hw)
     _write_block(out, hw)
@@ -154,17 +168,21 @@ def write_host_identity(hw: HardwareProfile, dest: Path, hostname: str) -> None:
 
 
 def _node_mem_kb(hw: HardwareProfile) -> list[int]:
-    """MemTotal of each NUMA node: the socket's DIMMs split evenly across its SNC/NPS nodes."""
+    """MemTotal of each NUMA node: the socket's DIMMs split evenly across its SNC/NPS nodes; a node
+    without CPUs has its own memory_gb."""
     if hw.memory.total_gb is not None:
         per_socket = [hw.memory.total_gb / hw.sockets] * hw.sockets
     else:
         per_socket = [0.0] * hw.sockets
         for dimm in hw.dimm_slots():
             per_socket[dimm.socket] += dimm.size_gb
+    specs = hw.node_specs()
+    dram_nodes = [sum(1 for spec in specs if spec.socket == socket and spec.cores) for socket in range(hw.sockets)]
     usable = (1000 - _RESERVED_PERMILLE) / 1000
     return [  # whole 4 kB pages
-        int(per_socket[node // hw.nodes_per_socket] / hw.nodes_per_socket * 1024 * 1024 * usable) // 4 * 4
-        for node in range(hw.numa_nodes)
+        int((per_socket[spec.socket] / dram_nodes[spec.socket] if spec.cores else spec.memory_gb)
+            * 1024 * 1024 * usable) // 4 * 4
+        for spec in specs
     ]
 
 
@@ -321,9 +339,11 @@ def _write_global_power(out: _TreeWriter, hw: HardwareProfile, base: str) -> Non
 
 def _write_nodes(out: _TreeWriter, hw: HardwareProfile, online: list[LogicalCpu], node_kb: list[int]) -> None:
     base = paths.NODE
+    specs = hw.node_specs()
     every = format_cpulist(list(range(hw.numa_nodes)))
+    with_cpus = format_cpulist([node for node, spec in enumerate(specs) if spec.cores])
     with_memory = format_cpulist([n for n, kb in enumerate(node_kb) if kb])
-    for name, value in (("online", every), ("possible", every), ("has_cpu", every),
+    for name, value in (("online", every), ("possible", every), ("has_cpu", with_cpus),
                         ("has_memory", with_memory), ("has_normal_memory", with_memory)):
         out.lines(f"{base}/{name}", value)
     nbits = hw.logical_cpus
@@ -332,15 +352,44 @@ def _write_nodes(out: _TreeWriter, hw: HardwareProfile, online: list[LogicalCpu]
         d = f"{base}/node{node}"
         out.lines(f"{d}/cpulist", format_cpulist(members))
         out.lines(f"{d}/cpumap", format_cpumask(members, nbits))
-        out.lines(f"{d}/distance", " ".join(str(_distance(hw, node, other)) for other in range(hw.numa_nodes)))
+        out.lines(f"{d}/distance", " ".join(str(_distance(specs, node, other)) for other in range(hw.numa_nodes)))
         out.write(f"{d}/meminfo", _node_meminfo(node, node_kb[node]))
 
 
-def _distance(hw: HardwareProfile, a: int, b: int) -> int:
-    """SLIT distances as Intel firmware reports them: local 10, same socket (SNC) 12, remote 21."""
+def _distance(specs: list[NumaNodeSpec], a: int, b: int) -> int:
+    """SLIT distances as Intel firmware reports them: local 10, same socket (SNC) 12, remote 21. Memory
+    without CPUs: 14 from its socket, 24 from the other (the lab's choice: nearer than the other socket's
+    DRAM, as firmware places it; real tables vary)."""
     if a == b:
         return 10
-    return 12 if a // hw.nodes_per_socket == b // hw.nodes_per_socket else 21
+    same_socket = specs[a].socket == specs[b].socket
+    if specs[a].cores and specs[b].cores:
+        return 12 if same_socket else 21
+    return 14 if same_socket else 24
+
+
+def _write_memory_tiers(out: _TreeWriter, hw: HardwareProfile) -> None:
+    """memory_tierN/nodelist for every tier in use and demotion_enabled, on kernels that have them."""
+    if hw.memory_tiering is None:
+        return
+    tiers: dict[int, list[int]] = {}
+    for node, spec in enumerate(hw.node_specs()):
+        tiers.setdefault(spec.default_tier, []).append(node)
+    for tier, nodes in tiers.items():
+        out.lines(f"{MEMORY_TIER}{tier}/nodelist", format_cpulist(nodes))
+    out.lines(DEMOTION, "true" if hw.memory_tiering.demotion_enabled else "false")
+
+
+def _write_cxl_regions(out: _TreeWriter, hw: HardwareProfile) -> None:
+    """One CXL RAM region per cxl node, onlined through its DAX device into that node
+    (Documentation/driver-api/cxl/linux/cxl-driver.rst: regionZ, dax_regionZ/daxZ.0/target_node)."""
+    cxl = [(node, spec) for node, spec in enumerate(hw.node_specs()) if spec.kind == "cxl"]
+    for region, (node, spec) in enumerate(cxl):
+        d = f"{CXL_BUS}region{region}"
+        out.lines(f"{d}/mode", "ram")
+        out.lines(f"{d}/size", hex(spec.memory_gb * 2**30))
+        out.lines(f"{d}/interleave_ways", 1)
+        out.lines(f"{CXL_DAX_REGION}{region}/dax{region}.0/target_node", node)
 
 
 def _node_meminfo(node: int, total_kb: int) -> str:

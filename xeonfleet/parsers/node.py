@@ -97,7 +97,7 @@ def build_node_facts(probe: ProbeOutput) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "cpu": cpu,
-        "numa": numa.parse_numa(probe, online, cpu["sockets"], cpu["vendor"], total, errors),
+        "numa": numa.parse_numa(probe, online, cpu, total, errors),
         "memory": memory.parse_memory(
             probe.lines("proc/meminfo"), table, microarch.channels_per_socket(cpu["microarch"], cpu["model_name"]),
             errors,
