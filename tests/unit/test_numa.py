@@ -129,7 +129,7 @@ def test_snc_mode_is_named_only_when_the_segment_offers_it(sizes: list[list[int]
 def test_guest_and_amd_have_no_snc_mode() -> None:
     numa, errors = numa_of(probe_of(*split([[4], [4]])), hypervisor="kvm")
     assert numa["snc_mode"] is None and numa["snc_enabled"] is False
-    assert any("kvm guest sees the hypervisor's virtual NUMA nodes" in e for e in errors)
+    assert any("VM guest (kvm) sees the hypervisor's virtual NUMA nodes" in e for e in errors)
     numa, errors = numa_of(probe_of(*split([[16] * 4, [16] * 4])), vendor="AuthenticAMD", microarch="zen4",
                            model_name="AMD EPYC 9554 64-Core Processor")
     assert (numa["nps"], numa["snc_enabled"], numa["snc_mode"]) == (4, None, None) and not errors

@@ -159,8 +159,8 @@ def parse_numa(probe: ProbeOutput, online: list[int], cpu: dict[str, Any], mem_t
     mode = None
     if intel and per_socket:
         if cpu["hypervisor"]:
-            errors.append(f"numa.snc_mode unknown: a {cpu['hypervisor']} guest sees the hypervisor's virtual NUMA "
-                          "nodes, not the host's SNC setting")
+            errors.append(f"numa.snc_mode unknown: a VM guest ({cpu['hypervisor']}) sees the hypervisor's virtual "
+                          "NUMA nodes, not the host's SNC setting")
         else:
             mode, why = snc_mode(per_socket, cpu["microarch"], cpu["model_name"])
             if why:
