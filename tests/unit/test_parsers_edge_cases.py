@@ -24,7 +24,7 @@ def test_offline_cpus_counted_but_not_placed():
     assert (cpu["sockets"], cpu["physical_cores"], cpu["threads_per_core"]) == (1, 2, 1)
     assert cpu["smt_enabled"] is False
     assert cpu["microcode_uniform"] is False
-    assert cpu["fma_units"] == 1  # Gold 5318Y: one AVX-512 FMA unit
+    assert cpu["fma_units"] is None  # Gold 5318Y: Ice Lake Gold 53xx is not in the ark table: unknown, never a guess
     power = facts["power"]
     assert power["governor"] == "mixed"
     assert power["epp"] == "balance_performance"
