@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any, Callable, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -52,8 +52,13 @@ class Cpu(_Section):
     min_fma_units: int = _wants("an integer")
 
 
+SncMode = Literal["off", "SNC2", "SNC3", "SNC4", "SNC6"]
+
+
 class Numa(_Section):
-    snc: bool = _wants("true or false")
+    # A bool (the guide's on/off), or the clustering modes accepted, where a generation's die layout makes
+    # another mode the right one (Xeon 6 6900P: SNC3, one NUMA node per compute die).
+    snc: bool | list[SncMode] = _wants("true, false or a list of modes (off, SNC2, SNC3, SNC4, SNC6)")
     cxl_off_default_path: bool = _wants("true or false (CXL memory kept off the default allocation path)")
 
 

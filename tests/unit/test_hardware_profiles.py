@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from xeonfleet.parsers.cpuid import decode, merge_isa, parse_leaves
 from xeonfleet.lab.hardware import HardwareProfile, HardwareProfileError, list_hardware, load_hardware
 
 REQUIRED = {"icx-8380-2s", "icx-8380-2s-mistuned", "clx-6248-2s", "spr-8480-2s", "epyc-7763-2s", "cloud-vm"}
@@ -45,9 +46,11 @@ def test_profile_expectations_agree_with_its_data(name: str) -> None:
         assert expect["memory.populated"] == len(populated)
         per_socket = {str(k): len({s.channel for s in populated if s.socket == k}) for k in range(hw.sockets)}
         assert expect["memory.populated_channels"] == per_socket
+    cpuid = decode(parse_leaves({name: [regs] for name, regs in hw.cpuid.items()}, [])) if hw.cpuid else None
+    isa, _ = merge_isa(hw.cpu.flag_list, cpuid)
     for key, wanted in expect.items():
         if key.startswith("cpu.isa."):
-            assert (key.removeprefix("cpu.isa.") in hw.cpu.flag_list) == wanted, key
+            assert isa[key.removeprefix("cpu.isa.")] == wanted, key  # from the flags line, or CPUID where it says more
     if "numa.balancing" in expect:
         assert str(expect["numa.balancing"]) == hw.sysctls["kernel.numa_balancing"]
 

@@ -172,3 +172,18 @@ def test_hyperthreading_is_na_on_e_cores_and_judged_elsewhere() -> None:
     assert _check_hyperthreading(srf, True)[:2] == (NA, "Xeon 6 6700E (Sierra Forest-SP): E-cores have no SMT")
     gnr = {"cpu": {"microarch": "graniterapids", "segment": None, "smt_enabled": False}}
     assert _check_hyperthreading(gnr, True)[0] == FAIL
+
+
+@pytest.mark.parametrize(("snc", "mode", "wanted", "status"), [
+    (True, "SNC3", ["off", "SNC2", "SNC3"], PASS),  # xeon6-ai: the 6900P's die-aligned default
+    (False, "off", ["off", "SNC2", "SNC3"], PASS),
+    (True, "SNC4", ["off", "SNC2", "SNC3"], FAIL),  # splits a die
+    (True, None, ["off", "SNC3"], UNKNOWN),  # on, but the mode the part offers is not known
+    (False, None, ["off"], PASS),
+    (True, "SNC3", False, FAIL),  # the guide's Ice Lake advice, as xeon-ai-base asks
+])
+def test_snc_against_a_list_of_accepted_modes(snc: bool, mode: str | None, wanted: Any, status: str) -> None:
+    from xeonfleet.audit.rules import _check_snc
+
+    facts = {"numa": {"snc_enabled": snc, "snc_mode": mode, "nodes_per_socket": 3 if snc else 1}}
+    assert _check_snc(facts, wanted)[0] == status
