@@ -245,6 +245,12 @@ class Distro(TypedDict):
 
 
 @with_config(STRICT)
+class CpuDrivers(TypedDict):
+    msr: bool
+    cpuid: bool
+
+
+@with_config(STRICT)
 class Os(TypedDict):
     kernel: str | None
     cmdline: str | None
@@ -253,6 +259,7 @@ class Os(TypedDict):
     thp_defrag: str | None
     sysctl: Annotated[dict[str, str], Field(description="the sysctls xeonfleet/probe.sh reads, values as strings")]
     runtime_env: Annotated[dict[str, str], Field(description="from /etc/profile.d/xeonfleet-ai.sh")]
+    cpu_drivers: Annotated[CpuDrivers, Field(description="whether each CPU driver's /dev/cpu/0 device exists")]
 
 
 @with_config(STRICT)

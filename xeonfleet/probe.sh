@@ -17,6 +17,7 @@
 #   @@@ unreadable PATH a file that exists but cannot be read (the SMBIOS table needs root)
 #   @@@ virtual PATH    a virtual network or block device (to skip in nics/disks)
 #   @@@ tool NAME PATH  an installed tool
+#   @@@ device PATH     a CPU driver's device that exists (dev/cpu/0/msr, dev/cpu/0/cpuid)
 #   @@@ end
 
 ROOT="${ROOT:-}"
@@ -163,6 +164,12 @@ fi
 if has devices; then
     for d in sys/devices/virtual/net/* sys/devices/virtual/block/*; do
         [ -e "$d" ] && echo "@@@ virtual $d"
+    done
+fi
+# The CPU drivers the facts read through (xeonfleet/knobs/cpu_drivers.py): their device exists, readable or not.
+if has os; then
+    for m in msr cpuid; do
+        [ -e "dev/cpu/0/$m" ] && echo "@@@ device dev/cpu/0/$m"
     done
 fi
 if has tools; then

@@ -49,7 +49,8 @@ COMPLIANT: dict[str, Any] = {
            "sysctl": {"vm.swappiness": "10", "kernel.nmi_watchdog": "0", "kernel.numa_balancing": "0"},
            "runtime_env": {"OMP_NUM_THREADS": "80", "TF_NUM_INTRAOP_THREADS": "80",
                            "KMP_AFFINITY": "granularity=fine,verbose,compact,1,0", "KMP_BLOCKTIME": "1",
-                           "KMP_SETTINGS": "1", "TF_NUM_INTEROP_THREADS": "1"}},
+                           "KMP_SETTINGS": "1", "TF_NUM_INTEROP_THREADS": "1"},
+           "cpu_drivers": {"msr": True, "cpuid": True}},
     "tools": {"numactl": True, "cpupower": True, "dmidecode": True},
 }
 

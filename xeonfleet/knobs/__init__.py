@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from xeonfleet.knobs import cstates, msr, packages, power, runtime_env, sysctl, thp, uncore
+from xeonfleet.knobs import cpu_drivers, cstates, msr, packages, power, runtime_env, sysctl, thp, uncore
 from xeonfleet.knobs.base import Facts, Knob, PersistFile, ProfileKey, Setter, fact, is_intel, show
 from xeonfleet.knobs.runtime_env import instance_cores, runtime_env_wanted
 
-# Knob areas in apply order: tools first (later commands use cpupower), the runtime env last.
-AREAS = (packages, power, uncore, msr, sysctl, thp, cstates, runtime_env)
+# Knob areas in apply order: tools first (later commands use cpupower), then the CPU drivers (the MSR
+# knobs write through msr), the runtime env last.
+AREAS = (packages, cpu_drivers, power, uncore, msr, sysctl, thp, cstates, runtime_env)
 
 __all__ = ["AREAS", "Facts", "Knob", "PersistFile", "ProfileKey", "Setter", "fact", "instance_cores", "is_intel",
            "knobs_for", "profile_schema", "runtime_env_wanted", "show"]

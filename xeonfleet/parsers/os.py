@@ -49,6 +49,10 @@ def parse_sysctls(probe: ProbeOutput) -> dict[str, str]:
     }
 
 
+# The kernel drivers that expose CPU 0's registers: msr (the MSR knobs) and cpuid (ISA cpuinfo omits).
+CPU_DRIVERS = ("msr", "cpuid")
+
+
 def parse_os(probe: ProbeOutput, errors: list[str]) -> dict:
     """The os.* block of docs/facts.md."""
     release = parse_key_values(probe.lines("etc/os-release"))
@@ -67,4 +71,5 @@ def parse_os(probe: ProbeOutput, errors: list[str]) -> dict:
         "thp_defrag": bracketed_choice(probe.value("sys/kernel/mm/transparent_hugepage/defrag")),
         "sysctl": parse_sysctls(probe),
         "runtime_env": parse_key_values(probe.lines("etc/profile.d/xeonfleet-ai.sh")),
+        "cpu_drivers": {name: f"dev/cpu/0/{name}" in probe.devices for name in CPU_DRIVERS},
     }

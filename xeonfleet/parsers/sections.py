@@ -31,6 +31,7 @@ class ProbeOutput:
     unreadable: list[str] = field(default_factory=list)
     virtual_devices: set[str] = field(default_factory=set)  # "sys/devices/virtual/net/lo"
     tools: dict[str, str] = field(default_factory=dict)
+    devices: set[str] = field(default_factory=set)  # "dev/cpu/0/msr": a driver's device node exists
     complete: bool = False
     _paths: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
     _cpu_leaves: dict[str, dict[int, str]] = field(default_factory=dict, init=False, repr=False,
@@ -145,6 +146,8 @@ def parse_probe_output(lines: list[str]) -> ProbeOutput:
             out.unreadable.append(arg)
         elif kind == "virtual" and arg:
             out.virtual_devices.add(arg)
+        elif kind == "device" and arg:
+            out.devices.add(arg)
         elif kind == "tool" and arg:
             name, _, path = arg.partition(" ")
             out.tools[name] = path

@@ -69,6 +69,11 @@ def record_packages(packages: list[str]) -> str:
     return sh("python3", STATE_HELPER, "save-packages", *packages)
 
 
+def record_module(driver: str) -> str:
+    """Undo log: a CPU driver the deploy is about to load (restore unloads it, unless it was loaded already)."""
+    return sh("python3", STATE_HELPER, "save-module", driver)
+
+
 def record_msr(knob_id: str, address: int) -> str:
     """Undo log: keep MSR `address` of every CPU (all 64 bits) before the first change."""
     return sh("python3", STATE_HELPER, "save-msr", knob_id, hex(address))

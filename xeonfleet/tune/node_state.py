@@ -9,6 +9,7 @@ value is the one restore must return to, not the value of the previous run).
     state.py save-files PATH...         record a file's content/mode/link target, or that it was absent
     state.py save-packages PKG...       record packages the deploy is about to install
     state.py save-msr KNOB ADDRESS      record an MSR (all 64 bits) of every CPU
+    state.py save-module DRIVER         record that a CPU driver (msr, cpuid) was not loaded yet
     state.py set-msr-bit ADDRESS BIT 0|1  set or clear one bit of an MSR on every CPU
     state.py restore                    write every value back, put files back, drop the state
 
@@ -24,6 +25,7 @@ import glob
 import json
 import os
 import re
+import subprocess
 import sys
 
 STATE = "/var/lib/xeonfleet/state.json"
@@ -129,6 +131,13 @@ def restore_file(path: str, record: dict | None) -> None:
     os.chmod(path, record["mode"])
 
 
+def save_module(state: dict, driver: str) -> None:
+    """A driver whose /dev/cpu/0 device is absent now is one the deploy loads: restore unloads it."""
+    modules = state.setdefault("modules", [])
+    if driver not in modules and not os.path.exists(f"/dev/cpu/0/{driver}"):
+        modules.append(driver)
+
+
 def restore(state: dict) -> list[str]:
     """Put everything back; returns what could not be restored (the state is kept if anything failed)."""
     failed: list[str] = []
@@ -144,6 +153,9 @@ def restore(state: dict) -> list[str]:
                 write_msr(device, int(address, 16), int(record["value"], 16))
         except OSError as exc:
             failed.append(f"{key}: {exc.strerror}")
+    for driver in state.get("modules", []):
+        if subprocess.run(["modprobe", "-r", driver], capture_output=True).returncode != 0:
+            failed.append(f"driver {driver}: modprobe -r failed (in use?)")
     for path, record in sorted(state["files"].items(), reverse=True):
         if path.startswith(OWNED_DIRS):
             continue
@@ -173,6 +185,8 @@ def main(argv: list[str]) -> int:
             print(f"xeonfleet: MSR {args[0]} bit {args[1]}: {exc.strerror}", file=sys.stderr)
             return 1
         return 0
+    elif command == "save-module" and len(args) == 1:
+        save_module(state, args[0])
     elif command == "save-packages":
         state["packages"] += [p for p in args if p not in state["packages"]]
     elif command == "restore":
