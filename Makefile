@@ -15,7 +15,7 @@ test: setup
 	bash scripts/test.sh
 
 bench: setup
-	$(BIN)/python bench/facts_vs_ansible.py
+	$(BIN)/python perf/facts_vs_ansible.py
 
 lab-down: setup
 	$(BIN)/xeonfleet lab down

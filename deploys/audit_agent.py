@@ -7,7 +7,7 @@
 Each node gets a venv at /opt/xeonfleet/agent installed offline from a wheelhouse this controller builds
 from this clone (nodes never reach a package index), and a systemd timer (a cron.d entry on a node
 without systemd) running `xeonfleet audit --sysroot / --format prom` into node_exporter's textfile
-directory and into the results store. See xeonfleet/audit_agent.py.
+directory and into the results store. See xeonfleet/audit/agent.py.
 
 Host data (per host or group):
     xeonfleet_profile              profile name the node is judged by (default xeon-ai-base)
@@ -21,10 +21,10 @@ from pathlib import Path
 
 from pyinfra import host
 
-from xeonfleet.audit_agent import (WHEELHOUSE_KEY, AgentError, AgentNode, audit_agent, build_wheelhouse,
+from xeonfleet.audit.agent import (WHEELHOUSE_KEY, AgentError, AgentNode, audit_agent, build_wheelhouse,
                                    settings_from_host_data)
-from xeonfleet.file_transfer import use_working_file_transfer
-from xeonfleet.hostcommand import fail_host
+from xeonfleet.connect.file_transfer import use_working_file_transfer
+from xeonfleet.connect.hostcommand import fail_host
 from xeonfleet.profiles import ProfileError
 
 CLONE = Path(__file__).resolve().parents[1]  # the wheel is built from the clone this deploy runs from

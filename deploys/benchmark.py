@@ -25,8 +25,8 @@ from xeonfleet.bench.bandwidth import memory_limit
 from xeonfleet.bench.jobs import LIGHT, JobError, load_jobs, select_jobs
 from xeonfleet.bench.peak import node_peaks
 from xeonfleet.facts.node import NodeFacts
-from xeonfleet.file_transfer import use_working_file_transfer
-from xeonfleet.hostcommand import HostCommand
+from xeonfleet.connect.file_transfer import use_working_file_transfer
+from xeonfleet.connect.hostcommand import HostCommand
 from xeonfleet.store import open_store
 
 

@@ -1,5 +1,5 @@
-"""The clone's `facts` package: thin re-exports of xeonfleet.facts for deploys run from this directory.
+"""pyinfra facts about Xeon nodes, each one probe over the parsers `xeonfleet facts` uses.
 
-Installed xeonfleet (a wheel) ships only `xeonfleet.facts`; write `from xeonfleet.facts.cpu import CpuTopology`
-in new deploys.
+    from xeonfleet.facts.cpu import CpuTopology
+    from xeonfleet.facts.node import NodeFacts
 """

@@ -1,5 +1,20 @@
-"""Re-exports xeonfleet.facts.memory so deploys run from the clone can keep `from facts.memory import ...`."""
+"""Memory facts: MemTotal and the DIMMs of the SMBIOS table (decoded in Python, no dmidecode)."""
 
-from xeonfleet.facts.memory import Memory
+from __future__ import annotations
 
-__all__ = ["Memory"]
+from typing import Any
+
+from xeonfleet.facts.probe import ProbeFact
+
+
+class Memory(ProbeFact[dict[str, Any]]):
+    """The memory.* block: total bytes, DIMM slots, channels populated per socket.
+
+    Reading the SMBIOS table needs root: without it `dimms` is [] and `slots` None.
+    """
+
+    abstract = False
+    parts = ("cpu", "memory")
+
+    def pick(self, facts: dict[str, Any]) -> dict[str, Any]:
+        return facts["memory"]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.bench.jobs import JOBS_DIR, JobError, load_jobs
+from xeonfleet.bench.jobs import JOBS_DIR, RUNNERS_DIR, JobError, load_jobs
 from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.fleet import evaluate_fleet
 from xeonfleet.profiles import load_profile
@@ -35,7 +35,7 @@ from xeonfleet.profiles import load_profile
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CLOUD_VM = REPO / "tests" / "unit" / "fixtures" / "cloud-vm"
-LAUNCHER = REPO / "xeonfleet" / "launcher" / "xeonfleet_run.py"
+LAUNCHER = REPO / "xeonfleet" / "node" / "launcher.py"
 TIMEOUT_S = 300
 
 
@@ -175,7 +175,7 @@ def test_offline_bad_input(case: Case, tmp_path: Path) -> None:
 def test_benchmark_spec_with_a_bad_key(tmp_path: Path) -> None:
     """A job YAML with a typo'd key: one line naming the file, the key and the allowed ones."""
     jobs = tmp_path / "benchmarks"
-    shutil.copytree(JOBS_DIR / "runners", jobs / "runners")
+    shutil.copytree(RUNNERS_DIR, jobs / "runners")
     (jobs / "gemm-fp32.yaml").write_text((JOBS_DIR / "gemm-fp32.yaml").read_text() + "parms: {}\n")
     with pytest.raises(JobError) as raised:
         load_jobs(jobs)
@@ -485,7 +485,7 @@ def test_host_dies_while_the_tune_deploy_reads_its_facts(lab, cut_host) -> None:
 def test_launcher_on_a_lab_host_plans_over_the_usable_cpus(lab) -> None:
     """The lab host's /sys lists 160 CPUs; the process may use only this machine's: the plan stays inside
     them (numactl would print its usage otherwise), and asking for more is one error line."""
-    launcher = shlex.quote(str(REPO / "xeonfleet" / "launcher" / "xeonfleet_run.py"))
+    launcher = shlex.quote(str(REPO / "xeonfleet" / "node" / "launcher.py"))
     allowed = ssh(lab, "lab-01", "grep Cpus_allowed_list /proc/self/status").stdout.split()[-1]
     result = ssh(lab, "lab-01", f"PYTHONPATH={shlex.quote(str(REPO))} python3 {launcher} --instances auto -- true")
     assert "usage: numactl" not in result.stdout + result.stderr

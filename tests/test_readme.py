@@ -4,7 +4,7 @@ Every command line of the README (code blocks and inline `xeonfleet ...` / `pyin
 checked: the files it names exist, `make` targets exist, and `xeonfleet` command lines parse with the
 real CLI (options and arguments included). The `$ ` examples on the lab inventory are then run for real,
 in order, in a bash with a PATH that does not hold the venv (as a new shell has), on a lab of the
-README's six hosts; what needs a real fleet or hours (inventories/prod.py, `make test`, the bench/
+README's six hosts; what needs a real fleet or hours (inventories/prod.py, `make test`, the perf/
 scripts) is checked but not run.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 import pytest
 
-from xeonfleet.cli import main
+from xeonfleet.cli.main import main
 from xeonfleet.lab.fleet import DEFAULT_HARDWARE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,7 +95,7 @@ def test_command_is_valid_as_written(line: int, command: str, kind: str) -> None
         assert set(words[1:]) <= _makefile_targets(), f"README.md:{line}: no such make target in {command!r}"
         return
     for word in words:
-        if re.match(r"^(inventories|deploys|bench|profiles|hardware|benchmarks|docs)/\S+$", word) or word.endswith(".py"):
+        if re.match(r"^(inventories|deploys|perf|profiles|hardware|benchmarks|docs)/\S+$", word) or word.endswith(".py"):
             assert (REPO / word).exists(), f"README.md:{line}: {word} does not exist (in {command!r})"
     if words[0] == ".venv/bin/python":
         return

@@ -22,13 +22,22 @@ PATH_VAR = "XEONFLEET_PATH"
 
 
 def packaged(relative: str) -> Path:
-    """A file or directory inside the installed package (`data/templates`, `probe.sh` ...), as a real path.
+    """A file or directory inside the installed package (`data/profiles`, `node/probe.sh` ...), as a real path.
 
     pyinfra uploads these by path and errors name them as file:line, so they must be files on disk, which
     the clone and a pip-installed wheel are; a zipped install is refused here in one line."""
     resource = files("xeonfleet").joinpath(relative)
     if not isinstance(resource, Path):
         raise RuntimeError(f"xeonfleet's data is not on disk ({resource}); install xeonfleet with pip, unzipped")
+    return resource
+
+
+def templates_dir() -> Path:
+    """The jinja2 templates: the top-level templates/ of the clone, which pyproject.toml maps to the package
+    `xeonfleet.templates` (so a wheel ships it inside xeonfleet); found by package name, not by path."""
+    resource = files("xeonfleet.templates")
+    if not isinstance(resource, Path):
+        raise RuntimeError(f"xeonfleet's templates are not on disk ({resource}); install xeonfleet with pip, unzipped")
     return resource
 
 

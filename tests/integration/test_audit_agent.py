@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.test_audit import ssh
 from tests.integration.test_tune import changes
 from tests.pg_server import free_port, server, unavailable_reason  # noqa: F401  (server: the fixture)
-from xeonfleet import audit_agent as agent
+from xeonfleet.audit import agent as agent
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1200)]
 if unavailable_reason() and not os.environ.get("CI"):

@@ -15,7 +15,7 @@ import paramiko
 import pytest
 from click.testing import CliRunner
 
-from xeonfleet.cli import main
+from xeonfleet.cli.main import main
 from xeonfleet.lab.errors import LabError
 from xeonfleet.lab.fleet import Lab
 from xeonfleet.lab.hardware import load_hardware
@@ -58,7 +58,7 @@ def ssh(lab: Lab, name: str, command: str) -> tuple[int, str]:
 def run_cli(wrapper: list[str], args: list[str]) -> subprocess.CompletedProcess:
     """The real `xeonfleet` entry point in a child process started through `wrapper` (setpriv)."""
     return subprocess.run(
-        [*wrapper, sys.executable, "-c", "from xeonfleet.cli import main; main()", *args],
+        [*wrapper, sys.executable, "-c", "from xeonfleet.cli.main import main; main()", *args],
         cwd=REPO_DIR,
         capture_output=True,
         text=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet import audit_agent as agent
+from xeonfleet.audit import agent as agent
 from xeonfleet.profiles import ProfileError
 
 URL = "postgresql://xf:p&ss@db.example:5432/fleet?sslmode=require"

@@ -13,7 +13,7 @@ from tests.store_checks import audit_report, finding
 from xeonfleet.audit.drift import save_audit
 from xeonfleet.audit.findings import FAIL, PASS
 from xeonfleet.audit.stored import NothingStored, latest_report
-from xeonfleet.cli_audit import audit
+from xeonfleet.cli.audit import audit
 from xeonfleet.store import Store, open_store
 
 NOW = datetime.fromisoformat("2026-11-02T12:00:00+00:00")

@@ -4,7 +4,7 @@ import pytest
 
 from xeonfleet.bench import remote
 from xeonfleet.bench.ingest import RunIdError, check_run_id
-from xeonfleet.pyinfra_output import explain_failures
+from xeonfleet.connect.pyinfra_output import explain_failures
 
 PYINFRA_NO_SFTP = """--> Starting operation: Upload benchlib.py
 Traceback (most recent call last):

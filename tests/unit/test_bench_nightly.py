@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from xeonfleet.bench.jobs import REPO_DIR
 from xeonfleet.bench.nightly import LockHeld, NightlyLock, prune_raw_results
-from xeonfleet.cli import main as cli
-from xeonfleet.cli_bench import nightly_command
+from xeonfleet.cli.main import main as cli
+from xeonfleet.cli.bench import nightly_command
 
 HOLD = "import sys, time; from pathlib import Path; from xeonfleet.bench.nightly import NightlyLock\n" \
        "with NightlyLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(30)\n"

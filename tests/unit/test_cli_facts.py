@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from xeonfleet.cli import COMMANDS, main
-from xeonfleet.cli_facts import short_model
+from xeonfleet.cli.main import COMMANDS, main
+from xeonfleet.cli.facts import short_model
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -92,7 +92,7 @@ def test_connect_reason_says_what_happened():
 
     from paramiko.ssh_exception import AuthenticationException, NoValidConnectionsError
 
-    from xeonfleet.gather import connect_reason
+    from xeonfleet.connect.gather import connect_reason
 
     refused = NoValidConnectionsError({("127.0.0.1", 22): OSError(errno.ECONNREFUSED, "refused")})
     assert connect_reason(_raised_from(refused, "Could not connect (...)")).startswith("connection refused")

@@ -1,10 +1,10 @@
-"""xeonfleet/cli_table.py: plain aligned columns off a terminal, the terminal's width and a bold header on one."""
+"""xeonfleet/cli/table.py: plain aligned columns off a terminal, the terminal's width and a bold header on one."""
 
 from __future__ import annotations
 
 import sys
 
-from xeonfleet.cli_table import format_table
+from xeonfleet.cli.table import format_table
 
 COLUMNS = ("host", "profile", "reason")
 ROWS = [("lab-01", "[xeon-ai-base]", "8 of 16 channels"), ("lab-100", "training", "")]

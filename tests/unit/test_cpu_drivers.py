@@ -11,7 +11,7 @@ import pytest
 from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.knobs import cpu_drivers, knobs_for
 from xeonfleet.profiles import load_profile
-from xeonfleet.tune import node_state
+from xeonfleet.node import undo_log as node_state
 
 BARE_METAL: dict[str, Any] = {"cpu": {"vendor": "GenuineIntel", "hypervisor": None},
                               "os": {"cpu_drivers": {"msr": True, "cpuid": False}}}

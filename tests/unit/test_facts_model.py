@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 from typing_extensions import is_typeddict  # typing's misses typing_extensions' TypedDict before 3.12
 
-from xeonfleet.cli_facts import facts_command
-from xeonfleet.facts_model import NodeFacts, PcieLink, facts_json_schema, validate_facts
+from xeonfleet.cli.facts import facts_command
+from xeonfleet.parsers.contract import NodeFacts, PcieLink, facts_json_schema, validate_facts
 from xeonfleet.lab.hardware import list_hardware, load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.probe import run_probe_local
+from xeonfleet.connect.probe import run_probe_local
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus"

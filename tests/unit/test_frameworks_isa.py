@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.frameworks import isa_names
+from xeonfleet.node import isa_names
 from xeonfleet.frameworks.dispatch import dispatch_rule_input
-from xeonfleet.frameworks.node_env import (
+from xeonfleet.node.node_env import (
     CHECKS_VERSION,
     add_dispatched_kernels,
     parse_onednn_verbose,

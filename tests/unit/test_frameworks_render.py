@@ -8,7 +8,7 @@ import subprocess
 import yaml
 from click.testing import CliRunner
 
-from xeonfleet.cli_wheelhouse import parse_stacks_option, wheelhouse
+from xeonfleet.cli.wheelhouse import parse_stacks_option, wheelhouse
 from xeonfleet.frameworks import render
 from xeonfleet.frameworks import wheelhouse as wh
 from xeonfleet.frameworks.ops import check_root, is_current

@@ -11,7 +11,7 @@ import pytest
 
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
-from xeonfleet.launcher import xeonfleet_run
+from xeonfleet.node import launcher as xeonfleet_run
 
 SCRIPT = Path(xeonfleet_run.__file__)
 

@@ -1,4 +1,4 @@
-"""xeonfleet/progress.py: a bar on a terminal's stderr once the work has taken SHOW_AFTER_S, never elsewhere."""
+"""xeonfleet/connect/progress.py: a bar on a terminal's stderr once the work has taken SHOW_AFTER_S, never elsewhere."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from xeonfleet import progress
-from xeonfleet.progress import fleet_progress
+from xeonfleet.connect import progress
+from xeonfleet.connect.progress import fleet_progress
 
 
 class _TerminalStderr(io.StringIO):
@@ -67,7 +67,7 @@ def test_no_bar_when_stderr_is_not_a_terminal(monkeypatch, quick_delay):
 def test_the_fleet_gather_ticks_once_per_host(monkeypatch):
     """Under gevent (pyinfra's parallel hosts) the bar still starts, counts each finished host and clears."""
     from xeonfleet.facts.probe import ProbeLines
-    from xeonfleet.gather import gather_fact
+    from xeonfleet.connect.gather import gather_fact
 
     monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
     stderr = _TerminalStderr()

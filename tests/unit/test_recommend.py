@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from xeonfleet.cli import main
+from xeonfleet.cli.main import main
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.probe import run_probe_local
+from xeonfleet.connect.probe import run_probe_local
 from xeonfleet.profiles import list_profiles
-from xeonfleet.recommend import recommend
+from xeonfleet.tune.recommend import recommend
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.prom_format import exposition_problems
 from xeonfleet.audit.run import FleetPlan, build_report, load_profiles
 from xeonfleet.audit.findings import FAIL, NA, UNKNOWN, Finding
-from xeonfleet.gather import gather_sysroot
+from xeonfleet.connect.gather import gather_sysroot
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.reports import html, json_report, junit, prom, table

@@ -10,7 +10,7 @@ import yaml
 
 from xeonfleet import resources
 from xeonfleet.bench import remote
-from xeonfleet.bench.jobs import JOBS_DIR, load_jobs
+from xeonfleet.bench.jobs import JOBS_DIR, RUNNERS_DIR, load_jobs
 from xeonfleet.lab.hardware import list_hardware, load_hardware
 from xeonfleet.profiles import ProfileError, list_profiles, load_profile
 
@@ -67,4 +67,4 @@ def test_a_site_job_reuses_a_shipped_runner_and_its_own_runner_shadows_the_shipp
     (site / "benchmarks" / "runners" / gemm["runner"]).write_text("# ours\n")
     uploaded = {path.name: path for path in remote.runner_files()}
     assert uploaded[gemm["runner"]] == site / "benchmarks" / "runners" / gemm["runner"]
-    assert uploaded["benchlib.py"] == JOBS_DIR / "runners" / "benchlib.py"
+    assert uploaded["benchlib.py"] == RUNNERS_DIR / "benchlib.py"

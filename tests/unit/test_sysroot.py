@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.facts_model import validate_facts
+from xeonfleet.parsers.contract import validate_facts
 from xeonfleet.lab.hardware import HardwareProfile, list_hardware, load_hardware
 from xeonfleet.lab.sysroot import (
     build_shared_tree,
@@ -21,7 +21,7 @@ from xeonfleet.lab.sysroot import (
     write_host_identity,
 )
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.probe import run_probe_local
+from xeonfleet.connect.probe import run_probe_local
 
 CPU = "sys/devices/system/cpu"
 NODE = "sys/devices/system/node"

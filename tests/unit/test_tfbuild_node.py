@@ -1,5 +1,5 @@
-"""The node-side scripts run for real: node_build.py builds tests/tf_workspace with Bazel from a
-local git repo, node_rollout.py installs into a real venv and restores it when a wheel is bad.
+"""The node-side scripts run for real: tf_build.py builds tests/tf_workspace with Bazel from a
+local git repo, tf_rollout.py installs into a real venv and restores it when a wheel is bad.
 Skipped when bazel-bootstrap is not installed (scripts/bootstrap.sh installs it)."""
 
 import json
@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.tfbuild import node_build, node_rollout, plan
+from xeonfleet.node import tf_build as node_build, tf_rollout as node_rollout
+from xeonfleet.tfbuild import plan
 
 REPO = Path(__file__).resolve().parents[2]
 WORKSPACE = REPO / "tests" / "tf_workspace"
-NODE = REPO / "xeonfleet" / "tfbuild"
+NODE = REPO / "xeonfleet" / "node"
 
 needs_bazel = pytest.mark.skipif(not shutil.which("bazel-4") and not shutil.which("bazel"),
                                  reason="no bazel (apt-get install bazel-bootstrap)")
@@ -61,13 +62,13 @@ def run_script(script: str, *args: str) -> subprocess.CompletedProcess:
 @needs_bazel
 def test_build_then_rollout_then_rollback(source, tmp_path):
     repo, commit = source
-    good = run_script("node_build.py", str(_spec(tmp_path, repo, commit)))
+    good = run_script("tf_build.py", str(_spec(tmp_path, repo, commit)))
     assert good.returncode == 0, good.stderr
     meta = json.loads(good.stdout)
     assert meta["source_commit"] == commit and meta["bazel_version"] == "4.2.3"
     wheel = Path(json.loads(_spec(tmp_path, repo, commit).read_text())["wheel_dir"]) / meta["wheel"]
     # A plain build (no --config=mkl_threadpool): a real wheel that must not pass verification.
-    plain = run_script("node_build.py", str(_spec(tmp_path, repo, commit, config="opt")))
+    plain = run_script("tf_build.py", str(_spec(tmp_path, repo, commit, config="opt")))
     assert plain.returncode == 0, plain.stderr
     plain_meta = json.loads(plain.stdout)
     plain_wheel = Path(json.loads(_spec(tmp_path, repo, commit, "opt").read_text())["wheel_dir"]) \
@@ -75,23 +76,23 @@ def test_build_then_rollout_then_rollback(source, tmp_path):
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    ok = run_script("node_rollout.py", str(venv), str(wheel), meta["sha256"])
+    ok = run_script("tf_rollout.py", str(venv), str(wheel), meta["sha256"])
     assert json.loads(ok.stdout) == {"status": "installed", "version": "2.15.1", "onednn": True,
                                      "eigen_threadpool": True}
-    again = run_script("node_rollout.py", str(venv), str(wheel), meta["sha256"])
+    again = run_script("tf_rollout.py", str(venv), str(wheel), meta["sha256"])
     assert json.loads(again.stdout)["status"] == "up to date"
 
-    bad = run_script("node_rollout.py", str(venv), str(plain_wheel), plain_meta["sha256"])
+    bad = run_script("tf_rollout.py", str(venv), str(plain_wheel), plain_meta["sha256"])
     assert bad.returncode == 1
     assert "oneDNN is off" in bad.stdout and "previous install restored" in bad.stdout
-    after = run_script("node_rollout.py", str(venv), str(wheel), meta["sha256"])
+    after = run_script("tf_rollout.py", str(venv), str(wheel), meta["sha256"])
     assert json.loads(after.stdout)["status"] == "up to date"  # the good install survived
 
 
 @needs_bazel
 def test_unknown_commit_is_a_clear_error(source, tmp_path):
     repo, _ = source
-    out = run_script("node_build.py", str(_spec(tmp_path, repo, "f" * 40)))
+    out = run_script("tf_build.py", str(_spec(tmp_path, repo, "f" * 40)))
     assert out.returncode == 1
     assert f"main ({'f' * 40}) is not in {repo}; check tf_source_ref" in out.stderr
 
@@ -107,7 +108,7 @@ def test_bazel_mismatch_names_both_versions(monkeypatch, tmp_path):
 
 
 def test_missing_venv_exit_3(tmp_path):
-    out = run_script("node_rollout.py", str(tmp_path / "nope"), str(tmp_path / "x.whl"), "0")
+    out = run_script("tf_rollout.py", str(tmp_path / "nope"), str(tmp_path / "x.whl"), "0")
     assert out.returncode == 3 and "no target env at" in out.stdout
 
 

@@ -11,7 +11,7 @@ import pytest
 from xeonfleet.knobs import AREAS, knobs_for, power
 from xeonfleet.knobs.kernel_cmdline import grub_add_command, grub_edit
 from xeonfleet.profiles import SECTIONS, ProfileError, list_profiles, load_profile
-from xeonfleet.templates import render
+from xeonfleet.render import render
 from xeonfleet.tune import commands
 
 

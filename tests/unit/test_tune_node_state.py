@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.tune import node_state
+from xeonfleet.node import undo_log as node_state
 
 
 @pytest.fixture()

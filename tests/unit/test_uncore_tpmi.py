@@ -20,14 +20,14 @@ import pytest
 
 from xeonfleet.audit.findings import FAIL, NA, PASS
 from xeonfleet.audit.rules import evaluate_node
-from xeonfleet.facts_model import validate_facts
+from xeonfleet.parsers.contract import validate_facts
 from xeonfleet.knobs import uncore
 from xeonfleet.lab.hardware import HardwareProfileError, load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.probe import run_probe_local
+from xeonfleet.connect.probe import run_probe_local
 from xeonfleet.profiles import load_profile
-from xeonfleet.tune import node_state
+from xeonfleet.node import undo_log as node_state
 from xeonfleet.tune.plan import plan_host
 
 UNCORE = "sys/devices/system/cpu/intel_uncore_frequency"

@@ -142,7 +142,7 @@ def _check_stacks(facts: Facts, wanted: Any) -> Verdict:
 
 def _check_dispatch_isa(facts: Facts, wanted: Any) -> Verdict:
     """Per stack and precision, the kernel that ran against what the CPU flags allow (a silent
-    fallback, e.g. BF16 on AVX-512 on an AMX node); xeonfleet.frameworks.isa_names holds the table."""
+    fallback, e.g. BF16 on AVX-512 on an AMX node); xeonfleet.node.isa_names holds the table."""
     from xeonfleet.frameworks.dispatch import dispatch_rule_input
 
     result = dispatch_rule_input(fact(facts, "frameworks.envs"), fact(facts, "cpu.isa"),

@@ -52,7 +52,7 @@ def load_profiles(names_by_host: dict[str, str]) -> dict[str, Profile]:
 
 def plan_inventory(spec: str, profile_override: str | None = None) -> FleetPlan:
     """Read the inventory and load every host's profile. Raises GatherError or ProfileError."""
-    from xeonfleet.gather import load_inventory
+    from xeonfleet.connect.gather import load_inventory
 
     state, inventory = load_inventory(spec)
     names = {
@@ -94,7 +94,7 @@ def _now() -> tuple[float, str]:
 
 def audit_inventory(plan: FleetPlan, connect_timeout: int = 10) -> AuditReport:
     """Gather NodeFacts from every host of the planned inventory in parallel, then judge."""
-    from xeonfleet.gather import gather_inventory
+    from xeonfleet.connect.gather import gather_inventory
 
     started, started_at = _now()
     gathered = gather_inventory(plan.inventory, connect_timeout=connect_timeout, loaded=plan.loaded)
@@ -110,7 +110,7 @@ def plan_sysroot(root: str, profile_override: str | None = None, node_name: str 
 
 
 def audit_sysroot(plan: FleetPlan) -> AuditReport:
-    from xeonfleet.gather import gather_sysroot
+    from xeonfleet.connect.gather import gather_sysroot
 
     started, started_at = _now()
     (host,) = plan.profiles

@@ -23,8 +23,8 @@ from xeonfleet.yaml_lines import UNKNOWN_KEY, compose, find, yaml_error_line
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 BENCHMARKS = "benchmarks"  # the resources kind
-JOBS_DIR = resources.packaged("data/benchmarks")  # the shipped jobs and runners
-RUNNERS_DIR = JOBS_DIR / "runners"
+JOBS_DIR = resources.packaged("data/benchmarks")  # the shipped jobs (data)
+RUNNERS_DIR = resources.packaged("node/runners")  # their runners: code, in the node wing
 Pinning = Literal["single", "per-numa-node", "per-core"]
 Direction = Literal["higher", "lower", "none"]  # none: informational, never a regression
 PINNINGS: tuple[str, ...] = get_args(Pinning)
@@ -155,9 +155,14 @@ def parse_job(data: Any, where: str, runners_dir: Path = RUNNERS_DIR, root: yaml
         raise JobError(f"{where}{line}: {problem}") from None
 
 
+def _runners_of(jobs_dir: Path) -> Path:
+    """Where a benchmarks/ directory's runners are: its runners/, or the node wing's for the shipped jobs."""
+    return RUNNERS_DIR if jobs_dir == JOBS_DIR else jobs_dir / "runners"
+
+
 def runner_dirs() -> list[Path]:
-    """The runners/ of every benchmarks/ directory on the search path, in lookup order."""
-    return [d / "runners" for d in resources.search_dirs(BENCHMARKS) if (d / "runners").is_dir()]
+    """The runners of every benchmarks/ directory on the search path, in lookup order."""
+    return [_runners_of(d) for d in resources.search_dirs(BENCHMARKS) if _runners_of(d).is_dir()]
 
 
 def _runners_dir(data: Any, own: Path) -> Path:
@@ -182,7 +187,7 @@ def load_jobs(jobs_dir: Path | None = None) -> dict[str, JobSpec]:
                 root, data = compose(text), yaml.safe_load(text)
             except yaml.YAMLError as exc:
                 raise JobError(f"{path}:{yaml_error_line(exc)}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-            job = parse_job(data, str(path), _runners_dir(data, directory / "runners"), root)
+            job = parse_job(data, str(path), _runners_dir(data, _runners_of(directory)), root)
             if job.name in mine:
                 raise JobError(f"{path}: job name {job.name!r} is already used by another spec; rename one")
             mine.add(job.name)

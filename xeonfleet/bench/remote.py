@@ -16,9 +16,9 @@ from xeonfleet.resources import packaged
 REMOTE_DIR = "/var/lib/xeonfleet/bench"
 DEFAULT_ENV = "/opt/xeonfleet/envs/ai"
 RESULTS_DIR_VAR = "XEONFLEET_RESULTS_DIR"
-PLANNER = packaged("instances.py")  # pure stdlib: the runners import it as `instances`
+PLANNER = packaged("node/instances.py")  # pure stdlib: the runners import it as `instances`
 # The frameworks' oneDNN verbose parser and ISA names (stdlib): matmul-isa names the kernel with them.
-ISA_HELPERS = [packaged(f"frameworks/{name}") for name in ("node_env.py", "isa_names.py")]
+ISA_HELPERS = [packaged(f"node/{name}") for name in ("node_env.py", "isa_names.py")]
 
 
 def results_dir() -> Path:

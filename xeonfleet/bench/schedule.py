@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xeonfleet.bench.jobs import REPO_DIR
-from xeonfleet.templates import render
+from xeonfleet.render import render
 
 SYSTEMD_DIR = "etc/systemd/system"
 CRON_DIR = "etc/cron.d"

@@ -11,9 +11,9 @@ from typing import Any
 
 from pyinfra import host
 
-from xeonfleet.file_transfer import use_working_file_transfer
+from xeonfleet.connect.file_transfer import use_working_file_transfer
 from xeonfleet.frameworks.ops import host_framework_envs
-from xeonfleet.hostcommand import fail_host
+from xeonfleet.connect.hostcommand import fail_host
 from xeonfleet.profiles import ProfileError, load_profile
 
 EXAMPLE = "--data xeonfleet_profile=xeon-ai-stack"

@@ -13,9 +13,9 @@ from __future__ import annotations
 from pyinfra import host
 
 from xeonfleet.facts.node import NodeFacts
-from xeonfleet.file_transfer import use_working_file_transfer
+from xeonfleet.connect.file_transfer import use_working_file_transfer
 from xeonfleet.frameworks.ops import host_framework_envs
-from xeonfleet.hostcommand import fail_host
+from xeonfleet.connect.hostcommand import fail_host
 from xeonfleet.knobs.packages import package_manager
 from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError, load_profile
 from xeonfleet.tune import operations

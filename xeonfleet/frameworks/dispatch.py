@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from xeonfleet.frameworks import isa_names
-from xeonfleet.frameworks.node_env import CHECKS_VERSION
+from xeonfleet.node import isa_names
+from xeonfleet.node.node_env import CHECKS_VERSION
 from xeonfleet.frameworks.stacks import load_catalogue
 
 # The stacks whose checks run per-precision kernels (INC only in its `pt` variant; the others have

@@ -23,7 +23,7 @@ from pyinfra.operations import files
 
 from xeonfleet.facts.frameworks import CondaTools, FrameworkEnvs, FrameworkPython
 from xeonfleet.frameworks import render
-from xeonfleet.frameworks.node_env import CHECKS_VERSION
+from xeonfleet.node.node_env import CHECKS_VERSION
 from xeonfleet.frameworks.stacks import DEFAULT_ROOT, EnvSpec, validate_frameworks_spec
 
 ISA_NAMES_SCRIPT = render.NODE_ENV_SCRIPT.with_name("isa_names.py")

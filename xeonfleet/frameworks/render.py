@@ -9,9 +9,9 @@ import shlex
 
 from xeonfleet.frameworks.stacks import EnvSpec
 from xeonfleet.resources import packaged
-from xeonfleet.templates import render
+from xeonfleet.render import render
 
-NODE_ENV_SCRIPT = packaged("frameworks/node_env.py")
+NODE_ENV_SCRIPT = packaged("node/node_env.py")
 REMOTE_LIB = "/opt/xeonfleet/lib"
 REMOTE_NODE_ENV = f"{REMOTE_LIB}/node_env.py"
 REMOTE_WHEELHOUSE = "/opt/xeonfleet/wheelhouse"

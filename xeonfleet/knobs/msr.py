@@ -56,7 +56,7 @@ MICROARCH_BITS: dict[str, tuple[str, ...]] = {
     "skylake-avx512": _CLASSIC, "cascadelake": _CLASSIC, "cooperlake": _CLASSIC, "icelake-server": _CLASSIC,
     "sapphirerapids": _SPR, "emeraldrapids": _SPR, "graniterapids": _SPR,
 }
-# The MSRs the probe reads (its MSRS line in xeonfleet/probe.sh must list exactly these).
+# The MSRs the probe reads (its MSRS line in xeonfleet/node/probe.sh must list exactly these).
 ADDRESSES = tuple(sorted({b.address for b in (*PREFETCHERS.values(), *C_STATE_BITS.values())}))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xeonfleet import sysfs_paths as paths
+from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.knobs.base import Facts, Knob, Setter, bool_key, choice_key, fact, int_key, is_intel
 from xeonfleet.tune import commands
 

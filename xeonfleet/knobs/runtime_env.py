@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xeonfleet.instances import pick_cores_per_instance
+from xeonfleet.node.instances import pick_cores_per_instance
 from xeonfleet.knobs.base import Facts, Knob, PersistFile, ProfileKey, choice_key, fact, int_key
 
 ENV_FILE = "/etc/profile.d/xeonfleet-ai.sh"

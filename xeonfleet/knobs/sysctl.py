@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xeonfleet import sysfs_paths as paths
+from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.knobs.base import Facts, Knob, PersistFile, ProfileKey, Setter, fact, int_key
 from xeonfleet.tune import commands
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xeonfleet import sysfs_paths as paths
+from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.knobs.base import Knob, Setter, choice_key, fact
 from xeonfleet.tune import commands
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xeonfleet import sysfs_paths as paths
+from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact, is_intel
 from xeonfleet.tune import commands
 

@@ -3,7 +3,7 @@
 A lab that does not fit must not start half-way and then fail with ENOSPC or a fork error on host 400:
 `lab up` reads what is left (memory, the trees tmpfs, the lab dir's filesystem, pids, open files), and
 refuses in one line naming the first limit that is short and how to lift it. The per-host costs start
-from bench/lab_boot.py's figures (2-core, 24 GiB VM: ~3.9 MB of RAM per idle host at 200 hosts, shared
+from perf/lab_boot.py's figures (2-core, 24 GiB VM: ~3.9 MB of RAM per idle host at 200 hosts, shared
 trees included; 1,000 hosts booted) and allow for one SSH session per host at once, what an audit of the
 whole lab opens.
 """

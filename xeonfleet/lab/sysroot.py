@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from xeonfleet import sysfs_paths as paths
-from xeonfleet.instances import format_cpulist
+from xeonfleet.parsers import sysfs_paths as paths
+from xeonfleet.node.instances import format_cpulist
 from xeonfleet.knobs.thp import THP_CHOICES
 from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, NumaNodeSpec, PcieLink, SystemSpec, UncoreDies
 from xeonfleet.lab.smbios import build_smbios, host_bytes

@@ -23,7 +23,7 @@ from xeonfleet.parsers.cpuinfo import ISA_FLAGS
 from xeonfleet.parsers.sections import ProbeOutput
 
 CPUID_DIR = "dev/cpu/0/cpuid"
-# (leaf, subleaf) the probe reads: its CPUID_LEAVES line in xeonfleet/probe.sh must list exactly these.
+# (leaf, subleaf) the probe reads: its CPUID_LEAVES line in xeonfleet/node/probe.sh must list exactly these.
 LEAVES = ((0x0, 0), (0x1, 0), (0x7, 0), (0x7, 1), (0xD, 0), (0xD, 1), (0x24, 0))
 EAX, EBX, ECX, EDX = range(4)
 # ISA keys no mainline kernel prints in /proc/cpuinfo: only CPUID can say yes or no.

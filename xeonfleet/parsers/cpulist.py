@@ -1,13 +1,13 @@
 """Kernel CPU list strings ("0-39,80-119") both ways, for the parsers.
 
-The notation itself lives in xeonfleet/instances.py (stdlib only, shipped to nodes for the launcher and
+The notation itself lives in xeonfleet/node/instances.py (stdlib only, shipped to nodes for the launcher and
 the benchmark runners); here a garbled list becomes None instead of an exception, since facts never crash.
 """
 
 from __future__ import annotations
 
-from xeonfleet.instances import format_cpulist
-from xeonfleet.instances import parse_cpulist as _parse_strict
+from xeonfleet.node.instances import format_cpulist
+from xeonfleet.node.instances import parse_cpulist as _parse_strict
 
 __all__ = ["format_cpulist", "parse_cpulist", "parse_cpumask"]
 

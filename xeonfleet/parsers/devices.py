@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from xeonfleet import sysfs_paths as paths
+from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.parsers.sections import ProbeOutput, to_int
 
 TOOLS = ("numactl", "cpupower", "dmidecode")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xeonfleet import sysfs_paths as paths
+from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.parsers.sections import ProbeOutput
 
 

@@ -23,13 +23,13 @@ from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, files, python
 
 from xeonfleet.facts.node import NodeFacts
-from xeonfleet.file_transfer import use_working_file_transfer
+from xeonfleet.connect.file_transfer import use_working_file_transfer
 from xeonfleet.resources import packaged
 from xeonfleet.tfbuild import plan
 from xeonfleet.tfbuild.facts import BuildHostState, GitRemoteCommit
 from xeonfleet.tfbuild.march import lowest_common_march, node_march
 
-NODE_SCRIPTS = packaged("tfbuild")
+NODE_SCRIPTS = packaged("node")
 # What a TensorFlow build needs besides Bazel's own download (tf_build_packages overrides).
 DEFAULT_PACKAGES = ("git", "build-essential", "python3-dev", "python3-numpy", "python3-wheel",
                     "default-jdk-headless", "bazel-bootstrap")
@@ -136,7 +136,7 @@ def _build_spec(fp: FleetPlan) -> dict[str, Any]:
 
 
 def _run_build(state: State, host: Host, fp: FleetPlan, script: str, spec_path: str) -> bool:
-    """Run node_build.py; on failure fetch the build log and print its tail."""
+    """Run tf_build.py; on failure fetch the build log and print its tail."""
     settings = fp.settings
     assert settings is not None
     host.log_styled(f"building TensorFlow {settings.source_ref} ({fp.commit}) for -march="
@@ -152,7 +152,7 @@ def _run_build(state: State, host: Host, fp: FleetPlan, script: str, spec_path: 
     local_log.parent.mkdir(parents=True, exist_ok=True)
     host.get_file(settings.log_path, str(local_log))
     tail = local_log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-    reason = stderr[-1] if stderr else "node_build failed"
+    reason = stderr[-1] if stderr else "tf_build failed"
     message = "\n".join([f"{reason}", f"last {len(tail)} lines of {local_log}:", *tail,
                          "nothing rolled out"])
     return _fail(state, host, message)
@@ -177,19 +177,19 @@ def _fetch_wheel(state: State, host: Host, fp: FleetPlan) -> bool:
 
 
 def _rollout(state: State, host: Host, fp: FleetPlan, venv: str) -> bool:
-    """Upload the wheel and swap it into the target venv (node_rollout.py keeps the old install
+    """Upload the wheel and swap it into the target venv (tf_rollout.py keeps the old install
     if anything fails)."""
     metadata = _local_metadata(fp)
     if metadata is None:
         return _fail(state, host, f"nothing rolled out: no wheel for build {fp.key} on the "
                                   f"controller (the build on {fp.builder} failed)")
     remote_wheel = posixpath.join(TARGET_CACHE, metadata["wheel"])
-    remote_script = posixpath.join(TARGET_CACHE, "node_rollout.py")
+    remote_script = posixpath.join(TARGET_CACHE, "tf_rollout.py")
     _run(host, f"mkdir -p {shlex.quote(TARGET_CACHE)}")
     ok, stdout, _ = _run(host, f"sha256sum {shlex.quote(remote_wheel)}")
     if not ok or not stdout or stdout[0].split()[0] != metadata["sha256"]:
         host.put_file(str(fp.store / str(fp.key) / metadata["wheel"]), remote_wheel)
-    host.put_file(str(NODE_SCRIPTS / "node_rollout.py"), remote_script)
+    host.put_file(str(NODE_SCRIPTS / "tf_rollout.py"), remote_script)
     ok, stdout, stderr = _run(host, " ".join(shlex.quote(a) for a in
                                              ["python3", remote_script, venv, remote_wheel,
                                               metadata["sha256"]]))
@@ -212,9 +212,9 @@ def _builder_ops(fp: FleetPlan) -> None:
         host.noop(f"TensorFlow wheel {fp.cached['wheel']} is up to date (commit "
                   f"{fp.commit}, key {fp.key}): no rebuild")
     else:
-        script = posixpath.join(settings.build_dir, "node_build.py")
+        script = posixpath.join(settings.build_dir, "tf_build.py")
         spec_path = posixpath.join(settings.build_dir, f"spec-{fp.key}.json")
-        files.put(name="Upload the build runner", src=str(NODE_SCRIPTS / "node_build.py"),
+        files.put(name="Upload the build runner", src=str(NODE_SCRIPTS / "tf_build.py"),
                   dest=script)
         files.put(name="Upload the build spec",
                   src=StringIO(json.dumps(_build_spec(fp), indent=2)), dest=spec_path)

@@ -12,7 +12,7 @@ import posixpath
 import re
 import shlex
 
-from xeonfleet.sysfs_paths import node
+from xeonfleet.parsers.sysfs_paths import node
 
 LIB_DIR = "/usr/local/lib/xeonfleet"
 STATE_HELPER = f"{LIB_DIR}/state.py"

@@ -19,11 +19,11 @@ from xeonfleet.knobs.runtime_env import PROFILE_D
 from xeonfleet.knobs.sysctl import DROP_IN
 from xeonfleet.profiles import Profile
 from xeonfleet.resources import packaged
-from xeonfleet.templates import render
+from xeonfleet.render import render
 from xeonfleet.tune import commands, operations
 from xeonfleet.tune.plan import TunePlan
 
-LAUNCHER_SOURCE = packaged("launcher/xeonfleet_run.py")
+LAUNCHER_SOURCE = packaged("node/launcher.py")
 BOOT_SCRIPT = "/usr/local/sbin/xeonfleet-tune.sh"
 UNIT_FILE = "/etc/systemd/system/xeonfleet-tune.service"
 UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/xeonfleet-tune.service"
@@ -31,7 +31,7 @@ LAUNCHER_LIB = f"{commands.LIB_DIR}/xeonfleet_run.py"
 INSTANCES_LIB = f"{commands.LIB_DIR}/instances.py"
 LAUNCHER_BIN = "/usr/local/bin/xeonfleet-run"
 # Node-side helpers, uploaded before the first knob: the undo log (which also sets the MSR knobs' bits).
-HELPERS = {commands.STATE_HELPER: packaged("tune/node_state.py")}
+HELPERS = {commands.STATE_HELPER: packaged("node/undo_log.py")}
 PERSIST_FILES = (DROP_IN, PROFILE_D)
 # Every path the deploy may write: read in one round trip by ManagedFiles.
 MANAGED_PATHS = (*HELPERS, *(p.path for p in PERSIST_FILES), BOOT_SCRIPT, UNIT_FILE, UNIT_LINK,
@@ -65,7 +65,7 @@ def _install_boot_unit(profile: Profile, plan: TunePlan, facts: Facts, files: di
 
 def _install_launcher(files: dict[str, Any]) -> None:
     operations.managed_file(name=f"Launcher lib {INSTANCES_LIB}", path=INSTANCES_LIB,
-                            content=packaged("instances.py").read_text(), mode="0644", current=files.get(INSTANCES_LIB))
+                            content=packaged("node/instances.py").read_text(), mode="0644", current=files.get(INSTANCES_LIB))
     operations.managed_file(name=f"Launcher {LAUNCHER_LIB}", path=LAUNCHER_LIB, content=LAUNCHER_SOURCE.read_text(),
                             mode="0755", current=files.get(LAUNCHER_LIB))
     operations.symlink(name=f"Launcher link {LAUNCHER_BIN}", path=LAUNCHER_BIN, target=LAUNCHER_LIB,

@@ -15,7 +15,7 @@ from typing import Any
 from pyinfra import host, logger
 from pyinfra.api import FunctionCommand, operation
 
-from xeonfleet.hostcommand import HostCommand
+from xeonfleet.connect.hostcommand import HostCommand
 from xeonfleet.knobs import Facts, show
 from xeonfleet.knobs.kernel_cmdline import GRUB_FILE, grub_add_command
 from xeonfleet.tune import commands

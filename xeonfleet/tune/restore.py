@@ -13,7 +13,7 @@ from typing import Any
 from pyinfra import host
 from pyinfra.api import deploy, operation
 
-from xeonfleet.hostcommand import HostCommand
+from xeonfleet.connect.hostcommand import HostCommand
 from xeonfleet.knobs.kernel_cmdline import GRUB_FILE, GRUB_REGENERATE
 from xeonfleet.knobs.packages import remove_command
 from xeonfleet.tune.commands import STATE_HELPER, sh

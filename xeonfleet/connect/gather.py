@@ -1,0 +1,235 @@
+"""Controller side of `xeonfleet facts`: every host in parallel, one probe (one round trip) each.
+
+pyinfra does the connecting (its inventory files, host data, paramiko connector); a host that
+cannot be reached or probed is reported with a one-line reason and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xeonfleet.parsers.node import node_facts_from_lines
+from xeonfleet.connect.probe import run_probe_local
+from xeonfleet.connect.progress import fleet_progress
+
+if TYPE_CHECKING:
+    from pyinfra.api import FactBase, Host, Inventory, State
+
+
+class GatherError(Exception):
+    """A usage problem (no such inventory, no hosts, no sysroot): one line, exit 2."""
+
+
+@dataclass
+class FleetGather:
+    """What one gather saw: {host: result} and {host: one-line reason} for the failed ones."""
+
+    results: dict[str, Any] = field(default_factory=dict)
+    unreachable: dict[str, str] = field(default_factory=dict)
+
+
+def load_inventory(spec: str) -> tuple[State, Inventory]:
+    """An inventory file (inventories/lab.py), a host list "a,b", or a connector ("@local").
+
+    Loaded the way the pyinfra CLI does (an empty State in context, cwd on sys.path), so any
+    inventory that works with `pyinfra INVENTORY ...` works here; the caller then inits the State.
+    """
+    # Importing pyinfra_cli monkey-patches the stdlib for gevent (hosts then connect in
+    # parallel); it must come before pyinfra.api pulls in paramiko and its threads.
+    from pyinfra_cli.inventory import make_inventory  # isort: skip
+
+    from pyinfra.api import State
+    from pyinfra.context import ctx_state
+
+    if spec.endswith(".py") and not Path(spec).is_file():
+        raise GatherError(f"inventory file {spec} not found: pass an existing pyinfra inventory file")
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.append(cwd)
+    state = State()
+    state.cwd = cwd
+    try:
+        with ctx_state.use(state):
+            inventory = make_inventory(spec, cwd=cwd)
+    except Exception as exc:  # an inventory file is user code: any error in it is reported, not raised
+        raise GatherError(f"cannot load inventory {spec}: {describe_user_error(exc, spec)}") from exc
+    if len(inventory) == 0:
+        raise GatherError(f"inventory {spec} has no hosts: add hosts to it (or run `xeonfleet lab up`)")
+    return state, inventory
+
+
+def _first_line(exc: BaseException) -> str:
+    try:
+        text = str(exc).strip()
+    except Exception:  # some wrappers (pyinfra's UnexpectedExternalError) cannot str() themselves
+        text = ""
+    return (text or type(exc).__name__).splitlines()[0]
+
+
+def describe_user_error(exc: BaseException, filename: str) -> str:
+    """"NameError: name 'x' is not defined (line 3)" for an exception raised by user code in `filename`.
+
+    pyinfra wraps what an inventory or deploy file raised in UnexpectedExternalError (whose str()
+    itself fails); the original exception and the line in the user's file are what they need.
+    """
+    original = getattr(exc, "exception", None)
+    if isinstance(original, BaseException):
+        exc = original
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {exc.msg} (line {exc.lineno})"
+    if type(exc).__module__.startswith("pyinfra"):  # a deliberate message (InventoryError ...): as it is
+        return _first_line(exc)
+    line = None
+    wanted = os.path.realpath(filename)
+    frame = exc.__traceback__
+    while frame is not None:
+        if os.path.realpath(frame.tb_frame.f_code.co_filename) == wanted:
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    where = f" (line {line})" if line else ""
+    return f"{type(exc).__name__}: {_first_line(exc)}{where}"
+
+
+def _run_on_host(state: State, host: Host, fact: type[FactBase],
+                 timeout: int) -> tuple[Any, str | None]:
+    """Connect and run one fact (at most `timeout` seconds); (result, None) or (None, reason)."""
+    from pyinfra.api.exceptions import ConnectError
+    from pyinfra.api.facts import get_fact
+    from pyinfra.context import ctx_host, ctx_state
+
+    try:
+        host.connect(show_errors=False, raise_exceptions=True)
+    except ConnectError as exc:
+        return None, f"unreachable: {connect_reason(exc)}"
+    state.activate_host(host)
+    try:
+        with ctx_state.use(state), ctx_host.use(host):
+            result = get_fact(state, host, fact, kwargs={"_timeout": timeout}, apply_failed_hosts=False)
+        lost = result is None and _session_lost(host)
+    except (EOFError, OSError) as exc:  # the host died or dropped the session while probing
+        return None, f"probe failed: connection lost ({_first_line(exc)})"
+    except Exception as exc:  # a broken host must not stop the fleet
+        return None, f"probe failed: {_first_line(exc)}"
+    finally:
+        host.disconnect()
+    if result is None:
+        if lost:
+            return None, "probe failed: connection lost (the host closed the SSH session: it stopped or rebooted?)"
+        return None, f"probe failed: no output within {timeout} s, or no POSIX sh on the host"
+    return result, None
+
+
+def _session_lost(host: Host) -> bool:
+    """True when an SSH host's transport died (pyinfra logs that and returns no fact, like a timeout)."""
+    client = getattr(host.connector, "client", None)
+    transport = client.get_transport() if client is not None else None
+    return client is not None and (transport is None or not transport.is_active())
+
+
+# What paramiko says when the peer went away, whatever step it was in (pyinfra reports a peer that
+# died during login as an "Authentication error", which sends users after their keys).
+_LOST = ("transport shut down or saw eof", "error reading ssh protocol banner", "connection reset",
+         "eof error", "broken pipe", "no existing session")
+_REFUSED = "connection refused (no sshd listening on that address and port: host down?)"
+
+
+def connect_reason(exc: BaseException) -> str:
+    """Why a connection failed, in the user's terms: refused, timed out, lost, or a real login failure."""
+    import errno
+    import socket
+
+    from paramiko.ssh_exception import AuthenticationException, NoValidConnectionsError
+
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, NoValidConnectionsError):
+        codes = {getattr(error, "errno", None) for error in cause.errors.values()}
+        if codes == {errno.ECONNREFUSED}:
+            return _REFUSED
+        cause = next(iter(cause.errors.values()), cause)
+    if isinstance(cause, (socket.timeout, TimeoutError)):
+        return f"connection timed out ({_first_line(exc)})"
+    if isinstance(cause, ConnectionRefusedError):
+        return _REFUSED
+    detail = " ".join(_first_line(e).lower() for e in (exc, cause) if e is not None)
+    if isinstance(cause, (EOFError, ConnectionResetError, BrokenPipeError)) or any(w in detail for w in _LOST):
+        return "connection lost (the host closed the connection during SSH login: it stopped or rebooted?)"
+    if isinstance(cause, AuthenticationException):
+        return f"login refused: {_first_line(exc)}"
+    return _first_line(exc)
+
+
+def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
+                connect_timeout: int = 10, probe_timeout: int = 60,
+                loaded: tuple[State, Inventory] | None = None) -> FleetGather:
+    """Run one pyinfra fact on every host of an inventory (or just the host named `only`) at once.
+
+    Not connect_all + get_facts: those wait for every connection before the first probe, drop
+    the reason a host failed, and raise "No hosts remaining" when all fail. One greenlet per host
+    (connect, probe, disconnect) keeps hosts independent and the reasons one line each.
+    """
+    import gevent
+    from pyinfra.api import Config
+
+    state, inventory = loaded or load_inventory(spec)
+    hosts = [host for host in inventory if only is None or host.name == only]
+    if not hosts:
+        names = ", ".join(host.name for host in inventory)
+        raise GatherError(f"host {only} is not in inventory {spec}: choose one of {names}")
+    state.init(inventory, Config(PARALLEL=len(hosts), CONNECT_TIMEOUT=connect_timeout))
+    greenlets = {state.pool.spawn(_run_on_host, state, host, fact, probe_timeout): host for host in hosts}
+    interrupted: list[bool] = []
+
+    def interrupt() -> None:
+        # Ctrl-C: stop every host quietly (a KeyboardInterrupt inside a greenlet makes gevent print a
+        # traceback per host), then raise it once here, before anything is stored.
+        interrupted.append(True)
+        # paramiko's transport threads log the sockets closed under them; that is us, not news.
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+        gevent.killall(list(greenlets), block=False)
+
+    handler = gevent.signal_handler(signal.SIGINT, interrupt)
+    try:
+        with fleet_progress(f"probing {len(hosts)} host(s)", total=len(hosts)) as advance:
+            for greenlet in greenlets:
+                greenlet.link(lambda _done: advance())
+            gevent.joinall(list(greenlets))
+    finally:
+        handler.cancel()
+    if interrupted:
+        raise KeyboardInterrupt
+    gathered = FleetGather()
+    for greenlet, host in greenlets.items():
+        result, reason = greenlet.get()
+        if reason is None:
+            gathered.results[host.name] = result
+        else:
+            gathered.unreachable[host.name] = reason
+    return gathered
+
+
+def gather_inventory(spec: str, connect_timeout: int = 10,
+                     loaded: tuple[State, Inventory] | None = None) -> FleetGather:
+    """NodeFacts of every host of an inventory, keyed by host name (`loaded`: load_inventory's result,
+    when the caller already read the inventory)."""
+    from xeonfleet.facts.node import NodeFacts
+
+    return gather_fact(spec, NodeFacts, connect_timeout=connect_timeout, loaded=loaded)
+
+
+def gather_sysroot(root: str | Path) -> dict:
+    """NodeFacts of an offline tree (DIR/proc, DIR/sys, ...): the same probe and parsers."""
+    path = Path(root)
+    if not path.is_dir():
+        raise GatherError(
+            f"sysroot {root} is not a directory: pass the root of an extracted snapshot (it holds proc/ and sys/)"
+        )
+    if not (path / "proc" / "cpuinfo").is_file():
+        # An empty or wrong folder (the snapshot's etc/) would give a row of unknowns and a bogus audit.
+        raise GatherError(f"{root} has no proc/cpuinfo: pass the root of a snapshot (it holds proc/ and sys/)")
+    return node_facts_from_lines(run_probe_local(path))

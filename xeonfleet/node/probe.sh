@@ -1,0 +1,191 @@
+# xeonfleet node probe: prints every file the node facts need, in one run, with few processes.
+#
+# POSIX sh (dash, busybox ash). Reads ONLY files under $ROOT ("" = the live host, or an offline
+# tree in the `lscpu --sysroot` layout). Never fails: whatever is missing is simply not printed and
+# the parsers say so. $PARTS limits the groups read (default: all), so small pyinfra facts reuse it.
+# PACK=1 sends the output gzipped + base64 after a "@@@ packed gzip base64" line (when the node has
+# both tools): a 2-socket host's ~10,000 lines become ~450, which is most of a remote run's cost.
+# proc/cpuinfo is sent as the first processor's whole block, then only each CPU's placement and
+# microcode lines (all the parsers read: 400 KB become 17 KB on 224 CPUs); FULL_CPUINFO=1 sends it
+# whole (snapshots, which rebuild the file), as does a node without awk.
+#
+# Output (sections start with "@@@ "):
+#   @@@ xeonfleet-probe 1
+#   @@@ file PATH       then the raw content of one big text file (proc/cpuinfo, trimmed as above)
+#   @@@ text            then "relative/path:line" for every line of every other text file (one grep)
+#   @@@ hex PATH        then `od -An -v -tx1` of a binary file (the SMBIOS table)
+#   @@@ unreadable PATH a file that exists but cannot be read (the SMBIOS table needs root)
+#   @@@ virtual PATH    a virtual network or block device (to skip in nics/disks)
+#   @@@ tool NAME PATH  an installed tool
+#   @@@ device PATH     a CPU driver's device that exists (dev/cpu/0/msr, dev/cpu/0/cpuid)
+#   @@@ end
+
+ROOT="${ROOT:-}"
+PARTS="${PARTS:-cpu numa memory power os devices tools frameworks}"
+PACK="${PACK:-}"
+FULL_CPUINFO="${FULL_CPUINFO:-}"
+
+probe() {
+echo "@@@ xeonfleet-probe 1"
+cd "${ROOT:-/}" 2>/dev/null || { echo "@@@ unreadable ${ROOT:-/}"; echo "@@@ end"; return 0; }
+
+has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+C=sys/devices/system/cpu
+N=sys/devices/system/node
+# The sysctls reported in os.sysctl: the one place this list lives (documented in docs/facts.md).
+SYSCTLS="kernel/numa_balancing vm/swappiness vm/dirty_ratio vm/dirty_background_ratio
+vm/zone_reclaim_mode vm/max_map_count vm/overcommit_memory kernel/sched_autogroup_enabled
+kernel/nmi_watchdog kernel/perf_event_paranoid net/core/somaxconn net/core/rmem_max net/core/wmem_max"
+
+set --
+if has cpu || has power || has numa; then
+    # cpuinfo is most of the output on a big host: sent raw (no per-line path prefix).
+    if [ -r proc/cpuinfo ]; then
+        echo "@@@ file proc/cpuinfo"
+        if [ -z "$FULL_CPUINFO" ] && command -v awk >/dev/null 2>&1; then
+            awk 'seen < 2 { print; if ($0 ~ /^processor[ \t]*:/) seen = 1; else if (seen && $0 ~ /^[ \t]*$/) seen = 2; next }
+                 /^(processor|physical id|core id|microcode)[ \t]*:/' proc/cpuinfo 2>/dev/null
+        else
+            cat proc/cpuinfo 2>/dev/null
+        fi
+    fi
+    set -- "$@" $C/online $C/offline $C/present $C/possible $C/smt/active $C/smt/control \
+        $C/cpu[0-9]*/topology/physical_package_id $C/cpu[0-9]*/topology/core_id \
+        $C/cpu0/cpufreq/cpuinfo_max_freq $C/cpu0/cpufreq/cpuinfo_min_freq \
+        $C/cpu0/cpufreq/base_frequency \
+        sys/hypervisor/type sys/devices/system/clocksource/clocksource0/available_clocksource
+    # Per-CPU online flags only matter when the kernel's online list is missing (old kernels).
+    [ -r $C/online ] || set -- "$@" $C/cpu[0-9]*/online
+    # Sibling lists only matter when a kernel or a foreign snapshot has no core_id.
+    [ -r $C/cpu0/topology/core_id ] || set -- "$@" $C/cpu[0-9]*/topology/core_cpus_list \
+        $C/cpu[0-9]*/topology/thread_siblings_list $C/cpu[0-9]*/topology/package_cpus_list \
+        $C/cpu[0-9]*/topology/core_siblings_list
+fi
+# CPU 0's CPUID leaves as a snapshot stores them (text files; the live device is read with od below) and
+# the kernel release, which tells why AMX is not usable (cpu.amx_usable_reason).
+if has cpu; then
+    set -- "$@" dev/cpu/0/cpuid/0x*
+    has os || set -- "$@" proc/sys/kernel/osrelease
+fi
+if has numa || has memory; then
+    set -- "$@" $N/online $N/possible $N/has_cpu $N/has_memory $N/node[0-9]*/cpulist \
+        $N/node[0-9]*/meminfo proc/meminfo
+    # Memory without CPUs: the node each CXL region's memory is onlined into, the kernel's memory tiers
+    # and whether reclaim demotes to the slower tier (docs/facts.md numa.nodes[].kind).
+    set -- "$@" sys/bus/cxl/devices/dax_region[0-9]*/dax[0-9]*/target_node \
+        sys/devices/virtual/memory_tiering/memory_tier[0-9]*/nodelist sys/kernel/mm/numa/demotion_enabled
+    # Some kernels and foreign snapshots give a node only its hex mask.
+    [ -r $N/node0/cpulist ] || set -- "$@" $N/node[0-9]*/cpumap
+    has os || set -- "$@" proc/sys/kernel/numa_balancing
+fi
+if has power; then
+    set -- "$@" $C/cpu0/cpufreq/scaling_driver $C/cpu[0-9]*/cpufreq/scaling_governor \
+        $C/cpu0/cpufreq/scaling_available_governors \
+        $C/cpu[0-9]*/cpufreq/energy_performance_preference \
+        $C/cpu[0-9]*/power/energy_perf_bias $C/intel_pstate/status $C/intel_pstate/no_turbo \
+        $C/cpufreq/boost $C/cpuidle/current_driver $C/cpu0/cpuidle/state[0-9]*/name \
+        $C/cpu0/cpuidle/state[0-9]*/latency $C/cpu[0-9]*/cpuidle/state[0-9]*/disable
+fi
+if has os; then
+    set -- "$@" proc/sys/kernel/osrelease proc/cmdline etc/os-release \
+        sys/kernel/mm/transparent_hugepage/enabled sys/kernel/mm/transparent_hugepage/defrag \
+        etc/profile.d/xeonfleet-ai.sh
+    for s in $SYSCTLS; do set -- "$@" "proc/sys/$s"; done
+fi
+if has devices; then
+    set -- "$@" sys/class/net/*/operstate sys/class/net/*/speed sys/block/*/queue/rotational \
+        sys/block/*/size
+fi
+if has frameworks; then
+    set -- "$@" opt/xeonfleet/envs/*/xeonfleet-env.json
+fi
+# Knob reads (xeonfleet/knobs/; paths as in xeonfleet/parsers/sysfs_paths.py): uncore limits, PCIe links, and
+# the MSR values of a snapshot (which stores each register read below as a text file dev/cpu/N/msr/ADDR).
+# The uncore dies of either driver: package_*_die_* (MSR) and uncore[0-9]* (TPMI: with the die's ids, agents
+# and efficiency latency control files).
+if has power; then
+    U=$C/intel_uncore_frequency
+    set -- "$@" $U/package_*_die_*/*_freq_khz $U/uncore[0-9]*/*_freq_khz $U/uncore[0-9]*/package_id \
+        $U/uncore[0-9]*/domain_id $U/uncore[0-9]*/agent_types $U/uncore[0-9]*/elc_*_percent \
+        $U/uncore[0-9]*/elc_*_enable dev/cpu/[0-9]*/msr/0x*
+fi
+if has devices; then
+    for a in current_link_speed current_link_width max_link_speed max_link_width numa_node; do
+        set -- "$@" sys/class/net/*/device/$a sys/class/nvme/*/device/$a
+    done
+fi
+
+echo "@@@ text"
+# -s: a glob that matched nothing or an unreadable file is silently skipped; '' keeps blank lines.
+grep -s -H '' "$@" 2>/dev/null
+# MSRs of the knobs (xeonfleet/knobs/msr.py) on the first CPU of each package, as text lines
+# "dev/cpu/N/msr/ADDRESS:HEX": od reads the 8 bytes at the register's address, as rdmsr's pread does.
+MSRS="0x1a4 0x1fc 0xe2"
+if has power && [ -r dev/cpu/0/msr ] && [ ! -d dev/cpu/0/msr ] && command -v od >/dev/null 2>&1; then
+    seen=" "
+    for f in $C/cpu[0-9]*/topology/physical_package_id; do
+        read -r pkg < "$f" 2>/dev/null || continue
+        case $seen in *" $pkg "*) continue ;; esac
+        seen="$seen$pkg "
+        cpu=${f#$C/cpu}
+        cpu=${cpu%%/*}
+        for reg in $MSRS; do
+            v=$(od -An -v -tx8 -j $((reg)) -N 8 "dev/cpu/$cpu/msr" 2>/dev/null) && [ -n "$v" ] &&
+                echo "dev/cpu/$cpu/msr/$reg:${v##* }"
+        done
+    done
+fi
+# The CPUID leaves xeonfleet/parsers/cpuid.py decodes (its LEAVES), from CPU 0, as text lines
+# "dev/cpu/0/cpuid/0xLEAF.0xSUBLEAF:EAX EBX ECX EDX": od reads the 16 bytes at offset leaf | subleaf << 32,
+# as the cpuid driver wants. After the text lines: a device root cannot read is named in its own section.
+CPUID_LEAVES="0x0.0x0 0x1.0x0 0x7.0x0 0x7.0x1 0xd.0x0 0xd.0x1 0x24.0x0"
+CPUID=dev/cpu/0/cpuid
+if has cpu && [ -e $CPUID ] && [ ! -d $CPUID ] && command -v od >/dev/null 2>&1; then
+    if [ -r $CPUID ]; then
+        for l in $CPUID_LEAVES; do
+            v=$(od -An -v -tx4 -j $(( ${l%%.*} | (${l#*.} << 32) )) -N 16 $CPUID 2>/dev/null) && [ -n "$v" ] &&
+                echo "$CPUID/$l:${v# }"
+        done
+    else
+        echo "@@@ unreadable $CPUID"
+    fi
+fi
+
+if has memory; then
+    DMI=sys/firmware/dmi/tables/DMI
+    if [ -r "$DMI" ]; then
+        echo "@@@ hex $DMI"
+        od -An -v -tx1 "$DMI" 2>/dev/null
+    elif [ -e "$DMI" ]; then
+        echo "@@@ unreadable $DMI"
+    fi
+fi
+if has devices; then
+    for d in sys/devices/virtual/net/* sys/devices/virtual/block/*; do
+        [ -e "$d" ] && echo "@@@ virtual $d"
+    done
+fi
+# The CPU drivers the facts read through (xeonfleet/knobs/cpu_drivers.py): their device exists, readable or not.
+if has os; then
+    for m in msr cpuid; do
+        [ -e "dev/cpu/0/$m" ] && echo "@@@ device dev/cpu/0/$m"
+    done
+fi
+if has tools; then
+    for t in numactl cpupower dmidecode; do
+        for d in usr/local/sbin usr/local/bin usr/sbin usr/bin sbin bin; do
+            if [ -x "$d/$t" ]; then echo "@@@ tool $t /$d/$t"; break; fi
+        done
+    done
+fi
+echo "@@@ end"
+}
+
+if [ -n "$PACK" ] && command -v gzip >/dev/null 2>&1 && command -v base64 >/dev/null 2>&1; then
+    echo "@@@ packed gzip base64"
+    probe | gzip -1 | base64
+else
+    probe
+fi
+exit 0
