@@ -15,6 +15,6 @@ Everything is validated per host before any command is sent: a host with bad dat
 one-line error and is left untouched; the other hosts proceed.
 """
 
-from xeonfleet.deploys import ai_node
+from xeonfleet.tune.entry import ai_node
 
 ai_node()

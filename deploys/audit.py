@@ -9,6 +9,6 @@ heterogeneity) rules need every host's facts at once and the results store keeps
 are `xeonfleet audit INVENTORY`'s job.
 """
 
-from xeonfleet.deploys import audit_node
+from xeonfleet.audit.entry import audit_node
 
 audit_node()

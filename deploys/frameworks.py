@@ -14,6 +14,6 @@ The spec is validated on the controller before any command reaches a host, so an
 combination stops that host at once with one line naming one that works; the other hosts carry on.
 """
 
-from xeonfleet.deploys import frameworks
+from xeonfleet.frameworks.entry import frameworks
 
 frameworks()

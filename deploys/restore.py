@@ -7,6 +7,6 @@ time each setting was changed, so restore works whoever ran the deploy and howev
 again, or on a host never tuned, changes nothing.
 """
 
-from xeonfleet.deploys import restore
+from xeonfleet.tune.entry import restore
 
 restore()

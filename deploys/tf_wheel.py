@@ -10,6 +10,6 @@ Host data read (see docs/tf_wheel.md for every key and its default):
     tf_build_packages, tf_python, tf_wheel_store
 """
 
-from xeonfleet.deploys import tf_wheel
+from xeonfleet.tfbuild.deploy import tf_wheel
 
 tf_wheel()

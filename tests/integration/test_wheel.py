@@ -84,15 +84,16 @@ def _xeonfleet(installed: Path, cwd: Path, *args: str) -> subprocess.CompletedPr
 def test_the_wheel_ships_the_package_and_its_data_only(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"xeonfleet", "xeonfleet-0.1.0.dist-info"}, "a stray top-level"
-    for data in ("data/profiles/xeon-ai-base.yaml", "data/hardware/icx-8380-2s.yaml", "data/templates/xeonfleet-tune.sh.j2",
-                 "data/benchmarks/gemm-fp32.yaml", "node/runners/gemm.py", "probe.sh", "lab/host_init.sh",
-                 "frameworks/compat.yaml", "reports/audit.html.j2", "facts/cpu.py", "deploys/__init__.py"):
+    for data in ("data/profiles/xeon-ai-base.yaml", "data/hardware/icx-8380-2s.yaml", "templates/xeonfleet-tune.sh.j2",
+                 "data/benchmarks/gemm-fp32.yaml", "node/runners/gemm.py", "node/probe.sh", "lab/host_init.sh",
+                 "frameworks/compat.yaml", "reports/audit.html.j2", "facts/cpu.py", "tune/entry.py"):
         assert f"xeonfleet/{data}" in names, data
 
 
 def test_installed_package_imports_its_facts_and_deploys_from_its_own_files(installed: Path, elsewhere: Path) -> None:
     code = ("import xeonfleet, importlib.util; from xeonfleet.facts.cpu import CpuTopology; "
-            "from xeonfleet.deploys import tune_ai_node, ai_node; print(xeonfleet.__file__); "
+            "from xeonfleet.tune.deploy import tune_ai_node; from xeonfleet.tune.entry import ai_node; "
+            "print(xeonfleet.__file__); "
             "print(importlib.util.find_spec('facts'))")
     out = _run([str(installed / "python"), "-c", code], cwd=elsewhere)
     assert out.returncode == 0, out.stderr

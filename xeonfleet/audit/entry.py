@@ -28,7 +28,7 @@ def audit_node() -> None:
 
     .. code:: python
 
-        from xeonfleet.deploys import audit_node
+        from xeonfleet.audit.entry import audit_node
         audit_node()
     """
     try:

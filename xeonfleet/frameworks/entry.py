@@ -36,7 +36,7 @@ def frameworks() -> None:
 
     .. code:: python
 
-        from xeonfleet.deploys import frameworks
+        from xeonfleet.frameworks.entry import frameworks
         frameworks()
     """
     try:

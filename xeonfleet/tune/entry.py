@@ -32,7 +32,7 @@ def ai_node() -> None:
 
     .. code:: python
 
-        from xeonfleet.deploys import ai_node
+        from xeonfleet.tune.entry import ai_node
         ai_node()
     """
     try:
@@ -61,7 +61,7 @@ def restore() -> None:
 
     .. code:: python
 
-        from xeonfleet.deploys import restore
+        from xeonfleet.tune.entry import restore
         restore()
     """
     state = host.get_fact(TuneState)
