@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.parsers.cpuid import decode, merge_isa, parse_leaves
-from xeonfleet.lab.hardware import HardwareProfile, HardwareProfileError, list_hardware, load_hardware
+from xeonfleet.lab.hardware import HardwareProfileError, list_hardware, load_hardware
+from xeonfleet.lab.hardware_profile import HardwareProfile
 
 REQUIRED = {"icx-8380-2s", "icx-8380-2s-mistuned", "clx-6248-2s", "spr-8480-2s", "epyc-7763-2s", "cloud-vm"}
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.parsers.contract import validate_facts
-from xeonfleet.lab.hardware import HardwareProfile, list_hardware, load_hardware
+from xeonfleet.lab.hardware import list_hardware, load_hardware
+from xeonfleet.lab.hardware_profile import HardwareProfile
 from xeonfleet.lab.sysroot import (
     build_shared_tree,
     build_sysroot,

@@ -33,7 +33,8 @@ from pathlib import Path
 from xeonfleet.lab.boot import BOOT_TIMEOUT_S, boot
 from xeonfleet.lab.errors import LabError
 from xeonfleet.lab.fit import fit_error, room_now
-from xeonfleet.lab.hardware import HardwareProfile, HardwareProfileError, list_hardware, load_hardware
+from xeonfleet.lab.hardware import HardwareProfileError, list_hardware, load_hardware
+from xeonfleet.lab.hardware_profile import HardwareProfile
 from xeonfleet.lab.hosts import HostSpec, HostStatus, LabHost, diff_plan, plan_hosts
 from xeonfleet.lab.ports import ADDRESS, DEFAULT_PORT_BASE, answering_ports, find_free_port_base, port_is_free
 from xeonfleet.lab.processes import kill, lab_unavailable_reason, ns_init_pid, running, strays

@@ -12,7 +12,8 @@ import hashlib
 import struct
 import uuid
 
-from xeonfleet.lab.hardware import BiosSpec, DimmSlot, HardwareProfile, SystemSpec
+from xeonfleet.lab.hardware_profile import HardwareProfile
+from xeonfleet.lab.hardware_specs import BiosSpec, DimmSlot, SystemSpec
 
 SMBIOS_VERSION = (3, 3, 0)
 ENTRY_POINT_LENGTH = 24

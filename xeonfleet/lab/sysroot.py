@@ -18,7 +18,8 @@ from pathlib import Path
 from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.node.instances import format_cpulist
 from xeonfleet.knobs.thp import THP_CHOICES
-from xeonfleet.lab.hardware import BiosSpec, HardwareProfile, NumaNodeSpec, PcieLink, SystemSpec, UncoreDies
+from xeonfleet.lab.hardware_profile import HardwareProfile
+from xeonfleet.lab.hardware_specs import BiosSpec, NumaNodeSpec, PcieLink, SystemSpec, UncoreDies
 from xeonfleet.lab.smbios import build_smbios, host_bytes
 from xeonfleet.parsers.numa import CXL_BUS, CXL_DAX_REGION, DEMOTION, MEMORY_TIER
 from xeonfleet.parsers.cpuid import CPUID_DIR

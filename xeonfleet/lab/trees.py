@@ -24,7 +24,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from xeonfleet.lab.hardware import HardwareProfile
+from xeonfleet.lab.hardware_profile import HardwareProfile
 from xeonfleet.lab.sysroot import build_shared_tree, write_host_identity
 
 # The trees tmpfs gets the kernel's defaults made explicit, so the fit check can count on them before
