@@ -10,7 +10,8 @@ from xeonfleet.bench import ingest
 from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
 from xeonfleet.bench.jobs import load_jobs
 from xeonfleet.audit.drift import drift_since_last, save_audit
-from xeonfleet.audit.findings import FAIL, PASS, Finding
+from xeonfleet.audit.findings import Finding
+from xeonfleet.knobs.status import FAIL, PASS
 from xeonfleet.audit.report import AuditReport, NodeSummary
 from xeonfleet.store import Store
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.bench.jobs import JOBS_DIR, RUNNERS_DIR, JobError, load_jobs
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.fleet import evaluate_fleet
 from xeonfleet.profiles import load_profile
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.audit.findings import NA, PASS
+from xeonfleet.knobs.status import NA, PASS
 from xeonfleet.knobs import knobs_for
 from xeonfleet.lab.fleet import Lab
 from xeonfleet.lab.hosts import LabHost

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from tests.store_checks import audit_report, finding
 from xeonfleet.audit.drift import save_audit
-from xeonfleet.audit.findings import FAIL, PASS
+from xeonfleet.knobs.status import FAIL, PASS
 from xeonfleet.audit.stored import NothingStored, latest_report
 from xeonfleet.cli.audit import audit
 from xeonfleet.store import Store, open_store

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.knobs import cpu_drivers, knobs_for
 from xeonfleet.profiles import load_profile
 from xeonfleet.node import undo_log as node_state

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.audit.findings import FAIL, NA, PASS
+from xeonfleet.knobs.status import FAIL, NA, PASS
 from xeonfleet.audit.rules import evaluate_node
 from xeonfleet.knobs.kernel_cmdline import cmdline_advice
 from xeonfleet.lab.hardware import load_hardware

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.store_checks import check_drift_compares_with_the_last_run_a_node_answered, finding, store_audit
 from xeonfleet.audit.drift import node_changes
-from xeonfleet.audit.findings import FAIL, NA, PASS
+from xeonfleet.knobs.status import FAIL, NA, PASS
 from xeonfleet.store import open_store
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xeonfleet.audit.findings import FAIL, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, PASS, UNKNOWN
 from xeonfleet.audit.memory import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
                                     check_socket_balance)
 from xeonfleet.parsers.memory import channel_problem, populated_channels, unplaced_slots

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.numa_rules import check_cxl_default_policy
 from xeonfleet.audit.rules import evaluate_node
 from xeonfleet.parsers.cpulist import format_cpulist, parse_cpulist

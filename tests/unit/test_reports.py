@@ -11,7 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.prom_format import exposition_problems
 from xeonfleet.audit.run import FleetPlan, build_report, load_profiles
-from xeonfleet.audit.findings import FAIL, NA, UNKNOWN, Finding
+from xeonfleet.audit.findings import Finding
+from xeonfleet.knobs.status import FAIL, NA, UNKNOWN
 from xeonfleet.connect.gather import gather_sysroot
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot

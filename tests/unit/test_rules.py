@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.fleet import evaluate_fleet
 from xeonfleet.knobs import runtime_env_wanted
 from xeonfleet.profiles import load_profile

@@ -12,7 +12,7 @@ from xeonfleet.knobs import AREAS, knobs_for, power
 from xeonfleet.knobs.kernel_cmdline import grub_add_command, grub_edit
 from xeonfleet.profiles import SECTIONS, ProfileError, list_profiles, load_profile
 from xeonfleet.render import render
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 
 def test_every_knob_is_set_or_kept_and_every_setter_records_first() -> None:

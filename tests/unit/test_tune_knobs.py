@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.knobs import knobs_for, msr, uncore
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.audit.findings import FAIL, NA, PASS
+from xeonfleet.knobs.status import FAIL, NA, PASS
 from xeonfleet.audit.rules import evaluate_node
 from xeonfleet.parsers.contract import validate_facts
 from xeonfleet.knobs import uncore

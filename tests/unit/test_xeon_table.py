@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xeonfleet.audit.findings import FAIL, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, PASS, UNKNOWN
 from xeonfleet.audit.memory import check_channels, check_rated_speed
 from xeonfleet.parsers.memory import channel_problem, populated_channels, unplaced_slots
 from xeonfleet.parsers.microarch import (channels_per_socket, fma_units, identify, max_dimm_mts, microarch,
@@ -165,7 +165,7 @@ def test_the_msr_bit_table_names_generations_the_table_knows() -> None:
 
 
 def test_hyperthreading_is_na_on_e_cores_and_judged_elsewhere() -> None:
-    from xeonfleet.audit.findings import NA
+    from xeonfleet.knobs.status import NA
     from xeonfleet.audit.rules import _check_hyperthreading
 
     srf = {"cpu": {"microarch": "sierraforest", "segment": "Xeon 6 6700E (Sierra Forest-SP)", "smt_enabled": False}}

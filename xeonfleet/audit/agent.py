@@ -44,7 +44,7 @@ from xeonfleet.profiles import DEFAULT_PROFILE, load_profile, profile_path
 from xeonfleet.resources import packaged
 from xeonfleet.store import POSTGRES_SCHEMES
 from xeonfleet.render import render
-from xeonfleet.tune.commands import sh
+from xeonfleet.knobs.commands import sh
 
 AGENT_DIR = "/opt/xeonfleet/agent"  # the venv; the wheelhouse below it
 WHEELHOUSE = f"{AGENT_DIR}/wheelhouse"

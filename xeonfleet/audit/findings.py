@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-PASS = "pass"
-FAIL = "fail"
-UNKNOWN = "unknown"  # the node cannot tell (no SMBIOS, unreadable file): not drift, not compliance
-NA = "n/a"  # the rule does not apply here (no cpufreq in a VM, Intel-only rule on AMD)
-STATUSES = (PASS, FAIL, UNKNOWN, NA)
+from xeonfleet.knobs.status import FAIL
 
 CATEGORIES = ("bios", "memory", "cpu", "numa", "power", "os", "runtime", "frameworks", "fleet")
 SEVERITIES = ("critical", "high", "medium", "low")

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN, Finding
+from xeonfleet.audit.findings import Finding
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.knobs import Facts, fact
 from xeonfleet.profiles import Profile
 

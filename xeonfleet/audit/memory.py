@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from xeonfleet.audit.findings import FAIL, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, PASS, UNKNOWN
 from xeonfleet.knobs import Facts, fact
 from xeonfleet.parsers.dimm_slots import max_speed_mts
 from xeonfleet.parsers.microarch import max_dimm_mts

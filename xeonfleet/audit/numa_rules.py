@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.knobs.base import Facts, fact
 
 Verdict = tuple[str, str, str]

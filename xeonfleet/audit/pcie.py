@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xeonfleet.audit.findings import FAIL, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, PASS, UNKNOWN
 from xeonfleet.knobs.base import Facts, fact
 
 Verdict = tuple[str, str, str]

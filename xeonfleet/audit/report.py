@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from xeonfleet.audit.findings import CATEGORIES, FAIL, NA, PASS, STATUSES, UNKNOWN, Finding, NodeDrift, worst_exit_code
+from xeonfleet.audit.findings import CATEGORIES, Finding, NodeDrift, worst_exit_code
+from xeonfleet.knobs.status import FAIL, NA, PASS, STATUSES, UNKNOWN
 
 # Worst first: a category cell in the matrix shows its worst finding.
 STATUS_ORDER = (FAIL, UNKNOWN, PASS, NA)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN, Finding
+from xeonfleet.audit.findings import Finding
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.knobs import Facts, fact, is_intel, knobs_for
 from xeonfleet.audit.numa_rules import check_cxl_default_policy
 from xeonfleet.audit.pcie import check_nic_links, check_nvme_links

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 
 if TYPE_CHECKING:  # the profile loader imports the knob declarations for its schema
     from xeonfleet.profiles import Profile
@@ -74,7 +74,7 @@ def int_key(key: str, wording: str, low: int | None = None, high: int | None = N
 
 @dataclass(frozen=True)
 class Setter:
-    """How the tune deploy changes a knob on the node (all commands from xeonfleet.tune.commands).
+    """How the tune deploy changes a knob on the node (all commands from xeonfleet.knobs.commands).
 
     command(wanted, facts): the shell that sets it; record(wanted, facts): the undo-log command run
     first; boot: the setting does not survive a reboot, so the boot script re-runs `command`.

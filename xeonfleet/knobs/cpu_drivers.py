@@ -13,7 +13,7 @@ from typing import Any
 
 from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact, is_intel
 from xeonfleet.parsers.os import CPU_DRIVERS
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 MODULES_LOAD = "/etc/modules-load.d/xeonfleet.conf"
 PROFILE_KEYS = (ProfileKey("os.cpu_drivers",

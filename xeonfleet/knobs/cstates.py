@@ -15,7 +15,7 @@ from typing import Any
 
 from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 PROFILE_KEYS = (ProfileKey("power.max_cstate", lambda value: isinstance(value, str), "a C-state name such as C1"),)
 # States that let the package enter package C6 (memory controller and fabric asleep: DMA and wake-up latency),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from xeonfleet.knobs.base import Facts, fact
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 GRUB_FILE = "/etc/default/grub"
 # Rebuilds the boot config from GRUB_FILE (Debian/Ubuntu name, then the RHEL/SUSE one).

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, bool_key, fact, is_intel
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 MISC_FEATURE_CONTROL = 0x1A4  # a set bit disables that prefetcher
 POWER_CTL = 0x1FC

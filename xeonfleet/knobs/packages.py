@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 DEBIAN_LIKE = ("debian", "ubuntu", "linuxmint", "pop")
 RHEL_LIKE = ("rhel", "centos", "rocky", "almalinux", "fedora", "ol", "amzn")

@@ -10,7 +10,7 @@ from typing import Any
 
 from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.knobs.base import Facts, Knob, Setter, bool_key, choice_key, fact, int_key, is_intel
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 GOVERNORS = ("performance", "powersave", "schedutil", "ondemand", "conservative", "userspace")
 EPP_VALUES = ("performance", "balance_performance", "default", "balance_power", "power")

@@ -10,7 +10,7 @@ from typing import Any
 
 from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.knobs.base import Facts, Knob, PersistFile, ProfileKey, Setter, fact, int_key
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 SYSCTL_FILE = "/etc/sysctl.d/90-xeonfleet.conf"
 DROP_IN = PersistFile(SYSCTL_FILE, "sysctl-xeonfleet.conf.j2")

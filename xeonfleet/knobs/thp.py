@@ -6,7 +6,7 @@ from typing import Any
 
 from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.knobs.base import Knob, Setter, choice_key, fact
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 # The kernel's choices, in the order /sys/kernel/mm/transparent_hugepage/* lists them.
 THP_CHOICES = {

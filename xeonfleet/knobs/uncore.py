@@ -21,7 +21,7 @@ from typing import Any
 
 from xeonfleet.parsers import sysfs_paths as paths
 from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact, is_intel
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 
 
 def _valid_limit(value: Any) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import jinja2
 from markupsafe import Markup, escape
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN, Finding
+from xeonfleet.audit.findings import Finding
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.report import STATUS_ORDER, AuditReport, worst_status
 from xeonfleet.resources import packaged
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from xeonfleet.audit.findings import FAIL, NA, UNKNOWN, Finding
+from xeonfleet.audit.findings import Finding
+from xeonfleet.knobs.status import FAIL, NA, UNKNOWN
 from xeonfleet.audit.report import AuditReport
 
 

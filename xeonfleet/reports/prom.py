@@ -12,7 +12,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.report import AuditReport
 
 NUMERIC = {PASS: 1, FAIL: 0, UNKNOWN: -1, NA: -2}

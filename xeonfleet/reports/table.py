@@ -8,7 +8,8 @@ from __future__ import annotations
 import click
 
 from xeonfleet.audit.findings import NodeDrift
-from xeonfleet.audit.findings import FAIL, NA, PASS, UNKNOWN, Finding
+from xeonfleet.audit.findings import Finding
+from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.report import AuditReport
 
 COLOURS = {PASS: "green", FAIL: "red", UNKNOWN: "yellow", NA: "bright_black"}

@@ -20,7 +20,8 @@ from xeonfleet.knobs.sysctl import DROP_IN
 from xeonfleet.profiles import Profile
 from xeonfleet.resources import packaged
 from xeonfleet.render import render
-from xeonfleet.tune import commands, operations
+from xeonfleet.knobs import commands
+from xeonfleet.tune import operations
 from xeonfleet.tune.plan import TunePlan
 
 LAUNCHER_SOURCE = packaged("node/launcher.py")

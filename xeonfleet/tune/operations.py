@@ -18,7 +18,7 @@ from pyinfra.api import FunctionCommand, operation
 from xeonfleet.connect.hostcommand import HostCommand
 from xeonfleet.knobs import Facts, show
 from xeonfleet.knobs.kernel_cmdline import GRUB_FILE, grub_add_command
-from xeonfleet.tune import commands
+from xeonfleet.knobs import commands
 from xeonfleet.tune.plan import Step
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from xeonfleet.audit.findings import FAIL, PASS
+from xeonfleet.knobs.status import FAIL, PASS
 from xeonfleet.knobs import Facts, Knob, PersistFile, fact, instance_cores, knobs_for
 from xeonfleet.knobs.kernel_cmdline import cmdline_advice
 from xeonfleet.knobs.runtime_env import PROFILE_D

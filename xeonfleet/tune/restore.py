@@ -16,7 +16,7 @@ from pyinfra.api import deploy, operation
 from xeonfleet.connect.hostcommand import HostCommand
 from xeonfleet.knobs.kernel_cmdline import GRUB_FILE, GRUB_REGENERATE
 from xeonfleet.knobs.packages import remove_command
-from xeonfleet.tune.commands import STATE_HELPER, sh
+from xeonfleet.knobs.commands import STATE_HELPER, sh
 
 
 @operation()

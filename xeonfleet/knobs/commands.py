@@ -1,6 +1,6 @@
 """Node shell for the tune deploy, built with one quoting helper (`sh`) and nowhere else by hand.
 
-The knob declarations (xeonfleet/knobs/) build their set and record commands from these, the generic
+The knob declarations beside it (xeonfleet/knobs/) build their set and record commands from these, the generic
 operation runs them, and the boot script (templates/xeonfleet-tune.sh.j2) re-runs the same set commands,
 so what is re-applied at boot is exactly what the deploy set. Every command is POSIX sh, idempotent, and
 fails (non-zero) when a file it must write cannot be written.
