@@ -17,29 +17,6 @@ Host data (per host or group):
                                    for a controller without a package index (default: built here)
 """
 
-from pathlib import Path
+from xeonfleet.audit.agent import install_agent
 
-from pyinfra import host
-
-from xeonfleet.audit.agent import (WHEELHOUSE_KEY, AgentError, AgentNode, audit_agent, build_wheelhouse,
-                                   settings_from_host_data)
-from xeonfleet.connect.file_transfer import use_working_file_transfer
-from xeonfleet.connect.hostcommand import fail_host
-from xeonfleet.profiles import ProfileError
-
-CLONE = Path(__file__).resolve().parents[1]  # the wheel is built from the clone this deploy runs from
-
-try:
-    settings = settings_from_host_data(host.name, host.data)
-    node = host.get_fact(AgentNode)
-    if node["python"] is None:
-        raise AgentError("no python3 that can make a venv on this node: install python3 and python3-venv")
-    given = host.data.get(WHEELHOUSE_KEY)
-    if given and not Path(given).is_dir():
-        raise AgentError(f"host data {WHEELHOUSE_KEY}: {given!r} is not a directory on this controller")
-    wheelhouse = Path(given) if given else build_wheelhouse(CLONE, node["python"])
-except (AgentError, ProfileError) as exc:
-    fail_host(str(exc))
-else:
-    use_working_file_transfer()
-    audit_agent(settings=settings, wheelhouse=wheelhouse, node=node)
+install_agent()

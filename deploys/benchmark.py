@@ -14,63 +14,6 @@ Host data: xeonfleet_bench_env (python env, default /opt/xeonfleet/envs/ai), xeo
 the time: slow a node on purpose to check that regression detection catches it).
 """
 
-import os
+from xeonfleet.bench.entry import benchmark
 
-from pyinfra import host
-from pyinfra.api.exceptions import PyinfraError
-from pyinfra.operations import files, python, server
-
-from xeonfleet.bench import ingest, remote
-from xeonfleet.bench.bandwidth import memory_limit
-from xeonfleet.bench.jobs import LIGHT, JobError, load_jobs, select_jobs
-from xeonfleet.bench.peak import node_peaks
-from xeonfleet.facts.node import NodeFacts
-from xeonfleet.connect.file_transfer import use_working_file_transfer
-from xeonfleet.connect.hostcommand import HostCommand
-from xeonfleet.store import open_store
-
-
-def _with_store(action, args: tuple) -> None:
-    """Open the store per call: each call runs in its own host greenlet on the controller."""
-    with open_store() as store:
-        action(store, *args)
-
-
-selection = os.environ.get("XEONFLEET_BENCH_JOBS") or LIGHT
-try:  # bad input is one line from pyinfra ("pyinfra error: ..."), not a traceback
-    jobs, light = select_jobs(load_jobs(), selection)
-    run_id = ingest.current_run_id()
-except (JobError, ingest.RunIdError) as exc:
-    raise PyinfraError(str(exc)) from None
-facts = host.get_fact(NodeFacts)
-use_working_file_transfer()  # a host without SFTP gets scp, with one line saying so
-# The node's limits from its facts; each runner scales them to the cores and sockets it really used.
-limits = {"peaks": {p: peak.to_params() for p, peak in node_peaks(facts).items()},
-          "memory_limit": memory_limit(facts).to_params()}
-env = host.data.get("xeonfleet_bench_env") or remote.DEFAULT_ENV
-cpus = host.data.get("xeonfleet_bench_cpus")
-throttle_pct = host.data.get("xeonfleet_bench_throttle_pct")
-
-python.call(name="Register the run and this host (incomplete until its last job is stored)",
-            function=_with_store, action=ingest.start_run, args=(run_id, selection, [j.name for j in jobs]))
-python.call(name="Mark host incomplete", function=_with_store, action=ingest.start_host,
-            args=(run_id, host.name, facts))
-for path in remote.runner_files():
-    files.put(name=f"Upload {path.name}", src=str(path), dest=f"{remote.REMOTE_DIR}/runners/{path.name}")
-
-for job in jobs:
-    params = {**job.params(light), **limits}
-    out = remote.remote_result_path(run_id, job.name)
-    local = remote.local_result_path(run_id, host.name, job.name)
-    server.shell(name=f"Run {job.name}",
-                 commands=[HostCommand(remote.runner_command(job, params, env, out, cpus, throttle_pct))],
-                 _timeout=job.timeout_s + 60)
-    files.get(name=f"Fetch {job.name} result", src=out, dest=str(local), add_deploy_dir=False,
-              create_local_dir=True, force=True)
-    python.call(name=f"Store {job.name} result", function=_with_store, action=ingest.ingest_result,
-                args=(run_id, host.name, job.name, local))
-
-server.shell(name="Remove this run's files from the node",
-             commands=[HostCommand(remote.cleanup_command(run_id))])
-python.call(name="Mark host complete", function=_with_store, action=ingest.complete_host,
-            args=(run_id, host.name))
+benchmark()

@@ -21,10 +21,12 @@ import tempfile
 from pathlib import Path
 
 from xeonfleet.bench.bandwidth import memory_limit
-from xeonfleet.bench.jobs import REPO_DIR, RUNNERS_DIR, load_jobs
+from xeonfleet.bench.jobs import RUNNERS_DIR, load_jobs
 from xeonfleet.bench.numbers import human
 from xeonfleet.bench.peak import node_peaks
 from xeonfleet.connect.gather import gather_sysroot
+
+REPO = Path(__file__).resolve().parents[1]  # the runners import their siblings through xeonfleet.node
 
 JOBS = ("gemm-fp32", "mem-bandwidth", "matmul-isa", "numa-local", "multi-instance")
 SHOWN_METADATA = ("dispatched_isa", "peak_formula", "limit_formula", "spread_pct", "stream_rule_met",
@@ -61,7 +63,7 @@ def run_job(python: str, name: str, light: bool, limits: dict) -> dict:
         out = Path(scratch) / f"{name}.json"
         params = {**job.params(light), **limits}
         subprocess.run([python, job.runner, "--params", json.dumps(params), "--out", str(out)], cwd=RUNNERS_DIR,
-                       env={**os.environ, "PYTHONPATH": str(REPO_DIR)}, check=True, timeout=job.timeout_s)
+                       env={**os.environ, "PYTHONPATH": str(REPO)}, check=True, timeout=job.timeout_s)
         return json.loads(out.read_text())
 
 

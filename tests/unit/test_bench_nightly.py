@@ -6,12 +6,13 @@ import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from xeonfleet.bench.jobs import REPO_DIR
 from xeonfleet.bench.nightly import LockHeld, NightlyLock, prune_raw_results
+from xeonfleet.bench.remote import BENCH_DIR
 from xeonfleet.cli.main import main as cli
 from xeonfleet.cli.bench import nightly_command
 
@@ -58,17 +59,17 @@ def _schedule(*args: str) -> str:
     return result.output
 
 
-def test_systemd_schedule_runs_this_clones_nightly_at_the_given_time(tmp_path):
+def test_systemd_schedule_runs_this_installs_nightly_at_the_given_time(tmp_path):
     out = _schedule("inventories/prod.py", "--at", "3:05", "--jobs", "light", "--user", "bench",
                     "--db", str(tmp_path / "b.db"), "--lock", str(tmp_path / "n.lock"))
     service, timer = out.split("# ==> /etc/systemd/system/xeonfleet-bench.timer <==")
-    assert f"WorkingDirectory={REPO_DIR}" in service and "User=bench" in service
+    assert f"WorkingDirectory={Path.cwd().resolve()}" in service and "User=bench" in service
     assert f"Environment=XEONFLEET_DB={tmp_path / 'b.db'}" in service and "SuccessExitStatus=1 75" in service
     exec_start = next(line for line in service.splitlines() if line.startswith("ExecStart="))
-    assert exec_start.startswith(f"ExecStart={REPO_DIR}/.venv/bin/xeonfleet bench nightly ")
+    assert exec_start.startswith(f"ExecStart={Path(sys.executable).with_name('xeonfleet')} bench nightly ")
     # Every flag the unit passes is one `bench nightly` accepts, with the values given here.
     ctx = nightly_command.make_context("nightly", _nightly_argv(exec_start))
-    assert ctx.params["inventory"] == str(REPO_DIR / "inventories/prod.py")
+    assert ctx.params["inventory"] == str(Path("inventories/prod.py").resolve())
     assert (ctx.params["selection"], ctx.params["lock_path"]) == ("light", tmp_path / "n.lock")
     assert "OnCalendar=*-*-* 03:05:00" in timer and "WantedBy=timers.target" in timer
 
@@ -82,7 +83,7 @@ def test_cron_schedule_is_a_valid_cron_line_running_the_nightly(tmp_path):
     assert (minute, hour, dom, month, dow) == ("40", "23", "*", "*", "*") and user == getpass.getuser()
     assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0
     ctx = nightly_command.make_context("nightly", _nightly_argv(command.split(">>")[0]))
-    assert ctx.params["keep_days"] == 30 and ctx.params["html_path"] == REPO_DIR / "results/nightly.html"
+    assert ctx.params["keep_days"] == 30 and ctx.params["html_path"] == BENCH_DIR / "nightly.html"
 
 
 @pytest.mark.parametrize("args, message", [

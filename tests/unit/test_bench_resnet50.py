@@ -20,7 +20,9 @@ import pytest
 
 from xeonfleet.bench import remote
 from xeonfleet.bench.ingest import read_result
-from xeonfleet.bench.jobs import REPO_DIR, RUNNERS_DIR, load_jobs
+from xeonfleet.bench.jobs import RUNNERS_DIR, load_jobs
+
+REPO = Path(__file__).resolve().parents[2]
 
 TORCH_ENV = Path("/var/cache/xeonfleet-test/torch-env")
 # 2.13.0: the CPU wheel (a plain `torch` pulls a CUDA build); neural-compressor-pt: INT8 through PT2E.
@@ -121,5 +123,5 @@ def test_hand_built_resnet50_has_the_torchvision_layout(torch_env):
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import resnet50_ipex as r; "
             "m = r.build_resnet50(); print(sum(p.numel() for p in m.parameters()), r._installed('torchvision'))")
     out = subprocess.run([str(torch_env / "bin" / "python"), "-c", code, str(RUNNERS_DIR)],
-                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO_DIR)})
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.stdout.split() == ["25557032", "False"]

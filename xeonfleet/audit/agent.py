@@ -39,8 +39,9 @@ from pyinfra.operations import files, systemd
 
 from xeonfleet.frameworks.wheelhouse import (LINUX_X86_64_PLATFORMS, MANIFEST, cache_root, download_command,
                                              is_complete, manifest_for)
-from xeonfleet.connect.hostcommand import HostCommand
-from xeonfleet.profiles import DEFAULT_PROFILE, load_profile, profile_path
+from xeonfleet.connect.file_transfer import use_working_file_transfer
+from xeonfleet.connect.hostcommand import HostCommand, fail_host
+from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError, load_profile, profile_path
 from xeonfleet.resources import packaged
 from xeonfleet.store import POSTGRES_SCHEMES
 from xeonfleet.render import render
@@ -239,3 +240,41 @@ def audit_agent(settings: AgentSettings, wheelhouse: Path, node: dict[str, Any])
     if node["systemd"]:
         systemd.service(name=f"Enable {UNIT}.timer", service=f"{UNIT}.timer", running=True, enabled=True,
                         daemon_reload=units_changed)
+
+
+def _clone_root() -> Path | None:
+    """The source tree xeonfleet runs from (a clone has pyproject.toml beside the package), else None."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def install_agent() -> None:
+    """What deploys/audit_agent.py runs on each host: check the host data and the node, find or build the
+    wheelhouse (from the clone; an installed wheel has none, so it takes host data xeonfleet_agent_wheelhouse),
+    then audit_agent. A bad host fails alone in one line; the others are installed.
+
+    **Example:**
+
+    .. code:: python
+
+        from xeonfleet.audit.agent import install_agent
+        install_agent()
+    """
+    try:
+        settings = settings_from_host_data(host.name, host.data)
+        node = host.get_fact(AgentNode)
+        if node["python"] is None:
+            raise AgentError("no python3 that can make a venv on this node: install python3 and python3-venv")
+        given = host.data.get(WHEELHOUSE_KEY)
+        if given and not Path(given).is_dir():
+            raise AgentError(f"host data {WHEELHOUSE_KEY}: {given!r} is not a directory on this controller")
+        clone = _clone_root()
+        if not given and clone is None:
+            raise AgentError(f"no clone to build xeonfleet's wheel from: set host data {WHEELHOUSE_KEY} to a directory "
+                             "holding xeonfleet's wheel and its dependencies")
+        wheelhouse = Path(given) if given else build_wheelhouse(clone, node["python"])
+    except (AgentError, ProfileError) as exc:
+        fail_host(str(exc))
+    else:
+        use_working_file_transfer()
+        audit_agent(settings=settings, wheelhouse=wheelhouse, node=node)

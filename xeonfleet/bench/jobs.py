@@ -21,7 +21,6 @@ from typing_extensions import NotRequired, TypedDict  # pydantic needs typing_ex
 from xeonfleet import resources
 from xeonfleet.yaml_lines import UNKNOWN_KEY, compose, find, yaml_error_line
 
-REPO_DIR = Path(__file__).resolve().parents[2]
 BENCHMARKS = "benchmarks"  # the resources kind
 JOBS_DIR = resources.packaged("data/benchmarks")  # the shipped jobs (data)
 RUNNERS_DIR = resources.packaged("node/runners")  # their runners: code, in the node wing

@@ -1,6 +1,6 @@
 """What the benchmark deploy runs on a node and where results land: command building and paths.
 
-Kept out of deploys/benchmark.py so it is plain, testable Python; the deploy only sequences it."""
+Kept out of the deploy (xeonfleet/bench/entry.py) so it is plain, testable Python; the deploy only sequences it."""
 
 from __future__ import annotations
 
@@ -10,20 +10,22 @@ import shlex
 from pathlib import Path
 
 from xeonfleet.bench.ingest import check_run_id
-from xeonfleet.bench.jobs import REPO_DIR, JobSpec, runner_dirs
-from xeonfleet.resources import packaged
+from xeonfleet.bench.jobs import JobSpec, runner_dirs
+from xeonfleet.resources import packaged, user_data_dir
 
 REMOTE_DIR = "/var/lib/xeonfleet/bench"
 DEFAULT_ENV = "/opt/xeonfleet/envs/ai"
 RESULTS_DIR_VAR = "XEONFLEET_RESULTS_DIR"
+BENCH_DIR = user_data_dir() / "bench"  # the controller's raw results and nightly files, per user, wherever installed
 PLANNER = packaged("node/instances.py")  # pure stdlib: the runners import it as `instances`
 # The frameworks' oneDNN verbose parser and ISA names (stdlib): matmul-isa names the kernel with them.
 ISA_HELPERS = [packaged(f"node/{name}") for name in ("node_env.py", "isa_names.py")]
 
 
 def results_dir() -> Path:
-    """Raw result files on the controller: $XEONFLEET_RESULTS_DIR, else <repo>/results/raw."""
-    return Path(os.environ.get(RESULTS_DIR_VAR) or REPO_DIR / "results" / "raw")
+    """Raw result files on the controller: $XEONFLEET_RESULTS_DIR, else $XDG_DATA_HOME/xeonfleet/bench/raw
+    (beside the results store), so a wheel installed without a clone has somewhere of its own to write."""
+    return Path(os.environ.get(RESULTS_DIR_VAR) or BENCH_DIR / "raw")
 
 
 def local_result_path(run_id: str, host: str, job: str) -> Path:

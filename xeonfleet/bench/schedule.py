@@ -1,17 +1,18 @@
-"""The nightly schedule files (systemd service + timer, or a cron.d entry) for this clone.
+"""The nightly schedule files (systemd service + timer, or a cron.d entry) for this controller.
 
-Rendered from templates/xeonfleet-bench.*.j2 with the controller's real paths (this repo, its venv,
-the results store and raw-results directory the nightly run will use), so what is installed runs
-exactly the `xeonfleet bench nightly` a user would type here.
+Rendered from templates/xeonfleet-bench.*.j2 with the controller's real paths (the directory scheduled
+from, the `xeonfleet` of this install, a clone's venv or a wheel's, the results store and raw-results
+directory the nightly run will use), so what is installed runs exactly the `xeonfleet bench nightly` a
+user would type here.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from xeonfleet.bench.jobs import REPO_DIR
 from xeonfleet.render import render
 
 SYSTEMD_DIR = "etc/systemd/system"
@@ -39,6 +40,8 @@ class NightlySettings:
     log_path: Path
     timeout_s: int = 4 * 3600
     randomized_delay_s: int = 600
+    workdir: Path = field(default_factory=Path.cwd)  # where relative paths in the inventory resolve
+    xeonfleet: Path = field(default_factory=lambda: Path(sys.executable).with_name("xeonfleet"))  # this install's
 
     def values(self) -> dict[str, object]:
         match = _TIME.fullmatch(self.at)
@@ -50,7 +53,8 @@ class NightlySettings:
             raise ScheduleError(f"--keep-days must be positive, not {self.keep_days:g}")
         hour, minute = int(match[1]), int(match[2])
         return {
-            "inventory": self.inventory.resolve(), "jobs": self.jobs, "user": self.user, "repo_dir": REPO_DIR,
+            "inventory": self.inventory.resolve(), "jobs": self.jobs, "user": self.user,
+            "workdir": self.workdir.resolve(), "xeonfleet": self.xeonfleet,
             "db": self.db, "results_dir": self.results_dir.resolve(), "keep_days": f"{self.keep_days:g}",
             "lock_path": self.lock_path.resolve(), "html_path": self.html_path.resolve(),
             "log_path": self.log_path.resolve(), "timeout_s": self.timeout_s,

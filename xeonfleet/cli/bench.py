@@ -1,6 +1,7 @@
 """`xeonfleet bench run|compare|nightly|schedule` and `xeonfleet report`: the fleet benchmark from the controller.
 
-`bench run` drives `pyinfra INVENTORY deploys/benchmark.py` (nodes in parallel, jobs serially per node),
+`bench run` drives `pyinfra INVENTORY xeonfleet.bench.entry.benchmark` (what deploys/benchmark.py calls; by
+module name, so an installed wheel needs no clone): nodes in parallel, jobs serially per node,
 then checks the run against each series' rolling baseline and the fleet's peers. Exit codes:
 0 clean, 1 regression found or the run incomplete (a host died or measured nothing), 2 bad input or store problem, 75 nightly lock held by another run."""
 
@@ -19,7 +20,7 @@ import click
 from xeonfleet.bench import ingest, nightly, remote, schedule
 from xeonfleet.bench.analyze import RunAnalysis, Thresholds, analyze_run
 from xeonfleet.bench.compare import compare_runs
-from xeonfleet.bench.jobs import REPO_DIR, JobError, load_jobs, select_jobs
+from xeonfleet.bench.jobs import JobError, load_jobs, select_jobs
 from xeonfleet.bench.report import html_report, run_metrics, terminal_summary
 from xeonfleet.cli.output import emit, output_options, resolve_format
 from xeonfleet.connect.progress import fleet_progress
@@ -28,11 +29,11 @@ from xeonfleet.store import ENV_VAR, StoreError, absolute_location, open_store
 
 REPORT_FORMATS = ("table", "html")
 
-DEPLOY = REPO_DIR / "deploys" / "benchmark.py"
+DEPLOY = "xeonfleet.bench.entry.benchmark"
 EXIT_REGRESSION, EXIT_USAGE, EXIT_LOCKED = 1, 2, 75
-DEFAULT_LOCK = REPO_DIR / "results" / "nightly.lock"
-DEFAULT_NIGHTLY_HTML = REPO_DIR / "results" / "nightly.html"
-DEFAULT_NIGHTLY_LOG = REPO_DIR / "results" / "nightly.log"
+DEFAULT_LOCK = remote.BENCH_DIR / "nightly.lock"
+DEFAULT_NIGHTLY_HTML = remote.BENCH_DIR / "nightly.html"
+DEFAULT_NIGHTLY_LOG = remote.BENCH_DIR / "nightly.log"
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
@@ -69,7 +70,7 @@ def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int 
     env = {**os.environ, ingest.RUN_ID_VAR: run_id, "XEONFLEET_BENCH_JOBS": selection}
     if db:
         env[ENV_VAR] = db
-    command = [str(Path(sys.executable).with_name("pyinfra")), "-y", inventory, str(DEPLOY)]
+    command = [str(Path(sys.executable).with_name("pyinfra")), "-y", inventory, DEPLOY]
     command += ["--parallel", str(parallel)] if parallel else []
     command += ["--limit", limit] if limit else []
     log = remote.results_dir() / run_id / "pyinfra.log"
@@ -78,7 +79,7 @@ def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int 
     start = time.monotonic()
     # pyinfra exits non-zero when a host failed; that host is reported incomplete below, not fatal here.
     with fleet_progress(f"benchmark run {run_id}"):
-        done = subprocess.run(command, env=env, check=False, cwd=REPO_DIR, stdout=subprocess.PIPE,
+        done = subprocess.run(command, env=env, check=False, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     log.write_text(done.stdout)
     elapsed = time.monotonic() - start
