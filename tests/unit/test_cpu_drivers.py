@@ -19,7 +19,8 @@ BARE_METAL: dict[str, Any] = {"cpu": {"vendor": "GenuineIntel", "hypervisor": No
 
 def verdicts(facts: dict[str, Any]) -> dict[str, tuple[str, str]]:
     profile = load_profile("xeon-ai-base")
-    return {k.id: k.compare(facts, profile)[:2] for k in knobs_for(profile) if k.id.startswith("os.cpu_driver.")}
+    return {k.id: (v.status, v.evidence) for k in knobs_for(profile) if k.id.startswith("os.cpu_driver.")
+            for v in [k.compare(facts, profile)]}
 
 
 def test_the_base_profile_asks_for_both_drivers_and_a_missing_one_fails() -> None:

@@ -60,7 +60,7 @@ def test_mistuned_msrs_and_uncore_fail_and_the_plan_sets_them(facts) -> None:
     assert {"power.prefetcher.l2_streamer", "power.c1e", "power.c1_demotion", "power.uncore_max"} <= set(steps)
     c1e = steps["power.c1e"]
     assert c1e.knob.setter.command(c1e.wanted, host).endswith("set-msr-bit 0x1fc 1 0")
-    assert c1e.knob.setter.record(c1e.wanted, host).endswith("save-msr power.c1e 0x1fc")
+    assert c1e.knob.record_command(c1e.wanted, host).endswith("save-msr power.c1e 0x1fc")
     assert steps["power.uncore_max"].wanted == [2400000, 2400000]  # max = each die's initial_max
 
 
@@ -104,7 +104,7 @@ def test_uncore_on_the_msr_drivers_layout_sets_and_records_each_package_die(fact
     (step,) = [s for s in plan_host("h", BASE, host, {"xeonfleet_skip": ["os.tool"]}).steps
                if s.knob.id == "power.uncore_max"]
     files = [f"/sys/devices/system/cpu/intel_uncore_frequency/package_0{p}_die_00/max_freq_khz" for p in (0, 1)]
-    assert shlex.split(step.knob.setter.record(step.wanted, host))[4:] == files
+    assert shlex.split(step.knob.record_command(step.wanted, host))[4:] == files
     assert [f"for f in {path}; do" in step.knob.setter.command(step.wanted, host) for path in files] == [True, True]
 
 
@@ -127,7 +127,7 @@ def test_every_new_knob_is_recorded_before_it_is_set(facts) -> None:
     host = facts("spr-8480-2s")
     for knob in knobs_for(BASE):
         if knob.id.startswith(("power.prefetcher", "power.c1", "power.uncore")):
-            record = knob.setter.record(knob.wanted(BASE, host), host)
+            record = knob.record_command(knob.wanted(BASE, host), host)
             assert record.startswith("python3 /usr/local/lib/xeonfleet/state.py save-"), knob.id
             assert knob.setter.boot, f"{knob.id}: firmware resets it at boot, so the boot script must re-apply it"
 

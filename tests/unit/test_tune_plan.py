@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from xeonfleet.connect.probe import run_probe_local
 from xeonfleet.profiles import load_profile
 from xeonfleet.knobs.kernel_cmdline import cmdline_advice
 from xeonfleet.knobs.sysctl import SYSCTL_FILE
+from xeonfleet.audit.rules import evaluate_node
+from xeonfleet.knobs import Knob, knobs_for
+from xeonfleet.tune.deploy import boot_steps
 from xeonfleet.tune.plan import plan_host
 
 
@@ -115,3 +119,26 @@ def test_cpupower_package_follows_the_distro(facts) -> None:
 def test_cmdline_advice_counts_intel_idle_states(facts) -> None:
     assert cmdline_advice(BASE, facts("icx-8380-2s-mistuned")) == ["intel_idle.max_cstate=1"]
     assert cmdline_advice(BASE, facts("cloud-vm")) == []
+
+
+def test_each_knob_is_compared_once_per_host(facts, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tune plan compares each knob once and keeps the verdict: the steps, the boot script and the
+    manual-fix printout reuse it (no second pass through the audit's evaluate_node); the audit alone also
+    compares each knob once."""
+    calls: Counter[str] = Counter()
+    compare = Knob.compare
+
+    def counting(knob: Knob, node_facts: dict, profile) -> object:  # noqa: ANN001
+        calls[knob.id] += 1
+        return compare(knob, node_facts, profile)
+
+    monkeypatch.setattr(Knob, "compare", counting)
+    host = facts("icx-8380-2s-mistuned")
+    knob_ids = [knob.id for knob in knobs_for(BASE)]
+    plan = plan_host("h", BASE, host, {"xeonfleet_skip": ["os.thp"]})
+    boot_steps(plan, host)
+    assert plan.manual and plan.steps
+    assert calls == Counter({knob_id: 1 for knob_id in knob_ids if knob_id != "os.thp"})
+    calls.clear()
+    evaluate_node("h", host, BASE)
+    assert calls == Counter({knob_id: 1 for knob_id in knob_ids})

@@ -143,7 +143,7 @@ def test_the_limit_goes_to_compute_dies_only(tree: Path) -> None:
     for name in COMPUTE:
         assert f"/{name}/max_freq_khz;" in command
     assert not any(f"/{name}/" in command for name in IO) and "package_" not in command
-    record = step.knob.setter.record(step.wanted, facts)
+    record = step.knob.record_command(step.wanted, facts)
     assert shlex.split(record)[4:] == [f"/{UNCORE}/{name}/max_freq_khz" for name in COMPUTE]
 
 
@@ -164,7 +164,7 @@ def test_set_rerun_and_restore_on_the_trees_files(tree: Path) -> None:
     facts = probe(root)
     (step,) = [s for s in plan_host("h", BASE, facts, NO_TOOLS).steps if s.knob.id == "power.uncore_max"]
     state = {"values": {}, "files": {}, "packages": [], "msrs": {}}
-    recorded = shlex.split(step.knob.setter.record(step.wanted, facts))[4:]
+    recorded = shlex.split(step.knob.record_command(step.wanted, facts))[4:]
     node_state.save_values(state, "power.uncore_max", [on_tree(root, path) for path in recorded])
     subprocess.run(["sh", "-c", on_tree(root, step.knob.setter.command(step.wanted, facts))], check=True)
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from xeonfleet.audit.findings import Finding
 from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
-from xeonfleet.knobs import Facts, fact, is_intel, knobs_for
+from xeonfleet.knobs import Facts, Knob, KnobVerdict, fact, is_intel, knobs_for
 from xeonfleet.audit.numa_rules import check_cxl_default_policy
 from xeonfleet.audit.pcie import check_nic_links, check_nvme_links
 from xeonfleet.audit.memory import (check_channels, check_dimms_per_channel, check_matched, check_rated_speed,
@@ -255,8 +255,8 @@ def _guest_note(host: str, hypervisor: str) -> Finding:
                    expected="", remedy="")
 
 
-def evaluate_node(host: str, facts: Facts, profile: Profile) -> list[Finding]:
-    """Every rule the profile asks for on one node, read-only rules first, then the tunable knobs.
+def read_only_findings(host: str, facts: Facts, profile: Profile) -> list[Finding]:
+    """The read-only rules the profile asks for on one node (BIOS, hardware, frameworks: what no knob sets).
 
     Under a hypervisor, host-owned rules (BIOS, DIMMs) are n/a: the guest's owner cannot act on them.
     """
@@ -276,7 +276,16 @@ def evaluate_node(host: str, facts: Facts, profile: Profile) -> list[Finding]:
         else:
             verdict = rule.check(facts, wanted)
         findings.append(_finding(host, rule.id, rule.category, rule.severity, rule.title, verdict, rule.remedy))
-    for knob in knobs_for(profile):
-        findings.append(_finding(host, knob.id, knob.category, knob.severity, knob.title,
-                                 knob.compare(facts, profile), knob.remedy))
     return findings
+
+
+def knob_finding(host: str, knob: Knob, verdict: KnobVerdict) -> Finding:
+    """A knob's verdict (its one compare on this host) as an audit finding."""
+    return _finding(host, knob.id, knob.category, knob.severity, knob.title,
+                    (verdict.status, verdict.evidence, verdict.expected), knob.remedy)
+
+
+def evaluate_node(host: str, facts: Facts, profile: Profile) -> list[Finding]:
+    """Every rule the profile asks for on one node, read-only rules first, then the tunable knobs."""
+    return read_only_findings(host, facts, profile) + [
+        knob_finding(host, knob, knob.compare(facts, profile)) for knob in knobs_for(profile)]

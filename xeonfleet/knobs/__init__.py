@@ -12,18 +12,19 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from xeonfleet.knobs import cpu_drivers, cstates, msr, packages, power, runtime_env, sysctl, thp, uncore
-from xeonfleet.knobs.base import Facts, Knob, PersistFile, ProfileKey, Setter, fact, is_intel, show
+from xeonfleet.knobs.base import (Facts, Knob, KnobVerdict, PersistFile, ProfileKey, ProfileValues, Setter, fact,
+                                  is_intel, show)
 from xeonfleet.knobs.runtime_env import instance_cores, runtime_env_wanted
 
 # Knob areas in apply order: tools first (later commands use cpupower), then the CPU drivers (the MSR
 # knobs write through msr), the runtime env last.
 AREAS = (packages, cpu_drivers, power, uncore, msr, sysctl, thp, cstates, runtime_env)
 
-__all__ = ["AREAS", "Facts", "Knob", "PersistFile", "ProfileKey", "Setter", "fact", "instance_cores", "is_intel",
-           "knobs_for", "profile_schema", "runtime_env_wanted", "show"]
+__all__ = ["AREAS", "Facts", "Knob", "KnobVerdict", "PersistFile", "ProfileKey", "ProfileValues", "Setter", "fact",
+           "instance_cores", "is_intel", "knobs_for", "profile_schema", "runtime_env_wanted", "show"]
 
 
-def knobs_for(profile: Any) -> list[Knob]:
+def knobs_for(profile: ProfileValues) -> list[Knob]:
     """Every knob the profile asks for, in the order the tune deploy applies them."""
     return [knob for area in AREAS for knob in area.knobs(profile)]
 

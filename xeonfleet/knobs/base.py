@@ -3,20 +3,27 @@
 A knob area module (power.py, cstates.py, ...) declares its knobs with these types, like a tuned
 plugin declares its options; the audit, the tune plan, the generic tune operation, the boot script, the
 undo log and the profile schema all read the declarations, so adding a knob is one declaration.
-Comparison is written once (`Knob.compare`, like tuned's `_verify_value`), not once per knob.
+Comparison is written once (`Knob.compare`, like tuned's `_verify_value`), not once per knob, and the
+KnobVerdict it returns is what the audit reports and the tune plan acts on: one comparison per knob per host.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
+from xeonfleet.knobs import commands
 from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 
-if TYPE_CHECKING:  # the profile loader imports the knob declarations for its schema
-    from xeonfleet.profiles import Profile
-
 Facts = dict[str, Any]
+
+
+class ProfileValues(Protocol):
+    """What a knob reads from a profile (xeonfleet.profiles.Profile is one): declared here, at the bottom,
+    so the knobs need not import the profile loader, which imports them for its schema."""
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        """The value at `section.key`, or `default` when the profile does not set it."""
 
 
 def fact(facts: Facts, dotted: str) -> Any:
@@ -76,13 +83,19 @@ def int_key(key: str, wording: str, low: int | None = None, high: int | None = N
 class Setter:
     """How the tune deploy changes a knob on the node (all commands from xeonfleet.knobs.commands).
 
-    command(wanted, facts): the shell that sets it; record(wanted, facts): the undo-log command run
-    first; boot: the setting does not survive a reboot, so the boot script re-runs `command`.
+    command(wanted, facts): the shell that sets it; record(knob_id, wanted, facts): the undo-log command
+    run first (given the knob's id, under which the undo log keeps the prior value); boot: the setting
+    does not survive a reboot, so the boot script re-runs `command`.
     """
 
     command: Callable[[Any, Facts], str]
-    record: Callable[[Any, Facts], str]
+    record: Callable[[str, Any, Facts], str]
     boot: bool = False
+
+
+def records_files(files: Callable[[Facts], list[str]]) -> Callable[[str, Any, Facts], str]:
+    """`Setter.record` of a knob whose prior value is the content of the sysfs files (globs) it writes."""
+    return lambda knob_id, wanted, facts: commands.record_values(knob_id, files(facts))
 
 
 @dataclass(frozen=True)
@@ -96,24 +109,39 @@ class PersistFile:
 
 
 @dataclass(frozen=True)
-class Knob:
-    """A setting the tune deploy can change and the audit can verify.
+class KnobVerdict:
+    """One knob compared on one host, once: the audit reports status/evidence/expected, the tune plan acts
+    on the rest. `settable` is False when the deploy must leave the knob alone (n/a here, or its value
+    cannot be known); `current` is None when its facts could not be read (the deploy then sets it)."""
 
-    read(facts) -> current value or None (unknown); wanted(profile, facts) -> target or None (not
-    computable); applies(facts) -> None, or the reason the knob is n/a on this node; unknown(facts) ->
-    None, or why its current value cannot be known here (it is then never set); plan_error(wanted,
-    facts, host_data) -> a one-line error that stops the deploy on that host before anything runs.
-    setter: how to set it (None: only its persist file sets it); persist: the file that keeps it;
-    key: the sysctl name, env var or tool the persist file / setter is about.
+    status: str
+    evidence: str
+    expected: str
+    wanted: Any
+    current: Any = None
+    settable: bool = True
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A setting the tune deploy can change and the audit can verify, declared by its id once.
+
+    The id names the rest unless told otherwise: its category is the id's first part; `facts` (the
+    NodeFacts paths it reads) defaults to the id itself; `read(facts)` -> current value or None (unknown)
+    defaults to the value of its one fact; `wanted(profile, facts)` -> target or None (not computable)
+    defaults to the profile's value at the id. applies(facts) -> None, or the reason the knob is n/a on
+    this node; unknown(facts) -> None, or why its current value cannot be known here (it is then never
+    set); plan_error(wanted, facts, host_data) -> a one-line error that stops the deploy on that host
+    before anything runs. setter: how to set it (None: only its persist file sets it); persist: the file
+    that keeps it; key: the sysctl name, env var or tool the persist file / setter is about.
     """
 
     id: str
-    category: str
     severity: str
     title: str
-    facts: tuple[str, ...]
-    read: Callable[[Facts], Any]
-    wanted: Callable[[Profile, Facts], Any]
+    facts: tuple[str, ...] = ()
+    read: Callable[[Facts], Any] = None  # type: ignore[assignment]  # None: __post_init__ fills in the default
+    wanted: Callable[[ProfileValues, Facts], Any] = None  # type: ignore[assignment]  # likewise
     applies: Callable[[Facts], str | None] = always
     unknown: Callable[[Facts], str | None] = always
     setter: Setter | None = None
@@ -121,25 +149,42 @@ class Knob:
     key: str | None = None
     plan_error: Callable[[Any, Facts, Any], str | None] = no_error
 
+    def __post_init__(self) -> None:
+        facts = self.facts or (self.id,)
+        object.__setattr__(self, "facts", facts)
+        if self.read is None:
+            if len(facts) != 1:
+                raise ValueError(f"knob {self.id} reads {', '.join(facts)}: it must say how (read=)")
+            object.__setattr__(self, "read", lambda node_facts: fact(node_facts, facts[0]))
+        if self.wanted is None:
+            object.__setattr__(self, "wanted", lambda profile, node_facts: profile.get(self.id))
+
+    @property
+    def category(self) -> str:
+        return self.id.split(".")[0]
+
     @property
     def remedy(self) -> str:
         return f"pyinfra INVENTORY deploys/ai_node.py (sets {self.id})"
 
-    def compare(self, facts: Facts, profile: Profile) -> tuple[str, str, str]:
-        """(status, evidence, expected): the one place knob values are normalised and compared."""
+    def record_command(self, wanted: Any, facts: Facts) -> str:
+        """The undo-log command run before the knob's set command (it has a setter)."""
+        assert self.setter is not None, f"knob {self.id} has no setter"
+        return self.setter.record(self.id, wanted, facts)
+
+    def compare(self, facts: Facts, profile: ProfileValues) -> KnobVerdict:
+        """The one place knob values are normalised and compared."""
         wanted = self.wanted(profile, facts)
         expected = show(wanted)
-        reason = self.applies(facts)
-        if reason:
-            return NA, reason, expected
+        if reason := self.applies(facts):
+            return KnobVerdict(NA, reason, expected, wanted, settable=False)
         if unknown := self.unknown(facts):
-            return UNKNOWN, unknown, expected
+            return KnobVerdict(UNKNOWN, unknown, expected, wanted, settable=False)
         current = self.read(facts)
         if current is None:
-            return UNKNOWN, f"cannot read {', '.join(self.facts)} on this host", expected
-        if _normalise(current) == _normalise(wanted):
-            return PASS, show(current), expected
-        return FAIL, show(current), expected
+            return KnobVerdict(UNKNOWN, f"cannot read {', '.join(self.facts)} on this host", expected, wanted)
+        status = PASS if _normalise(current) == _normalise(wanted) else FAIL
+        return KnobVerdict(status, show(current), expected, wanted, current)
 
 
 def _normalise(value: Any) -> Any:

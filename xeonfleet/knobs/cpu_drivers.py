@@ -9,9 +9,7 @@ n/a in a guest, whose registers are the host's, while cpuid still tells a masked
 
 from __future__ import annotations
 
-from typing import Any
-
-from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact, is_intel
+from xeonfleet.knobs.base import Facts, Knob, ProfileKey, ProfileValues, Setter, fact, is_intel
 from xeonfleet.parsers.os import CPU_DRIVERS
 from xeonfleet.knobs import commands
 
@@ -41,16 +39,16 @@ def _applies(driver: str):
 
 def _knob(driver: str) -> Knob:
     return Knob(
-        id=f"os.cpu_driver.{driver}", category="os", severity="medium",
+        id=f"os.cpu_driver.{driver}", severity="medium",
         title=f"{driver} driver loaded (/dev/cpu/N/{driver})", facts=("os.cpu_drivers",),
         read=lambda facts: (fact(facts, "os.cpu_drivers") or {}).get(driver),
         wanted=lambda profile, facts: True, applies=_applies(driver),
         setter=Setter(command=lambda wanted, facts: load_command(driver),
-                      record=lambda wanted, facts: f"{commands.record_files([MODULES_LOAD])} && "
-                                                   f"{commands.record_module(driver)}"),
+                      record=lambda knob_id, wanted, facts: f"{commands.record_files([MODULES_LOAD])} && "
+                                                            f"{commands.record_module(driver)}"),
         key=driver,
     )
 
 
-def knobs(profile: Any) -> list[Knob]:
+def knobs(profile: ProfileValues) -> list[Knob]:
     return [_knob(driver) for driver in CPU_DRIVERS if driver in (profile.get("os.cpu_drivers") or [])]

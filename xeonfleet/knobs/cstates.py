@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from xeonfleet.parsers import sysfs_paths as paths
-from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact
+from xeonfleet.knobs.base import Facts, Knob, ProfileKey, ProfileValues, Setter, fact, records_files
 from xeonfleet.knobs import commands
 
 PROFILE_KEYS = (ProfileKey("power.max_cstate", lambda value: isinstance(value, str), "a C-state name such as C1"),)
@@ -57,7 +57,7 @@ def disable_command(indices: list[int]) -> str:
     )
 
 
-def knobs(profile: Any) -> list[Knob]:
+def knobs(profile: ProfileValues) -> list[Knob]:
     max_cstate = profile.get("power.max_cstate")
     if max_cstate is None:
         return []
@@ -79,12 +79,8 @@ def knobs(profile: Any) -> list[Knob]:
         return None
 
     return [Knob(
-        id="power.cstates", category="power", severity="high", title=f"C-states deeper than {max_cstate} disabled",
-        facts=("power.cstates",), read=read, wanted=lambda profile, facts: f"none deeper than {max_cstate}",
-        applies=applies,
-        setter=Setter(
-            command=lambda wanted, facts: disable_command(indices(facts)),
-            record=lambda wanted, facts: commands.record_values(
-                "power.cstates", [_disable_files(i) for i in indices(facts)]),
-            boot=True),
+        id="power.cstates", severity="high", title=f"C-states deeper than {max_cstate} disabled", read=read,
+        wanted=lambda profile, facts: f"none deeper than {max_cstate}", applies=applies,
+        setter=Setter(command=lambda wanted, facts: disable_command(indices(facts)),
+                      record=records_files(lambda facts: [_disable_files(i) for i in indices(facts)]), boot=True),
     )]

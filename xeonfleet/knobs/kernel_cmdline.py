@@ -7,9 +7,7 @@ and never reboots; restore puts /etc/default/grub back and rebuilds again.
 
 from __future__ import annotations
 
-from typing import Any
-
-from xeonfleet.knobs.base import Facts, fact
+from xeonfleet.knobs.base import Facts, ProfileValues, fact
 from xeonfleet.knobs import commands
 
 GRUB_FILE = "/etc/default/grub"
@@ -19,7 +17,7 @@ GRUB_REGENERATE = ("if command -v update-grub >/dev/null; then update-grub; "
 GRUB_TOOLS_PRESENT = "command -v update-grub >/dev/null || command -v grub2-mkconfig >/dev/null"
 
 
-def cmdline_advice(profile: Any, facts: Facts) -> list[str]:
+def cmdline_advice(profile: ProfileValues, facts: Facts) -> list[str]:
     """Kernel arguments that make the C-state limit hold from boot (the sysfs setting is runtime only).
 
     intel_idle.max_cstate=N keeps the first N entries of the driver's table (intel_idle.c

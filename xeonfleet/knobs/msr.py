@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, bool_key, fact, is_intel
+from xeonfleet.knobs.base import Facts, Knob, ProfileKey, ProfileValues, Setter, bool_key, fact, is_intel
 from xeonfleet.knobs import commands
 
 MISC_FEATURE_CONTROL = 0x1A4  # a set bit disables that prefetcher
@@ -103,7 +103,9 @@ def _unknown(facts: Facts) -> str | None:
     return None
 
 
-def _knob(knob_id: str, name: str, control: MsrBit, wanted_key: str, severity: str) -> Knob:
+def _knob(knob_id: str, name: str, control: MsrBit, profile_key: str | None = None) -> Knob:
+    """The knob of one control bit; its profile key is its id unless named (the prefetchers' map)."""
+
     def read(facts: Facts) -> bool | None:
         value = _register(facts, control.address)
         return None if value is None else control.is_on(value)
@@ -112,17 +114,17 @@ def _knob(knob_id: str, name: str, control: MsrBit, wanted_key: str, severity: s
         return commands.set_msr_bit(control.address, control.bit, on == control.set_means_on)
 
     return Knob(
-        id=knob_id, category="power", severity=severity, title=control.title, facts=("power.msr", "cpu.microarch"),
-        read=read, wanted=lambda profile, facts: profile.get(wanted_key), applies=_applies(name, control),
-        unknown=_unknown,
-        setter=Setter(command=command, record=lambda on, facts: commands.record_msr(knob_id, control.address),
+        id=knob_id, severity="medium", title=control.title, facts=("power.msr", "cpu.microarch"), read=read,
+        wanted=(lambda profile, facts: profile.get(profile_key)) if profile_key else None,
+        applies=_applies(name, control), unknown=_unknown,
+        setter=Setter(command=command, record=lambda knob_id, on, facts: commands.record_msr(knob_id, control.address),
                       boot=True),
     )
 
 
-def knobs(profile: Any) -> list[Knob]:
-    declared = [_knob(f"power.prefetcher.{name}", name, PREFETCHERS[name], f"power.prefetchers.{name}", "medium")
+def knobs(profile: ProfileValues) -> list[Knob]:
+    declared = [_knob(f"power.prefetcher.{name}", name, PREFETCHERS[name], f"power.prefetchers.{name}")
                 for name in profile.get("power.prefetchers") or {}]
-    declared += [_knob(f"power.{name}", name, control, f"power.{name}", "medium")
+    declared += [_knob(f"power.{name}", name, control)
                  for name, control in C_STATE_BITS.items() if profile.get(f"power.{name}") is not None]
     return declared

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact
+from xeonfleet.knobs.base import Facts, Knob, ProfileKey, ProfileValues, Setter, fact
 from xeonfleet.knobs import commands
 
 DEBIAN_LIKE = ("debian", "ubuntu", "linuxmint", "pop")
@@ -67,13 +67,12 @@ def _tool_knob(tool: str) -> Knob:
         return None
 
     return Knob(
-        id=f"os.tool.{tool}", category="os", severity="medium", title=f"{tool} installed", facts=(f"tools.{tool}",),
-        read=lambda facts: fact(facts, f"tools.{tool}"), wanted=lambda profile, facts: True, key=tool,
-        plan_error=plan_error,
+        id=f"os.tool.{tool}", severity="medium", title=f"{tool} installed", facts=(f"tools.{tool}",),
+        wanted=lambda profile, facts: True, key=tool, plan_error=plan_error,
         setter=Setter(command=lambda wanted, facts: install_command(package_manager(facts), [package(facts)]),
-                      record=lambda wanted, facts: commands.record_packages([package(facts)])),
+                      record=lambda knob_id, wanted, facts: commands.record_packages([package(facts)])),
     )
 
 
-def knobs(profile: Any) -> list[Knob]:
+def knobs(profile: ProfileValues) -> list[Knob]:
     return [_tool_knob(tool) for tool in profile.get("os.tools", [])]

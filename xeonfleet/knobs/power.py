@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from xeonfleet.parsers import sysfs_paths as paths
-from xeonfleet.knobs.base import Facts, Knob, Setter, bool_key, choice_key, fact, int_key, is_intel
+from xeonfleet.knobs.base import (Facts, Knob, ProfileValues, Setter, bool_key, choice_key, fact, int_key, is_intel,
+                                  records_files)
 from xeonfleet.knobs import commands
 
 GOVERNORS = ("performance", "powersave", "schedutil", "ondemand", "conservative", "userspace")
+GOVERNOR_FILES = paths.every_cpu(paths.GOVERNOR)
 EPP_VALUES = ("performance", "balance_performance", "default", "balance_power", "power")
 PROFILE_KEYS = (
     choice_key("power.governor", GOVERNORS),
@@ -64,39 +66,30 @@ def turbo_command(enabled: bool, driver: str | None) -> str:
     return commands.ensure_files(turbo_file(driver), on if enabled else off)
 
 
-def _per_cpu_setter(knob_id: str, leaf: str, boot: bool = True) -> Setter:
-    return Setter(command=lambda wanted, facts: commands.ensure_files(paths.every_cpu(leaf), str(wanted)),
-                  record=lambda wanted, facts: commands.record_values(knob_id, [paths.every_cpu(leaf)]),
-                  boot=boot)
+def _per_cpu_setter(leaf: str) -> Setter:
+    files = paths.every_cpu(leaf)
+    return Setter(command=lambda wanted, facts: commands.ensure_files(files, str(wanted)),
+                  record=records_files(lambda facts: [files]), boot=True)
 
 
-def knobs(profile: Any) -> list[Knob]:
+def _governor_command(wanted: str, facts: Facts) -> str:
+    return commands.with_cpupower(["frequency-set", "-g", wanted], commands.ensure_files(GOVERNOR_FILES, wanted))
+
+
+def knobs(profile: ProfileValues) -> list[Knob]:
     """The power knobs the profile sets, in apply order."""
     declared = [
-        Knob(id="power.governor", category="power", severity="high", title="CPU frequency governor",
-             facts=("power.governor",), read=lambda facts: fact(facts, "power.governor"),
-             wanted=lambda profile, facts: profile.get("power.governor"), applies=needs_cpufreq,
+        Knob(id="power.governor", severity="high", title="CPU frequency governor", applies=needs_cpufreq,
              plan_error=_governor_offered,
-             setter=Setter(
-                 command=lambda wanted, facts: commands.with_cpupower(
-                     ["frequency-set", "-g", wanted], commands.ensure_files(paths.every_cpu(paths.GOVERNOR), wanted)),
-                 record=lambda wanted, facts: commands.record_values("power.governor", [paths.every_cpu(paths.GOVERNOR)]),
-                 boot=True)),
-        Knob(id="power.turbo", category="power", severity="high", title="Turbo Boost",
-             facts=("power.turbo_enabled",), read=lambda facts: fact(facts, "power.turbo_enabled"),
-             wanted=lambda profile, facts: profile.get("power.turbo"), applies=needs_cpufreq,
-             setter=Setter(
-                 command=lambda wanted, facts: turbo_command(wanted, fact(facts, "power.driver")),
-                 record=lambda wanted, facts: commands.record_values(
-                     "power.turbo", [turbo_file(fact(facts, "power.driver"))]),
-                 boot=True)),
-        Knob(id="power.epp", category="power", severity="medium", title="Energy-performance preference (EPP)",
-             facts=("power.epp",), read=lambda facts: fact(facts, "power.epp"),
-             wanted=lambda profile, facts: profile.get("power.epp"), applies=_epp_applies,
-             setter=_per_cpu_setter("power.epp", paths.EPP)),
-        Knob(id="power.epb", category="power", severity="medium", title="Energy-performance bias (EPB)",
-             facts=("power.epb",), read=lambda facts: fact(facts, "power.epb"),
-             wanted=lambda profile, facts: profile.get("power.epb"), applies=_epb_applies,
-             setter=_per_cpu_setter("power.epb", paths.EPB)),
+             setter=Setter(command=_governor_command,
+                           record=records_files(lambda facts: [GOVERNOR_FILES]), boot=True)),
+        Knob(id="power.turbo", severity="high", title="Turbo Boost", facts=("power.turbo_enabled",),
+             applies=needs_cpufreq,
+             setter=Setter(command=lambda wanted, facts: turbo_command(wanted, fact(facts, "power.driver")),
+                           record=records_files(lambda facts: [turbo_file(fact(facts, "power.driver"))]), boot=True)),
+        Knob(id="power.epp", severity="medium", title="Energy-performance preference (EPP)", applies=_epp_applies,
+             setter=_per_cpu_setter(paths.EPP)),
+        Knob(id="power.epb", severity="medium", title="Energy-performance bias (EPB)", applies=_epb_applies,
+             setter=_per_cpu_setter(paths.EPB)),
     ]
     return [knob for knob in declared if profile.get(knob.id) is not None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from xeonfleet.node.instances import pick_cores_per_instance
-from xeonfleet.knobs.base import Facts, Knob, PersistFile, ProfileKey, choice_key, fact, int_key
+from xeonfleet.knobs.base import Facts, Knob, PersistFile, ProfileKey, ProfileValues, choice_key, fact, int_key
 
 ENV_FILE = "/etc/profile.d/xeonfleet-ai.sh"
 PROFILE_D = PersistFile(ENV_FILE, "xeonfleet-ai.sh.j2")
@@ -42,7 +42,7 @@ PROFILE_KEYS = (
 )
 
 
-def instance_cores(profile: Any, facts: Facts) -> int | None:
+def instance_cores(profile: ProfileValues, facts: Facts) -> int | None:
     """Cores per instance for a multi-instance profile on this node: a NUMA node split evenly in range."""
     physical = fact(facts, "cpu.physical_cores")
     nodes = fact(facts, "numa.node_count") or 1
@@ -52,7 +52,7 @@ def instance_cores(profile: Any, facts: Facts) -> int | None:
     return pick_cores_per_instance(max(1, physical // nodes), lo, hi)
 
 
-def runtime_env_wanted(profile: Any, facts: Facts) -> dict[str, str]:
+def runtime_env_wanted(profile: ProfileValues, facts: Facts) -> dict[str, str]:
     """The OpenMP/KMP/TF environment the profile implies for this node (OMP_NUM_THREADS from its cores)."""
     threads_rule = profile.get("runtime.omp_num_threads")
     if threads_rule == "physical_cores":
@@ -81,13 +81,13 @@ def _read_env(var: str) -> Any:
 
 def _env_knob(var: str) -> Knob:
     return Knob(
-        id=f"runtime.env.{var}", category="runtime", severity="medium", title=f"{var} in the runtime environment",
+        id=f"runtime.env.{var}", severity="medium", title=f"{var} in the runtime environment",
         facts=("os.runtime_env",), read=_read_env(var),
         wanted=lambda profile, facts: runtime_env_wanted(profile, facts).get(var), persist=PROFILE_D, key=var,
     )
 
 
-def knobs(profile: Any) -> list[Knob]:
+def knobs(profile: ProfileValues) -> list[Knob]:
     if profile.get("runtime.omp_num_threads") is None:
         return []
     declared = [*COMPUTED_ENV, *(var for var, key in ENV_FROM_PROFILE if profile.get(key) is not None)]

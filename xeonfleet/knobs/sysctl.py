@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from xeonfleet.parsers import sysfs_paths as paths
-from xeonfleet.knobs.base import Facts, Knob, PersistFile, ProfileKey, Setter, fact, int_key
+from xeonfleet.knobs.base import (Facts, Knob, PersistFile, ProfileKey, ProfileValues, Setter, fact, int_key,
+                                  records_files)
 from xeonfleet.knobs import commands
 
 SYSCTL_FILE = "/etc/sysctl.d/90-xeonfleet.conf"
@@ -34,29 +35,25 @@ def _numa_balancing_applies(facts: Facts) -> str | None:
     return "single NUMA node kernel without numa_balancing"
 
 
-def _setter(knob_id: str, key: str) -> Setter:
+def _setter(key: str) -> Setter:
     return Setter(command=lambda wanted, facts: commands.sh("sysctl", "-q", "-w", f"{key}={wanted}"),
-                  record=lambda wanted, facts: commands.record_values(knob_id, [paths.sysctl(key)]))
+                  record=records_files(lambda facts: [paths.sysctl(key)]))
 
 
 def _sysctl_knob(key: str) -> Knob:
     return Knob(
-        id=f"os.sysctl.{key}", category="os", severity="low", title=f"sysctl {key}", facts=(f"os.sysctl.{key}",),
-        read=lambda facts: (fact(facts, "os.sysctl") or {}).get(key),
+        id=f"os.sysctl.{key}", severity="low", title=f"sysctl {key}",
+        read=lambda facts: (fact(facts, "os.sysctl") or {}).get(key),  # the key's own dots are not a path
         wanted=lambda profile, facts: str(profile.get("os.sysctl")[key]),
-        setter=_setter(f"os.sysctl.{key}", key), persist=DROP_IN, key=key,
+        setter=_setter(key), persist=DROP_IN, key=key,
     )
 
 
-def knobs(profile: Any) -> list[Knob]:
+def knobs(profile: ProfileValues) -> list[Knob]:
     """numa.balancing first (it is the guide's), then the profile's sysctl map in its order."""
     declared: list[Knob] = []
     if profile.get("numa.balancing") is not None:
         key = "kernel.numa_balancing"
-        declared.append(Knob(
-            id="numa.balancing", category="numa", severity="medium", title="Automatic NUMA balancing",
-            facts=("numa.balancing",), read=lambda facts: fact(facts, "numa.balancing"),
-            wanted=lambda profile, facts: profile.get("numa.balancing"), applies=_numa_balancing_applies,
-            setter=_setter("numa.balancing", key), persist=DROP_IN, key=key,
-        ))
+        declared.append(Knob(id="numa.balancing", severity="medium", title="Automatic NUMA balancing",
+                             applies=_numa_balancing_applies, setter=_setter(key), persist=DROP_IN, key=key))
     return declared + [_sysctl_knob(key) for key in (profile.get("os.sysctl") or {})]

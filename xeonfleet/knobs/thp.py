@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from xeonfleet.parsers import sysfs_paths as paths
-from xeonfleet.knobs.base import Knob, Setter, choice_key, fact
+from xeonfleet.knobs.base import Knob, ProfileValues, Setter, choice_key, records_files
 from xeonfleet.knobs import commands
 
 # The kernel's choices, in the order /sys/kernel/mm/transparent_hugepage/* lists them.
@@ -16,13 +14,11 @@ THP_CHOICES = {
 PROFILE_KEYS = (choice_key("os.thp", THP_CHOICES["enabled"]),)
 
 
-def knobs(profile: Any) -> list[Knob]:
+def knobs(profile: ProfileValues) -> list[Knob]:
     if profile.get("os.thp") is None:
         return []
     return [Knob(
-        id="os.thp", category="os", severity="low", title="Transparent huge pages", facts=("os.thp",),
-        read=lambda facts: fact(facts, "os.thp"), wanted=lambda profile, facts: profile.get("os.thp"),
+        id="os.thp", severity="low", title="Transparent huge pages",
         setter=Setter(command=lambda wanted, facts: commands.write_choice(paths.THP_ENABLED, wanted),
-                      record=lambda wanted, facts: commands.record_values("os.thp", [paths.THP_ENABLED]),
-                      boot=True),
+                      record=records_files(lambda facts: [paths.THP_ENABLED]), boot=True),
     )]

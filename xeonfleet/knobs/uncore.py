@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from xeonfleet.parsers import sysfs_paths as paths
-from xeonfleet.knobs.base import Facts, Knob, ProfileKey, Setter, fact, is_intel
+from xeonfleet.knobs.base import Facts, Knob, ProfileKey, ProfileValues, Setter, fact, is_intel, records_files
 from xeonfleet.knobs import commands
 
 
@@ -63,9 +63,10 @@ def _limit_files(facts: Facts, limit: str) -> list[str]:
 
 
 def _knob(limit: str) -> Knob:
-    def wanted(profile: Any, facts: Facts) -> list[int | None]:
-        asked = profile.get(f"power.uncore_{limit}")
-        return [resolve(limit, asked, die) for die in target_dies(facts)]
+    knob_id = f"power.uncore_{limit}"
+
+    def wanted(profile: ProfileValues, facts: Facts) -> list[int | None]:
+        return [resolve(limit, profile.get(knob_id), die) for die in target_dies(facts)]
 
     def command(values: list[int], facts: Facts) -> str:
         files = _limit_files(facts, limit)
@@ -75,22 +76,18 @@ def _knob(limit: str) -> Knob:
         for die, value in zip(target_dies(facts), values):
             low, high = die.get("initial_min_khz"), die.get("initial_max_khz")
             if value is not None and low and high and not low <= value <= high:
-                return (f"power.uncore_{limit} {value} kHz is outside {die['die']}'s firmware range {low}-{high} kHz; "
+                return (f"{knob_id} {value} kHz is outside {die['die']}'s firmware range {low}-{high} kHz; "
                         "use max, default or a value in that range")
         return None
 
     return Knob(
-        id=f"power.uncore_{limit}", category="power", severity="medium",
-        title=f"Uncore frequency {limit} (kHz per compute die)", facts=("power.uncore",),
+        id=knob_id, severity="medium", title=f"Uncore frequency {limit} (kHz per compute die)", facts=("power.uncore",),
         read=lambda facts: [die.get(f"{limit}_khz") for die in target_dies(facts)] or None,
         wanted=wanted, applies=_applies, plan_error=plan_error,
-        setter=Setter(command=command,
-                      record=lambda values, facts: commands.record_values(f"power.uncore_{limit}",
-                                                                          _limit_files(facts, limit)),
-                      boot=True),
+        setter=Setter(command=command, record=records_files(lambda facts: _limit_files(facts, limit)), boot=True),
     )
 
 
-def knobs(profile: Any) -> list[Knob]:
+def knobs(profile: ProfileValues) -> list[Knob]:
     """max before min: raising min up to max needs max there first (the kernel refuses min > max)."""
     return [_knob(limit) for limit in ("max", "min") if profile.get(f"power.uncore_{limit}") is not None]

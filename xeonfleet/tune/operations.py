@@ -57,8 +57,8 @@ def apply_knob(step: Step, facts: Facts):
     if step.in_place:
         host.noop(f"{step.knob.title} is already {show(step.wanted)}")
         return
-    setter = step.knob.setter
-    yield HostCommand(commands.recorded(setter.record(step.wanted, facts), setter.command(step.wanted, facts)))
+    knob = step.knob
+    yield HostCommand(commands.recorded(knob.record_command(step.wanted, facts), knob.setter.command(step.wanted, facts)))
 
 
 @operation()

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from xeonfleet.knobs.status import FAIL, PASS
-from xeonfleet.knobs import Facts, Knob, PersistFile, fact, instance_cores, knobs_for
+from xeonfleet.knobs.status import FAIL, NA, PASS
+from xeonfleet.knobs import Facts, Knob, KnobVerdict, PersistFile, fact, instance_cores, knobs_for
 from xeonfleet.knobs.kernel_cmdline import cmdline_advice
 from xeonfleet.knobs.runtime_env import PROFILE_D
 from xeonfleet.profiles import Profile
-from xeonfleet.audit.rules import READ_ONLY_RULES, evaluate_node
+from xeonfleet.audit.rules import read_only_findings
 
 # Steps that are not knobs (nothing for the audit to read) but can be opted out of like one.
 EXTRA_STEPS = ("persist.service", "runtime.launcher", "frameworks")
@@ -31,13 +31,25 @@ HOST_DATA_KEYS = {
 
 @dataclass(frozen=True)
 class Step:
-    """One knob to bring to `wanted`; `current` is what the facts read (None = unknown). `in_place` comes
-    from the knob's own compare, the audit's, so the deploy changes exactly what the audit would fail."""
+    """One knob to bring to its wanted value, with its verdict on this host: the knob's own compare, the
+    audit's, made once while planning, so the deploy changes exactly what the audit would fail and nothing
+    after the plan compares it again."""
 
     knob: Knob
-    current: Any
-    wanted: Any
-    in_place: bool
+    verdict: KnobVerdict
+
+    @property
+    def current(self) -> Any:
+        """What the facts read (None = unknown)."""
+        return self.verdict.current
+
+    @property
+    def wanted(self) -> Any:
+        return self.verdict.wanted
+
+    @property
+    def in_place(self) -> bool:
+        return self.verdict.status == PASS
 
 
 @dataclass
@@ -108,12 +120,9 @@ def cores_per_instance(profile: Profile, facts: Facts, data: Mapping[str, Any]) 
 
 
 def _manual_items(host: str, facts: Facts, profile: Profile) -> list[str]:
-    read_only = {rule.id for rule in READ_ONLY_RULES}
-    return [
-        f"{f.rule}: {f.evidence} (want {f.expected}) -> {f.remedy}"
-        for f in evaluate_node(host, facts, profile)
-        if f.rule in read_only and f.status == FAIL
-    ]
+    """The failed read-only rules (BIOS, hardware): no command fixes them, the deploy prints them."""
+    return [f"{f.rule}: {f.evidence} (want {f.expected}) -> {f.remedy}"
+            for f in read_only_findings(host, facts, profile) if f.status == FAIL]
 
 
 def plan_host(host: str, profile: Profile, facts: Facts, data: Mapping[str, Any]) -> TunePlan:
@@ -126,13 +135,14 @@ def plan_host(host: str, profile: Profile, facts: Facts, data: Mapping[str, Any]
     for knob in knobs:
         if any(_skip_matches(entry, knob.id) for entry in skip):
             plan.skipped.append(knob.id)
-        elif reason := knob.applies(facts):
-            plan.not_applicable[knob.id] = reason
-        elif reason := knob.unknown(facts):
-            plan.unknown[knob.id] = reason
+            continue
+        verdict = knob.compare(facts, profile)
+        if verdict.status == NA:
+            plan.not_applicable[knob.id] = verdict.evidence
+        elif not verdict.settable:
+            plan.unknown[knob.id] = verdict.evidence
         else:
-            status = knob.compare(facts, profile)[0]
-            plan.steps.append(Step(knob, knob.read(facts), knob.wanted(profile, facts), status == PASS))
+            plan.steps.append(Step(knob, verdict))
     for step_id in EXTRA_STEPS:
         (plan.skipped if any(_skip_matches(e, step_id) for e in skip) else plan.extra_steps).append(step_id)
     unknown = [s.knob.id for s in plan.steps if s.wanted is None]
