@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import posix
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +66,20 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory
     yield boot
     for lab in labs:
         lab.down()
+
+
+BENCH_ENV = Path("/var/cache/xeonfleet-test/bench-env")
+# torch==2.13.0: the CPU wheel (a plain `torch` pulls a CUDA build), for matmul-isa.
+BENCH_PACKAGES = ("numpy", "faiss-cpu", "torch==2.13.0")
+
+
+@pytest.fixture(scope="session")
+def bench_env() -> Path:
+    """A venv with the light benchmark jobs' packages, built once per machine and shared by every test that
+    runs benchmarks on lab hosts (each host's root is an overlay of this machine's, so they all see it)."""
+    python = BENCH_ENV / "bin" / "python"
+    if not python.exists() or subprocess.run([str(python), "-c", "import numpy, faiss, torch"]).returncode != 0:
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", "--clear", str(BENCH_ENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *BENCH_PACKAGES], check=True)
+    return BENCH_ENV

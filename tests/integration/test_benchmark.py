@@ -25,23 +25,9 @@ from xeonfleet.bench.jobs import load_jobs, select_jobs
 from xeonfleet.store import open_store
 
 pytestmark = pytest.mark.lab
-BENCH_ENV = Path("/var/cache/xeonfleet-test/bench-env")
-# torch==2.13.0: the CPU wheel (a plain `torch` pulls a CUDA build), for matmul-isa.
-PACKAGES = ("numpy", "faiss-cpu", "torch==2.13.0")
 XEONFLEET = str(Path(sys.executable).with_name("xeonfleet"))
 HOSTS = 5
 LOOSE = ["--min-pct", "40", "--outlier-pct", "40"]
-
-
-@pytest.fixture(scope="module")
-def bench_env() -> Path:
-    """A venv with the light jobs' packages, built once per machine and reused."""
-    python = BENCH_ENV / "bin" / "python"
-    if not python.exists() or subprocess.run([str(python), "-c", "import numpy, faiss, torch"]).returncode != 0:
-        base = getattr(sys, "_base_executable", sys.executable)
-        subprocess.run([base, "-m", "venv", "--clear", str(BENCH_ENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True)
-    return BENCH_ENV
 
 
 @pytest.fixture(scope="module")

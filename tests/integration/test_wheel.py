@@ -128,3 +128,26 @@ def test_lab_up_and_down_with_a_users_hardware_profile(installed: Path, elsewher
     finally:
         down = _xeonfleet(installed, elsewhere, "lab", "down", "--lab-dir", str(lab_dir))
     assert down.returncode == 0 and "2 hosts stopped" in down.stdout, down.stdout + down.stderr
+
+
+@pytest.mark.lab
+def test_a_light_bench_run_from_the_wheel_keeps_its_results_in_the_users_data_dir(installed: Path, elsewhere: Path,
+                                                                                   bench_env: Path) -> None:
+    lab_dir = elsewhere / "lab"
+    up = _xeonfleet(installed, elsewhere, "lab", "up", "--hosts", "1", "--hardware", "icx-8380-2s",
+                    "--port-base", str(find_free_port_base(1)), "--lab-dir", str(lab_dir))
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        (elsewhere / "fleet.py").write_text(
+            "from xeonfleet.lab.fleet import Lab\n"
+            f"lab_hosts = [(name, {{**data, 'xeonfleet_bench_env': {str(bench_env)!r}}})\n"
+            f"             for name, data in Lab({str(lab_dir)!r}).inventory_hosts()]\n")
+        run = _xeonfleet(installed, elsewhere, "bench", "run", "fleet.py", "--jobs", "light")
+        assert run.returncode == 0, run.stdout + run.stderr  # a first run: complete, no baseline to regress from
+    finally:
+        _xeonfleet(installed, elsewhere, "lab", "down", "--lab-dir", str(lab_dir))
+    data = elsewhere / "data" / "xeonfleet"
+    assert sorted(path.name for path in data.glob("bench/raw/*/lab-01/*.json")) == [
+        "faiss-hnsw.json", "gemm-fp32.json", "matmul-isa.json", "mem-bandwidth.json", "multi-instance.json",
+        "numa-local.json"]
+    assert (data / "results.db").is_file()

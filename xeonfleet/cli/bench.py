@@ -70,7 +70,8 @@ def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int 
     env = {**os.environ, ingest.RUN_ID_VAR: run_id, "XEONFLEET_BENCH_JOBS": selection}
     if db:
         env[ENV_VAR] = db
-    command = [str(Path(sys.executable).with_name("pyinfra")), "-y", inventory, DEPLOY]
+    # pyinfra as a module of this interpreter: an install without pyinfra's console script still runs it.
+    command = [sys.executable, "-m", "pyinfra", "-y", inventory, DEPLOY]
     command += ["--parallel", str(parallel)] if parallel else []
     command += ["--limit", limit] if limit else []
     log = remote.results_dir() / run_id / "pyinfra.log"
