@@ -13,14 +13,9 @@ import pytest
 from xeonfleet.parsers.contract import validate_facts
 from xeonfleet.lab.hardware import list_hardware, load_hardware
 from xeonfleet.lab.hardware_profile import HardwareProfile
-from xeonfleet.lab.sysroot import (
-    build_shared_tree,
-    build_sysroot,
-    format_cpulist,
-    format_cpumask,
-    logical_cpus,
-    write_host_identity,
-)
+from xeonfleet.lab.sysroot import build_shared_tree, build_sysroot, write_host_identity
+from xeonfleet.lab.sysroot_cpus import format_cpumask, logical_cpus
+from xeonfleet.node.instances import format_cpulist
 from xeonfleet.parsers.node import node_facts_from_lines
 from xeonfleet.connect.probe import run_probe_local
 
