@@ -12,6 +12,7 @@ import pytest
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.node import launcher as xeonfleet_run
+from xeonfleet.node.instances import Instance
 
 SCRIPT = Path(xeonfleet_run.__file__)
 
@@ -67,7 +68,7 @@ def test_missing_allocator_is_a_clear_error(sysroot: str, monkeypatch: pytest.Mo
 
 
 def test_instance_env_intel_vs_gnu() -> None:
-    inst = xeonfleet_run.Instance(index=1, node=0, cpus=(0, 1, 2), threads=3)
+    inst = Instance(index=1, node=0, cpus=(0, 1, 2), threads=3)
     intel = xeonfleet_run.instance_env(inst, "intel", "/usr/lib/libjemalloc.so.2")
     assert intel["OMP_NUM_THREADS"] == "3" and "KMP_AFFINITY" in intel and intel["LD_PRELOAD"].startswith("/usr/lib/libj")
     gnu = xeonfleet_run.instance_env(inst, "gnu", None)

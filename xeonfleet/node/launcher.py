@@ -6,8 +6,9 @@
     xeonfleet-run --mode latency --dry-run -- ./infer      # 4 cores per instance, plan only
 
 Plans only over the CPUs this process may use (sched_getaffinity and the cgroup cpuset) and the memory
-nodes it may allocate from (Mems_allowed): a container or a lab host whose /sys lists 160 CPUs while its
-cgroup allows 2 gets a plan for those 2, with a note saying so, and one error line when nothing fits.
+nodes it may allocate from (Mems_allowed), as topology.py reads them: a container or a lab host whose /sys
+lists 160 CPUs while its cgroup allows 2 gets a plan for those 2, with a note saying so, and one error line
+when nothing fits.
 Prints the plan first (instance, NUMA node, CPU list, threads, numactl line), then runs every instance
 under `numactl -C LIST -m NODE` (or `-l`), with OMP_NUM_THREADS = its physical cores and the Intel (KMP_*)
 or GNU (OMP_PROC_BIND/OMP_PLACES) OpenMP pinning, optionally LD_PRELOADing jemalloc or tcmalloc. Waits
@@ -25,11 +26,13 @@ import shlex
 import subprocess
 import sys
 
-try:  # on the controller / in the repo
-    from xeonfleet.node.instances import Instance, format_cpulist, parse_cpulist, plan_instances
-except ImportError:  # on a node: instances.py is installed beside this file
-    sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-    from instances import Instance, format_cpulist, parse_cpulist, plan_instances  # type: ignore[no-redef]
+if __package__:  # on the controller: the package xeonfleet.node (see siblings.py)
+    from xeonfleet.node.siblings import sibling
+else:  # on a node: installed with instances.py, topology.py and siblings.py beside it
+    from siblings import sibling
+
+instances = sibling("instances")
+topology = sibling("topology")
 
 LATENCY_CORES = 4  # ipexrun's latency mode default: small instances, many of them
 ALLOCATORS = {
@@ -41,92 +44,6 @@ LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/l
 
 class LaunchError(Exception):
     """A request the node cannot honour; one line naming the limit and the fix."""
-
-
-def read_topology(root: str) -> tuple[dict[int, list[int]], dict[int, tuple[int, ...]]]:
-    """NUMA nodes' online CPUs and each CPU's hyper-thread siblings, from sysfs under `root`."""
-    cpu_dir = os.path.join(root, "sys/devices/system/cpu")
-    siblings: dict[int, tuple[int, ...]] = {}
-    for path in glob.glob(os.path.join(cpu_dir, "cpu[0-9]*/topology/thread_siblings_list")):
-        cpu = int(path.split("/cpu")[-1].split("/")[0])
-        with open(path) as f:
-            siblings[cpu] = tuple(parse_cpulist(f.read()))
-    nodes: dict[int, list[int]] = {}
-    for path in glob.glob(os.path.join(root, "sys/devices/system/node/node[0-9]*/cpulist")):
-        with open(path) as f:
-            cpus = [c for c in parse_cpulist(f.read()) if c in siblings or not siblings]
-        nodes[int(path.split("/node")[-1].split("/")[0])] = cpus
-    if not nodes:  # no NUMA in this kernel: one node holding every CPU
-        nodes = {0: sorted(siblings)}
-    return nodes, siblings
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def _status_list(root: str, key: str) -> set[int] | None:
-    """A CPU/node list from /proc/self/status (Cpus_allowed_list, Mems_allowed_list); None if absent."""
-    for line in (_read(os.path.join(root, "proc/self/status")) or "").splitlines():
-        name, _, value = line.partition(":")
-        if name == key:
-            return set(parse_cpulist(value))
-    return None
-
-
-def cgroup_cpuset(root: str) -> set[int] | None:
-    """The CPUs this process's cgroup allows (v2 cpuset.cpus.effective, v1 cpuset.effective_cpus), if readable."""
-    for line in (_read(os.path.join(root, "proc/self/cgroup")) or "").splitlines():
-        _, controllers, path = line.split(":", 2)
-        if controllers == "":
-            candidate = os.path.join(root, "sys/fs/cgroup", path.lstrip("/"), "cpuset.cpus.effective")
-        elif "cpuset" in controllers.split(","):
-            candidate = os.path.join(root, "sys/fs/cgroup/cpuset", path.lstrip("/"), "cpuset.effective_cpus")
-        else:
-            continue
-        text = _read(candidate)
-        if text and text.strip():
-            return set(parse_cpulist(text))
-    return None
-
-
-def allowed_cpus_and_mems(root: str) -> tuple[set[int] | None, set[int] | None]:
-    """What this process may use: CPUs (affinity, then the cgroup cpuset) and memory nodes; None = no limit known.
-
-    On the live root the affinity is the kernel's own; for an offline tree, its proc/self/status."""
-    if os.path.realpath(root) == "/":
-        cpus: set[int] | None = set(os.sched_getaffinity(0))
-    else:
-        cpus = _status_list(root, "Cpus_allowed_list")
-    cpuset = cgroup_cpuset(root)
-    if cpuset is not None:
-        cpus = cpuset if cpus is None else cpus & cpuset
-    return cpus, _status_list(root, "Mems_allowed_list")
-
-
-def usable_topology(nodes: dict[int, list[int]], cpus: set[int] | None,
-                    mems: set[int] | None) -> tuple[dict[int, list[int]], str | None]:
-    """The NUMA nodes and CPUs the plan may use, and a note when that differs from what sysfs claims.
-
-    Raises LaunchError when nothing the topology lists is usable (numactl would only print its usage)."""
-    claimed = sorted(c for node_cpus in nodes.values() for c in node_cpus)
-    usable = {node: [c for c in node_cpus if cpus is None or c in cpus]
-              for node, node_cpus in nodes.items() if mems is None or node in mems}
-    usable = {node: node_cpus for node, node_cpus in usable.items() if node_cpus}
-    kept = sorted(c for node_cpus in usable.values() for c in node_cpus)
-    limits = (f"allowed CPUs {format_cpulist(sorted(cpus)) if cpus is not None else 'all'}, "
-              f"memory nodes {format_cpulist(sorted(mems)) if mems is not None else 'all'}")
-    if not kept:
-        raise LaunchError(f"none of the {len(claimed)} CPUs in this host's topology is usable by this process "
-                          f"({limits}); run it outside the restricting cgroup or taskset")
-    if kept == claimed:
-        return usable, None
-    return usable, (f"the topology lists {len(claimed)} CPUs on {len(nodes)} NUMA node(s), this process may use "
-                    f"{len(kept)} ({limits}); planning over CPUs {format_cpulist(kept)}")
 
 
 def find_library(pattern: str) -> str | None:
@@ -141,11 +58,10 @@ def find_library(pattern: str) -> str | None:
 def near_nic(nodes: dict[int, list[int]], root: str, nic: str) -> dict[int, list[int]]:
     """Only the NUMA node the NIC's PCIe device sits on: its packets' DMA and interrupts land there, so
     serving instances there read them from local memory."""
-    text = _read(os.path.join(root, "sys/class/net", nic, "device/numa_node"))
+    text = topology.read_text(os.path.join(root, "sys/class/net", nic, "device/numa_node"))
     if text is None:
         raise LaunchError(f"no PCIe device behind {nic} (/sys/class/net/{nic}/device/numa_node): name a physical "
                           f"NIC (ls /sys/class/net) or drop --near-nic")
-    text = text.strip()
     node = int(text) if text.lstrip("-").isdigit() else -1
     if node < 0:
         raise LaunchError(f"{nic} reports no NUMA node (one-node machine or firmware without it): drop --near-nic")
@@ -159,7 +75,7 @@ def physical_cores(cpus: list[int], siblings: dict[int, tuple[int, ...]]) -> int
     return len({min(siblings.get(c, (c,))) for c in cpus})
 
 
-def choose_plan(args: argparse.Namespace, nodes: dict[int, list[int]], siblings: dict[int, tuple[int, ...]]) -> list[Instance]:
+def choose_plan(args: argparse.Namespace, nodes: dict[int, list[int]], siblings: dict[int, tuple[int, ...]]) -> list[instances.Instance]:
     per_node = max(physical_cores(cpus, siblings) for cpus in nodes.values() if cpus)
     if args.cores_per_instance != "auto":
         cores = int(args.cores_per_instance)
@@ -173,12 +89,12 @@ def choose_plan(args: argparse.Namespace, nodes: dict[int, list[int]], siblings:
     if count is not None and count < 1:
         raise LaunchError("--instances must be at least 1 or auto")
     try:
-        return plan_instances(nodes, siblings, cores, count)
+        return instances.plan_instances(nodes, siblings, cores, count)
     except ValueError as exc:
         raise LaunchError(str(exc)) from None
 
 
-def instance_env(instance: Instance, omp: str, preload: str | None) -> dict[str, str]:
+def instance_env(instance: instances.Instance, omp: str, preload: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(instance.threads)
     env["XEONFLEET_INSTANCE"] = str(instance.index)
@@ -195,7 +111,7 @@ def instance_env(instance: Instance, omp: str, preload: str | None) -> dict[str,
     return env
 
 
-def numactl_argv(instance: Instance, node_local: bool) -> list[str]:
+def numactl_argv(instance: instances.Instance, node_local: bool) -> list[str]:
     memory = ["-l"] if node_local else ["-m", str(instance.node)]
     return ["numactl", "-C", instance.cpulist, *memory]
 
@@ -227,8 +143,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
-        nodes, siblings = read_topology(args.sysroot)
-        nodes, note = usable_topology(nodes, *allowed_cpus_and_mems(args.sysroot))
+        nodes, siblings = topology.read_topology(args.sysroot)
+        nodes, note = topology.usable_topology(nodes, *topology.allowed_cpus_and_mems(args.sysroot))
         if note:
             print(f"xeonfleet-run: note: {note}", file=sys.stderr)
         if args.near_nic:
@@ -240,7 +156,7 @@ def main(argv: list[str]) -> int:
             preload = find_library(pattern)
             if preload is None:
                 raise LaunchError(f"{args.allocator} not found in {', '.join(LIB_DIRS)}; {fix} or use --allocator default")
-    except LaunchError as exc:
+    except (LaunchError, topology.TopologyError) as exc:
         print(f"xeonfleet-run: {exc}", file=sys.stderr)
         return 2
     lines = [(inst, numactl_argv(inst, args.node_local) + args.command) for inst in plan]

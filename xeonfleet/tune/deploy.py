@@ -24,19 +24,20 @@ from xeonfleet.knobs import commands
 from xeonfleet.tune import operations
 from xeonfleet.tune.plan import TunePlan
 
-LAUNCHER_SOURCE = packaged("node/launcher.py")
 BOOT_SCRIPT = "/usr/local/sbin/xeonfleet-tune.sh"
 UNIT_FILE = "/etc/systemd/system/xeonfleet-tune.service"
 UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/xeonfleet-tune.service"
 LAUNCHER_LIB = f"{commands.LIB_DIR}/xeonfleet_run.py"
-INSTANCES_LIB = f"{commands.LIB_DIR}/instances.py"
+# The node modules the launcher imports (node/siblings.py), uploaded beside it before it.
+LAUNCHER_LIBS = {f"{commands.LIB_DIR}/{name}": packaged(f"node/{name}")
+                 for name in ("siblings.py", "instances.py", "topology.py")}
 LAUNCHER_BIN = "/usr/local/bin/xeonfleet-run"
 # Node-side helpers, uploaded before the first knob: the undo log (which also sets the MSR knobs' bits).
 HELPERS = {commands.STATE_HELPER: packaged("node/undo_log.py")}
 PERSIST_FILES = (DROP_IN, PROFILE_D)
 # Every path the deploy may write: read in one round trip by ManagedFiles.
 MANAGED_PATHS = (*HELPERS, *(p.path for p in PERSIST_FILES), BOOT_SCRIPT, UNIT_FILE, UNIT_LINK,
-                 LAUNCHER_LIB, INSTANCES_LIB, LAUNCHER_BIN)
+                 *LAUNCHER_LIBS, LAUNCHER_LIB, LAUNCHER_BIN)
 
 
 def boot_steps(plan: TunePlan, facts: Facts) -> list[dict[str, str]]:
@@ -65,10 +66,11 @@ def _install_boot_unit(profile: Profile, plan: TunePlan, facts: Facts, files: di
 
 
 def _install_launcher(files: dict[str, Any]) -> None:
-    operations.managed_file(name=f"Launcher lib {INSTANCES_LIB}", path=INSTANCES_LIB,
-                            content=packaged("node/instances.py").read_text(), mode="0644", current=files.get(INSTANCES_LIB))
-    operations.managed_file(name=f"Launcher {LAUNCHER_LIB}", path=LAUNCHER_LIB, content=LAUNCHER_SOURCE.read_text(),
-                            mode="0755", current=files.get(LAUNCHER_LIB))
+    for path, source in LAUNCHER_LIBS.items():
+        operations.managed_file(name=f"Launcher lib {path}", path=path, content=source.read_text(), mode="0644",
+                                current=files.get(path))
+    operations.managed_file(name=f"Launcher {LAUNCHER_LIB}", path=LAUNCHER_LIB,
+                            content=packaged("node/launcher.py").read_text(), mode="0755", current=files.get(LAUNCHER_LIB))
     operations.symlink(name=f"Launcher link {LAUNCHER_BIN}", path=LAUNCHER_BIN, target=LAUNCHER_LIB,
                        current=files.get(LAUNCHER_BIN))
 
