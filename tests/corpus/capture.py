@@ -15,8 +15,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from xeonfleet.probe import run_probe_local
-from xeonfleet.snapshot import snapshot_from_lines
+from xeonfleet.facts.probe import run_probe_local
+from xeonfleet.connect.snapshot import snapshot_from_lines
 
 CORPUS = Path(__file__).resolve().parent
 

@@ -23,7 +23,7 @@ from xeonfleet.knobs import knobs_for
 from xeonfleet.lab.fleet import Lab
 from xeonfleet.lab.hosts import LabHost
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import probe_command
+from xeonfleet.facts.probe import probe_command
 from xeonfleet.profiles import load_profile
 from xeonfleet.audit.rules import evaluate_node
 

@@ -14,7 +14,7 @@ import yaml
 
 from xeonfleet.parsers.cpuinfo import ISA_FLAGS
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import run_probe_local
+from xeonfleet.facts.probe import run_probe_local
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 TREES = sorted(path.name for path in CORPUS.iterdir() if (path / "root").is_dir())

@@ -23,7 +23,7 @@ from xeonfleet.lab.hardware import HardwareProfileError, load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.cpuid import LEAVES, amx_usable, decode, merge_isa, parse_leaves
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import PROBE_PATH, run_probe_local
+from xeonfleet.facts.probe import PROBE_PATH, run_probe_local
 from xeonfleet.connect.snapshot import snapshot_from_lines
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

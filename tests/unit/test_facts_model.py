@@ -20,7 +20,7 @@ from xeonfleet.parsers.contract import NodeFacts, PcieLink, facts_json_schema, v
 from xeonfleet.lab.hardware import list_hardware, load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import run_probe_local
+from xeonfleet.facts.probe import run_probe_local
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import run_probe_local
+from xeonfleet.facts.probe import run_probe_local
 
 FIXTURES = Path(__file__).with_name("fixtures")
 

@@ -11,7 +11,7 @@ from tests.facts_expect import expect_mismatches
 from xeonfleet.lab.hardware import list_hardware, load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import run_probe_local
+from xeonfleet.facts.probe import run_probe_local
 
 # A big profile is ~15,000 small files: on tmpfs it takes a second, on a busy disk ten times that.
 SCRATCH = "/dev/shm" if Path("/dev/shm").is_dir() else None

@@ -12,7 +12,7 @@ from xeonfleet.cli.main import main
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import run_probe_local
+from xeonfleet.facts.probe import run_probe_local
 from xeonfleet.profiles import list_profiles
 from xeonfleet.tune.recommend import recommend
 

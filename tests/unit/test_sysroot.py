@@ -17,7 +17,7 @@ from xeonfleet.lab.sysroot import build_shared_tree, build_sysroot, write_host_i
 from xeonfleet.lab.sysroot_cpus import format_cpumask, logical_cpus
 from xeonfleet.node.instances import format_cpulist
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import run_probe_local
+from xeonfleet.facts.probe import run_probe_local
 
 CPU = "sys/devices/system/cpu"
 NODE = "sys/devices/system/node"

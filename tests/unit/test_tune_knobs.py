@@ -17,7 +17,7 @@ from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
 from xeonfleet.audit.pcie import check_nic_links
-from xeonfleet.connect.probe import PROBE_PATH, run_probe_local
+from xeonfleet.facts.probe import PROBE_PATH, run_probe_local
 from xeonfleet.profiles import load_profile
 from xeonfleet.audit.rules import evaluate_node
 from xeonfleet.tune.plan import plan_host

@@ -12,7 +12,7 @@ import pytest
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import run_probe_local
+from xeonfleet.facts.probe import run_probe_local
 from xeonfleet.profiles import load_profile
 from xeonfleet.knobs.kernel_cmdline import cmdline_advice
 from xeonfleet.knobs.sysctl import SYSCTL_FILE

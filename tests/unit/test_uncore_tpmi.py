@@ -25,7 +25,7 @@ from xeonfleet.knobs import uncore
 from xeonfleet.lab.hardware import HardwareProfileError, load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.connect.probe import run_probe_local
+from xeonfleet.facts.probe import run_probe_local
 from xeonfleet.profiles import load_profile
 from xeonfleet.node import undo_log as node_state
 from xeonfleet.tune.plan import plan_host
