@@ -16,7 +16,7 @@ from xeonfleet.knobs.status import FAIL, NA, UNKNOWN
 from xeonfleet.connect.gather import gather_sysroot
 from xeonfleet.lab.hardware import load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
-from xeonfleet.reports import html, json_report, junit, prom, table
+from xeonfleet.audit.formats import html, json_report, junit, prom, table
 from xeonfleet.audit.report import AuditReport
 
 HARDWARE = ("icx-8380-2s", "icx-8380-2s-mistuned", "cloud-vm", "epyc-7763-2s")

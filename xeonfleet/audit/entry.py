@@ -18,7 +18,7 @@ from pyinfra.api.exceptions import PyinfraError
 from xeonfleet.audit.run import PROFILE_DATA_KEY, FleetPlan, build_report, load_profiles
 from xeonfleet.facts.node import NodeFacts
 from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError
-from xeonfleet.reports import table
+from xeonfleet.audit.formats import table
 
 
 def audit_node() -> None:

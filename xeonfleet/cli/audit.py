@@ -20,7 +20,7 @@ import click
 from xeonfleet.cli.output import emit, output_options, resolve_format
 
 EXIT_PROBLEM = 2
-# format -> module in xeonfleet/reports with `render(report)`; imported on use so other
+# format -> module in xeonfleet/audit/formats with `render(report)`; imported on use so other
 # commands do not pay for jinja2. The table's render also takes a colour flag.
 RENDERERS = {"table": "table", "json": "json_report", "junit": "junit", "html": "html", "prom": "prom"}
 FORMATS = tuple(RENDERERS)
@@ -87,7 +87,7 @@ def audit(inventory: str | None, profile_name: str | None, fmt: str | None, outp
             click.echo(f"warning: audit not stored: {store_problem}", err=True)
 
     fmt = resolve_format(fmt, output, FORMATS, "table")
-    renderer = import_module(f"xeonfleet.reports.{RENDERERS[fmt]}")
+    renderer = import_module(f"xeonfleet.audit.formats.{RENDERERS[fmt]}")
     if fmt == "table":
         text = renderer.render(report, color=output is None and sys.stdout.isatty(), failures_only=failures_only)
     else:

@@ -16,7 +16,7 @@ from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.report import STATUS_ORDER, AuditReport, worst_status
 from xeonfleet.resources import packaged
 
-TEMPLATE = packaged("reports/audit.html.j2")
+TEMPLATE = packaged("audit/formats/audit.html.j2")
 COLOURS = {PASS: "#2e7d32", FAIL: "#c62828", UNKNOWN: "#f9a825", NA: "#9e9e9e", "unreachable": "#6a1b9a"}
 
 

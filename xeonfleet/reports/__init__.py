@@ -1,1 +1,0 @@
-"""Audit report renderers: table, json, junit, html, prom. Each is `render(report, ...) -> str`."""
