@@ -9,7 +9,7 @@ from typing import Any
 
 from pyinfra.api import FactBase
 
-from xeonfleet.frameworks.stacks import DEFAULT_ROOT, RECORD_NAME
+from xeonfleet.stacks import DEFAULT_ROOT, RECORD_NAME
 _MARK = "@@xeonfleet-env "
 
 

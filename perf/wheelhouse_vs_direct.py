@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from xeonfleet.frameworks import wheelhouse
-from xeonfleet.frameworks.stacks import validate_frameworks_spec
+from xeonfleet.stacks import validate_frameworks_spec
 from xeonfleet.lab.fleet import Lab
 from xeonfleet.lab.ports import find_free_port_base
 

@@ -119,7 +119,7 @@ class _TopLevel(BaseModel):
 
     include: str = _wants("a profile name")
     description: str = _wants("a string")
-    frameworks: dict[str, Any] = _wants("a mapping with an `envs:` list")  # checked by frameworks.stacks
+    frameworks: dict[str, Any] = _wants("a mapping with an `envs:` list")  # checked by xeonfleet/stacks.py
 
 
 # One profile YAML file as written, before its include chain is merged.
@@ -204,7 +204,7 @@ def _validate(path: Path, root: yaml.Node, data: Any) -> None:
 
 def _validate_frameworks(path: Path, node: yaml.Node, spec: dict[str, Any]) -> None:
     """The framework-stack spec is validated by its own module, which knows the compatibility matrix."""
-    from xeonfleet.frameworks.stacks import validate_frameworks_spec
+    from xeonfleet.stacks import validate_frameworks_spec
 
     try:
         validate_frameworks_spec(spec, source=_where(path, node))

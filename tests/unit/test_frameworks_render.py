@@ -12,7 +12,7 @@ from xeonfleet.cli.wheelhouse import parse_stacks_option, wheelhouse
 from xeonfleet.frameworks import render
 from xeonfleet.frameworks import wheelhouse as wh
 from xeonfleet.frameworks.ops import check_root, is_current
-from xeonfleet.frameworks.stacks import validate_frameworks_spec
+from xeonfleet.stacks import validate_frameworks_spec
 
 (VENV,) = validate_frameworks_spec(
     {"envs": [{"name": "ai", "python": "3.11", "stacks": {"intel-python": "2026.*", "openvino": "2026.*"}}]}, "t")

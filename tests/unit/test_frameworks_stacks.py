@@ -2,7 +2,7 @@
 
 import pytest
 
-from xeonfleet.frameworks.stacks import (
+from xeonfleet.stacks import (
     python_in_range,
     required_stacks_rule_input,
     validate_frameworks_spec,
@@ -157,7 +157,7 @@ def test_rule_input_unknown_without_fact():
 
 
 def test_every_variant_has_a_support_status_and_the_ended_ones_say_when_and_what_next():
-    from xeonfleet.frameworks.stacks import SUPPORT_STATUSES, load_catalogue
+    from xeonfleet.stacks import SUPPORT_STATUSES, load_catalogue
 
     for stack, entry in load_catalogue().items():
         for variant, data in entry["variants"].items():
@@ -170,7 +170,7 @@ def test_every_variant_has_a_support_status_and_the_ended_ones_say_when_and_what
 
 
 def test_support_rule_fails_a_node_running_ipex_and_names_version_date_and_successor():
-    from xeonfleet.frameworks.stacks import support_rule_input
+    from xeonfleet.stacks import support_rule_input
 
     ipex = {"name": "torch", "stacks": {"pytorch": {"variant": "ipex", "release": "2.8", "pin": "==2.8.*"}},
             "versions": {"torch": "2.8.0", "intel-extension-for-pytorch": "2.8.0"}}

@@ -133,7 +133,7 @@ def _check_microcode_uniform(facts: Facts, wanted: Any) -> Verdict:
 
 
 def _check_stacks(facts: Facts, wanted: Any) -> Verdict:
-    from xeonfleet.frameworks.stacks import required_stacks_rule_input, validate_frameworks_spec
+    from xeonfleet.stacks import required_stacks_rule_input, validate_frameworks_spec
 
     spec = validate_frameworks_spec(wanted, source="profile frameworks")
     result = required_stacks_rule_input(fact(facts, "frameworks.envs"), spec)
@@ -152,7 +152,7 @@ def _check_dispatch_isa(facts: Facts, wanted: Any) -> Verdict:
 
 
 def _check_support(facts: Facts, wanted: Any) -> Verdict:
-    from xeonfleet.frameworks.stacks import support_rule_input
+    from xeonfleet.stacks import support_rule_input
 
     result = support_rule_input(fact(facts, "frameworks.envs"))
     return result["status"], "; ".join(result["evidence"]), "maintained stacks (compat.yaml support:)"

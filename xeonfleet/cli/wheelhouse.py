@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from xeonfleet.frameworks import wheelhouse as wh
-from xeonfleet.frameworks.stacks import EnvSpec, validate_frameworks_spec
+from xeonfleet.stacks import EnvSpec, validate_frameworks_spec
 from xeonfleet.connect.progress import fleet_progress
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from xeonfleet.node import isa_names
 from xeonfleet.node.node_env import CHECKS_VERSION
-from xeonfleet.frameworks.stacks import load_catalogue
+from xeonfleet.stacks import load_catalogue
 
 # The stacks whose checks run per-precision kernels (INC only in its `pt` variant; the others have
 # no ISA to judge).

@@ -24,7 +24,7 @@ from pyinfra.operations import files
 from xeonfleet.facts.frameworks import CondaTools, FrameworkEnvs, FrameworkPython
 from xeonfleet.frameworks import render
 from xeonfleet.node.node_env import CHECKS_VERSION
-from xeonfleet.frameworks.stacks import DEFAULT_ROOT, EnvSpec, validate_frameworks_spec
+from xeonfleet.stacks import DEFAULT_ROOT, EnvSpec, validate_frameworks_spec
 
 ISA_NAMES_SCRIPT = render.NODE_ENV_SCRIPT.with_name("isa_names.py")
 
@@ -87,7 +87,7 @@ def framework_env(
     """
     Build one framework env (venv or conda), smoke-test it and write its record.
 
-    + env: a validated EnvSpec (xeonfleet.frameworks.stacks.validate_frameworks_spec)
+    + env: a validated EnvSpec (xeonfleet.stacks.validate_frameworks_spec)
     + root: directory holding the envs, one sub-directory per env
     + wheelhouse: remote directory of wheels to install from with --no-index (venv only)
     + conda_channels: channels written into the conda environment file

@@ -7,7 +7,7 @@ import json
 import re
 import shlex
 
-from xeonfleet.frameworks.stacks import EnvSpec
+from xeonfleet.stacks import EnvSpec
 from xeonfleet.resources import packaged
 from xeonfleet.render import render
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from xeonfleet.frameworks.stacks import EnvSpec
+from xeonfleet.stacks import EnvSpec
 
 MANIFEST = "xeonfleet-wheelhouse.json"
 # Tags pip accepts for a glibc x86_64 node when downloading for another interpreter.

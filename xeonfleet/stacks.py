@@ -1,9 +1,11 @@
-"""The framework stack catalogue (compat.yaml) and the controller-side check of a profile's
-`frameworks:` block.
+"""The framework stack catalogue (xeonfleet/frameworks/compat.yaml) and the controller-side check of a
+profile's `frameworks:` block.
 
 Everything here is pure: it runs on the controller before any host is touched, so an
 impossible combination (intel-tensorflow on Python 3.12, IPEX with torch 2.9, INC 3 with
-TF 2.20) fails at once, with a message naming a combination that works.
+TF 2.20) fails at once, with a message naming a combination that works. It sits below the profile
+loader (which checks a profile's block with it) and the frameworks deploy (which loads profiles),
+which is why it is not in xeonfleet/frameworks/.
 """
 
 from __future__ import annotations
