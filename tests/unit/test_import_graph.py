@@ -58,7 +58,8 @@ def _modules() -> dict[str, set[str]]:
             if "__pycache__" not in path.parts:
                 sources[_module_name(path, folder, prefix)] = path
     known = set(sources)
-    return {module: _imported(ast.parse(path.read_text(), filename=str(path)), module, path.name == "__init__.py", known)
+    return {module: _imported(ast.parse(path.read_text(), filename=str(path)), module,
+                              path.name == "__init__.py", known)
             for module, path in sources.items()}
 
 
