@@ -10,7 +10,9 @@ import pytest
 
 from xeonfleet.bench import remote
 from xeonfleet.bench.ingest import ResultError, read_result
+from tests.node_sysroots import icx_snc2_sysroot, restricted_copy
 from xeonfleet.bench.jobs import RUNNERS_DIR, load_jobs
+from xeonfleet.resources import packaged
 
 sys.path.insert(0, str(RUNNERS_DIR))
 import benchlib  # noqa: E402
@@ -19,6 +21,7 @@ import benchlib  # noqa: E402
 NODES = {0: [0, 1, 2, 3, 8, 9, 10, 11], 1: [4, 5, 6, 7, 12, 13, 14, 15]}
 SIBLINGS = {c: (c % 8, c % 8 + 8) for c in range(16)}
 ALL = set(range(16))
+LAUNCHER = packaged("node/launcher.py")
 
 
 def test_single_uses_one_thread_per_physical_core():
@@ -43,6 +46,37 @@ def test_lab_host_plan_shrinks_to_the_cpus_that_exist_and_says_so():
     assert meta["reported_numa_nodes"] == 2 and meta["usable_numa_nodes"] == 1
     # More cores per instance than exist shrinks to what a node has instead of failing.
     assert benchlib.plan_cpus({"cores_per_instance": 8}, NODES, SIBLINGS, {0, 1}).cpusets == [(0, 1)]
+
+
+@pytest.fixture(scope="module")
+def icx_sysroot(tmp_path_factory):
+    return icx_snc2_sysroot(tmp_path_factory.mktemp("icx-snc2"))
+
+
+def test_runners_plan_within_the_cgroup_cpuset_and_mems_allowed_as_the_launcher_does(icx_sysroot, tmp_path):
+    # sysfs claims 160 CPUs on 4 SNC2 nodes of 20 cores (node 0: 0-19, node 1: 20-39, HT siblings +80).
+    taskset = restricted_copy(icx_sysroot, tmp_path / "taskset", "0-9,20-29", "0,1")
+    assert benchlib.node_plan("per-numa-node", taskset).cpusets == [tuple(range(10)), tuple(range(20, 30))]
+    # A container's cpuset allows only 0-5 of that affinity (and 60-70, which the affinity excludes).
+    container = restricted_copy(icx_sysroot, tmp_path / "container", "0-9,20-29", "0,1", cgroup_cpus="0-5,60-70")
+    plan = benchlib.node_plan("per-numa-node", container)
+    assert plan.cpusets == [(0, 1, 2, 3, 4, 5)]
+    meta = plan.metadata
+    assert meta["cpus_clamped"] and meta["reported_physical_cores"] == 80 and meta["usable_physical_cores"] == 6
+    assert meta["reported_numa_nodes"] == 4 and meta["usable_numa_nodes"] == 1
+    launcher = subprocess.run([sys.executable, str(LAUNCHER), "--sysroot", container, "--instances", "auto",
+                               "--dry-run", "--", "app"], capture_output=True, text=True, check=True)
+    assert "numactl -C 0-5 -m 0 app" in launcher.stdout  # the launcher's plan: the same CPUs
+    # Memory nodes outside Mems_allowed are not planned on either.
+    node2 = restricted_copy(icx_sysroot, tmp_path / "mems", "0-159", "2")
+    assert benchlib.node_plan("per-numa-node", node2).cpusets == [tuple(range(40, 60))]
+    assert list(benchlib.node_view(node2).usable) == [2]
+
+
+def test_a_runner_that_may_use_no_listed_cpu_fails_with_the_launchers_line(icx_sysroot, tmp_path):
+    root = restricted_copy(icx_sysroot, tmp_path, "200-201", "0")
+    with pytest.raises(benchlib.topology.TopologyError, match="none of the 160 CPUs in this host's topology"):
+        benchlib.node_plan("single", root)
 
 
 def test_bad_pinning_is_a_runner_error():

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.lab.hardware import load_hardware
-from xeonfleet.lab.sysroot import build_sysroot
+from tests.node_sysroots import icx_snc2_sysroot, restricted_copy
 from xeonfleet.node import launcher as xeonfleet_run
 from xeonfleet.node.instances import Instance
 
@@ -19,9 +18,7 @@ SCRIPT = Path(xeonfleet_run.__file__)
 
 @pytest.fixture(scope="module")
 def sysroot(tmp_path_factory: pytest.TempPathFactory) -> str:
-    root = tmp_path_factory.mktemp("icx-snc2")
-    build_sysroot(load_hardware("icx-8380-2s-mistuned"), root, "launcher")
-    return str(root)
+    return icx_snc2_sysroot(tmp_path_factory.mktemp("icx-snc2"))
 
 
 def launch(sysroot: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -96,21 +93,6 @@ def test_real_numactl_pins_each_instance_to_its_planned_cpus_on_this_machine() -
     planned = {row[0]: row[3] for row in rows if len(row) == 5 and row[4].startswith("numactl -C")}
     reported = {row[0]: row[1] for row in rows if len(row) == 2}
     assert len(planned) >= 1 and reported == planned
-
-
-def restricted_copy(sysroot: str, tmp_path: Path, cpus: str, mems: str, cgroup_cpus: str | None = None) -> str:
-    """The same topology seen by a process limited to `cpus`/`mems` (taskset, a container's cgroup)."""
-    import shutil
-
-    root = tmp_path / "restricted"
-    shutil.copytree(sysroot, root, symlinks=True)
-    (root / "proc/self").mkdir(parents=True, exist_ok=True)
-    (root / "proc/self/status").write_text(f"Name:\tpython3\nCpus_allowed_list:\t{cpus}\nMems_allowed_list:\t{mems}\n")
-    if cgroup_cpus is not None:
-        (root / "proc/self/cgroup").write_text("0::/ctr\n")
-        (root / "sys/fs/cgroup/ctr").mkdir(parents=True)
-        (root / "sys/fs/cgroup/ctr/cpuset.cpus.effective").write_text(cgroup_cpus + "\n")
-    return str(root)
 
 
 def test_plans_only_over_the_cpus_the_process_may_use(sysroot: str, tmp_path: Path) -> None:

@@ -17,9 +17,11 @@ REMOTE_DIR = "/var/lib/xeonfleet/bench"
 DEFAULT_ENV = "/opt/xeonfleet/envs/ai"
 RESULTS_DIR_VAR = "XEONFLEET_RESULTS_DIR"
 BENCH_DIR = user_data_dir() / "bench"  # the controller's raw results and nightly files, per user, wherever installed
-PLANNER = packaged("node/instances.py")  # pure stdlib: the runners import it as `instances`
-# The frameworks' oneDNN verbose parser and ISA names (stdlib): matmul-isa names the kernel with them.
-ISA_HELPERS = [packaged(f"node/{name}") for name in ("node_env.py", "isa_names.py")]
+# The node modules benchlib imports (node/siblings.py), uploaded beside the runners: the instance planner and
+# the topology reader the launcher uses too, and the frameworks' oneDNN verbose parser and ISA names
+# (matmul-isa and resnet50 name the kernel with them).
+NODE_LIBS = [packaged(f"node/{name}") for name in ("siblings.py", "instances.py", "topology.py", "node_env.py",
+                                                    "isa_names.py")]
 
 
 def results_dir() -> Path:
@@ -44,12 +46,12 @@ def cleanup_command(run_id: str) -> str:
 
 def runner_files() -> list[Path]:
     """Everything the node needs: the runner scripts (a user's shadowing a shipped one of the same file name),
-    their harness, the instance planner, the ISA helpers."""
+    their harness and the node modules it imports, all into one directory."""
     runners: dict[str, Path] = {}
     for directory in runner_dirs():
         for path in directory.glob("*.py"):
             runners.setdefault(path.name, path)
-    return [runners[name] for name in sorted(runners)] + [PLANNER, *ISA_HELPERS]
+    return [runners[name] for name in sorted(runners)] + NODE_LIBS
 
 
 def throttle_loop(pct: int) -> str:

@@ -28,7 +28,7 @@ class TopologyError(Exception):
     """Nothing the topology lists is usable by this process; one line naming the limits and the fix."""
 
 
-def read_text(path: str) -> str | None:
+def read_text(path: str | os.PathLike[str]) -> str | None:
     """A sysfs/procfs file's text without surrounding blanks; None when it cannot be read."""
     try:
         with open(path) as f:

@@ -6,10 +6,11 @@ The harness owns what every job needs the same way: argument parsing, the skip w
 the CPU plan (pinning), process fan-out, and writing ONE result JSON even when the job fails, so the
 controller always gets a file that says ok / skipped / failed and why.
 
-Pinning is planned from the node's topology (/sys) and then restricted to the CPUs this process may
-really use (os.sched_getaffinity). On real hardware the two agree; on a lab host the topology is a
-generated Xeon while processes run on the VM's few real cores, so the plan shrinks to those and the
-samples say so (`cpus_clamped: true`).
+Pinning is planned from the node's topology (/sys) and then restricted to the CPUs and memory nodes this
+process may really use (its affinity, its cgroup's cpuset, Mems_allowed), read by topology.py exactly as
+the `xeonfleet-run` launcher reads them. On real hardware they agree; in a container, or on a lab host
+whose topology is a generated Xeon while processes run on the VM's few real cores, the plan shrinks to
+what is usable and the samples say so (`cpus_clamped: true`).
 """
 
 from __future__ import annotations
@@ -29,16 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-try:  # on a node: xeonfleet/node/instances.py was uploaded next to the runners
-    import instances as planner
-except ImportError:  # in the repo (tests, local runs): the package's copy
-    from xeonfleet.node import instances as planner
+HERE = Path(__file__).resolve().parent
+# A node holds every file of the wing in this one directory (xeonfleet/bench/remote.py uploads them); in the
+# repo (tests, local runs) the runners sit one level below the rest of the wing, in xeonfleet/node/runners.
+sys.path[:0] = [str(HERE)] if (HERE / "siblings.py").exists() else [str(HERE), str(HERE.parent)]
 import counters  # noqa: E402  (next to this file, on the node and in the repo)
+from siblings import sibling  # noqa: E402  (benchlib is always imported flat, by a runner script or a test)
+
+instances = sibling("instances")
+topology = sibling("topology")
 
 RESULT_VERSION = 1
-SYS_CPU = Path("/sys/devices/system/cpu")
-SYS_NODE = Path("/sys/devices/system/node")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -107,40 +109,25 @@ def pct_of_peak_samples(value: float, params: dict[str, Any], precision: str, pl
 # ---- topology and pinning -------------------------------------------------------------------------
 
 
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return None
+@dataclass(frozen=True)
+class NodeView:
+    """The node's topology as sysfs reports it and what this process may use of it (None: no limit known)."""
+
+    nodes: dict[int, list[int]]
+    siblings: dict[int, tuple[int, ...]]
+    cpus: set[int] | None
+    mems: set[int] | None
+
+    @property
+    def usable(self) -> dict[int, list[int]]:
+        """The NUMA nodes and CPUs this process may run on and allocate from (TopologyError if none)."""
+        return topology.usable_topology(self.nodes, self.cpus, self.mems)[0]
 
 
-def read_topology(sys_cpu: Path = SYS_CPU, sys_node: Path = SYS_NODE) -> tuple[dict[int, list[int]], dict[int, tuple[int, ...]]]:
-    """({numa node: cpus}, {cpu: its core's sibling cpus}) of the online CPUs this node reports."""
-    online = planner.parse_cpulist(_read(sys_cpu / "online") or "") or sorted(os.sched_getaffinity(0))
-    nodes: dict[int, list[int]] = {}
-    for node_dir in sorted(sys_node.glob("node[0-9]*")):
-        cpus = [c for c in planner.parse_cpulist(_read(node_dir / "cpulist") or "") if c in online]
-        if cpus:
-            nodes[int(node_dir.name[4:])] = cpus
-    if not nodes:
-        nodes = {0: online}
-    siblings = {}
-    for cpu in online:
-        text = _read(sys_cpu / f"cpu{cpu}" / "topology" / "thread_siblings_list")
-        siblings[cpu] = tuple(planner.parse_cpulist(text)) if text else (cpu,)
-    return nodes, siblings
-
-
-def usable_topology(
-    nodes: dict[int, list[int]], siblings: dict[int, tuple[int, ...]], allowed: set[int]
-) -> tuple[dict[int, list[int]], dict[int, tuple[int, ...]]]:
-    """The topology restricted to the CPUs this process may run on (nodes left empty are dropped)."""
-    kept = {node: [c for c in cpus if c in allowed] for node, cpus in nodes.items()}
-    kept = {node: cpus for node, cpus in kept.items() if cpus}
-    if not kept:
-        kept = {0: sorted(allowed)}
-    sib = {cpu: tuple(c for c in siblings.get(cpu, (cpu,)) if c in allowed) or (cpu,) for cpu in allowed}
-    return kept, sib
+def node_view(root: str = "/") -> NodeView:
+    """This node's topology and limits, read under `root` (`/`, or a sysroot in tests)."""
+    nodes, siblings = topology.read_topology(root)
+    return NodeView(nodes, siblings, *topology.allowed_cpus_and_mems(root))
 
 
 @dataclass(frozen=True)
@@ -155,26 +142,28 @@ def plan_cpus(
     pinning: Any,
     nodes: dict[int, list[int]],
     siblings: dict[int, tuple[int, ...]],
-    allowed: set[int],
+    allowed: set[int] | None,
+    mems: set[int] | None = None,
 ) -> CpuPlan:
     """Turn a job's pinning (single | per-numa-node | per-core | {instances, cores_per_instance}) into
-    CPU sets, using only CPUs in `allowed`. A request larger than what is usable shrinks to fit and
-    says so in the metadata instead of failing: on a lab host the topology is bigger than the machine."""
-    reported_cores = len(planner.core_groups([c for cpus in nodes.values() for c in cpus], siblings))
-    unodes, usib = usable_topology(nodes, siblings, allowed)
-    node_cores = {node: len(planner.core_groups(cpus, usib)) for node, cpus in unodes.items()}
+    CPU sets, using only CPUs in `allowed` on NUMA nodes in `mems` (None: no limit). A request larger than
+    what is usable shrinks to fit and says so in the metadata instead of failing: on a lab host the
+    topology is bigger than the machine."""
+    reported_cores = len(instances.core_groups([c for cpus in nodes.values() for c in cpus], siblings))
+    unodes, _ = topology.usable_topology(nodes, allowed, mems)
+    node_cores = {node: len(instances.core_groups(cpus, siblings)) for node, cpus in unodes.items()}
     usable_cores = sum(node_cores.values())
     largest = max(node_cores.values())
     if pinning == "single":
-        plan = [tuple(cpu for node in unodes for cpu in _cores_first_threads(unodes[node], usib))]
+        plan = [tuple(cpu for node in unodes for cpu in _cores_first_threads(unodes[node], siblings))]
     elif pinning == "per-numa-node":
-        plan = [tuple(_cores_first_threads(cpus, usib)) for cpus in unodes.values()]
+        plan = [tuple(_cores_first_threads(cpus, siblings)) for cpus in unodes.values()]
     elif pinning == "per-core":
-        plan = [i.cpus for i in planner.plan_instances(unodes, usib, 1)]
+        plan = [i.cpus for i in instances.plan_instances(unodes, siblings, 1)]
     elif isinstance(pinning, dict):
         per = min(int(pinning["cores_per_instance"]), largest)
         wanted = pinning.get("instances")
-        fit = planner.plan_instances(unodes, usib, per)
+        fit = instances.plan_instances(unodes, siblings, per)
         plan = [i.cpus for i in fit[: int(wanted)]] if wanted else [i.cpus for i in fit]
     else:
         raise RunnerError(f"pinning {pinning!r} is not single, per-numa-node, per-core or {{instances, cores_per_instance}}")
@@ -182,10 +171,10 @@ def plan_cpus(
         "pinning": pinning if isinstance(pinning, str) else dict(pinning),
         "instances": len(plan),
         "cpus_per_instance": len(plan[0]),
-        "cpusets": [planner.format_cpulist(c) for c in plan],
+        "cpusets": [instances.format_cpulist(c) for c in plan],
         "reported_physical_cores": reported_cores,
         "usable_physical_cores": usable_cores,
-        "reported_numa_nodes": len(nodes),
+        "reported_numa_nodes": sum(1 for cpus in nodes.values() if cpus),
         "usable_numa_nodes": len(unodes),
         "cpus_clamped": usable_cores < reported_cores,
     }
@@ -194,13 +183,13 @@ def plan_cpus(
 
 def _cores_first_threads(cpus: list[int], siblings: dict[int, tuple[int, ...]]) -> list[int]:
     """One logical CPU per physical core: the guide pins OpenMP to physical cores, not hyper-threads."""
-    return [core[0] for core in planner.core_groups(cpus, siblings)]
+    return [core[0] for core in instances.core_groups(cpus, siblings)]
 
 
-def node_plan(pinning: Any) -> CpuPlan:
-    """plan_cpus for this node: its /sys topology, limited to our affinity mask."""
-    nodes, siblings = read_topology()
-    return plan_cpus(pinning, nodes, siblings, set(os.sched_getaffinity(0)))
+def node_plan(pinning: Any, root: str = "/") -> CpuPlan:
+    """plan_cpus for this node: its /sys topology, limited to what this process may use (node_view)."""
+    view = node_view(root)
+    return plan_cpus(pinning, view.nodes, view.siblings, view.cpus, view.mems)
 
 
 # ---- running instances ----------------------------------------------------------------------------
@@ -299,10 +288,7 @@ def onednn_kernel(call: Callable[[], Any]) -> dict[str, Any] | None:
 
     import torch
 
-    try:  # on a node: uploaded next to the runners, with isa_names.py
-        import node_env
-    except ImportError:  # in the repo
-        from xeonfleet.node import node_env
+    node_env = sibling("node_env")
 
     with tempfile.TemporaryFile("w+") as sink:
         sys.stdout.flush()

@@ -19,12 +19,14 @@ the DIMM facts (xeonfleet/bench/bandwidth.py) for the sockets this process reall
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 
 import benchlib
+from siblings import sibling  # benchlib has put the node wing on sys.path
+
+topology = sibling("topology")
 
 BENCHMARK_NAME = "mem_bandwidth"
 REQUIRES = ("numpy",)
@@ -32,6 +34,7 @@ KERNELS = (("copy", 16), ("scale", 16), ("add", 24), ("triad", 24))  # STREAM's 
 SCALAR = 3.0
 BLOCK = 1 << 17  # 128 Ki doubles = 1 MiB scratch: fits every server L2
 LLC_MULTIPLE = 4
+SYS_CPU = Path("/sys/devices/system/cpu")
 
 
 def _now() -> float:
@@ -64,20 +67,20 @@ def _stream_worker(barrier, length: int, warmup: int, repeats: int) -> dict[str,
     return spans
 
 
-def llc_bytes(sys_cpu: Path = benchlib.SYS_CPU, cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[int | None, str]:
+def llc_bytes(sys_cpu: Path = SYS_CPU, cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[int | None, str]:
     """Total last-level cache of the node: the distinct L3 caches in /sys, else cpuinfo's per-socket
     `cache size` x sockets; (None, why) when neither says."""
     caches = {}
     for level in sys_cpu.glob("cpu[0-9]*/cache/index[0-9]*/level"):
-        if benchlib._read(level) == "3":
-            shared = benchlib._read(level.with_name("shared_cpu_list"))
-            size = benchlib._read(level.with_name("size")) or ""
+        if topology.read_text(level) == "3":
+            shared = topology.read_text(level.with_name("shared_cpu_list"))
+            size = topology.read_text(level.with_name("size")) or ""
             if shared and size.rstrip("K").isdigit():
                 caches[shared] = int(size.rstrip("K")) * 1024
     if caches:
         return sum(caches.values()), f"/sys cache index level 3: {len(caches)} cache(s)"
     sizes, sockets = [], set()
-    for line in (benchlib._read(cpuinfo) or "").splitlines():
+    for line in (topology.read_text(cpuinfo) or "").splitlines():
         key, _, value = line.partition(":")
         if key.strip() == "cache size" and value.split()[0].isdigit():
             sizes.append(int(value.split()[0]) * 1024)
@@ -88,16 +91,15 @@ def llc_bytes(sys_cpu: Path = benchlib.SYS_CPU, cpuinfo: Path = Path("/proc/cpui
     return None, "no L3 size in /sys or /proc/cpuinfo"
 
 
-def socket_of(cpu: int, sys_cpu: Path = benchlib.SYS_CPU) -> str:
-    return benchlib._read(sys_cpu / f"cpu{cpu}" / "topology" / "physical_package_id") or "0"
+def socket_of(cpu: int, sys_cpu: Path = SYS_CPU) -> str:
+    return topology.read_text(sys_cpu / f"cpu{cpu}" / "topology" / "physical_package_id") or "0"
 
 
 def Prepare(params: dict) -> dict:
-    nodes, siblings = benchlib.read_topology()
-    allowed = set(os.sched_getaffinity(0))
-    whole = benchlib.plan_cpus("per-core", nodes, siblings, allowed)
-    unodes, usib = benchlib.usable_topology(nodes, siblings, allowed)
-    per_node = {node: benchlib.plan_cpus("per-core", {node: cpus}, usib, set(cpus)) for node, cpus in unodes.items()}
+    view = benchlib.node_view()
+    whole = benchlib.plan_cpus("per-core", view.nodes, view.siblings, view.cpus, view.mems)
+    per_node = {node: benchlib.plan_cpus("per-core", {node: cpus}, view.siblings, set(cpus))
+                for node, cpus in view.usable.items()}
     llc, llc_source = llc_bytes()
     if params.get("array_mib") not in (None, "auto"):
         array_bytes = int(params["array_mib"]) * 1024 * 1024

@@ -66,9 +66,9 @@ def _triad_instance(barrier, mib: int, seconds: float, mem_node: int | None = No
 
 
 def Prepare(params: dict) -> dict:
-    nodes, siblings = benchlib.read_topology()
-    unodes, _ = benchlib.usable_topology(nodes, siblings, set(os.sched_getaffinity(0)))
-    return {"plan": benchlib.node_plan(params.get("pinning", "per-numa-node")), "nodes": list(unodes)}
+    view = benchlib.node_view()
+    plan = benchlib.plan_cpus(params.get("pinning", "per-numa-node"), view.nodes, view.siblings, view.cpus, view.mems)
+    return {"plan": plan, "nodes": list(view.usable)}
 
 
 def Run(params: dict, state: dict) -> list:
