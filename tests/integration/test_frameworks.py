@@ -21,7 +21,7 @@ import pytest
 
 from xeonfleet.facts.frameworks import FrameworkEnvs, parse_env_records
 from xeonfleet.node import isa_names
-from xeonfleet.node.node_env import cpu_flags
+from xeonfleet.node.env_checks import cpu_flags
 from xeonfleet.stacks import required_stacks_rule_input, validate_frameworks_spec
 from xeonfleet.frameworks.wheelhouse import cached_wheelhouse, wheel_files
 from xeonfleet.lab.hardware import load_hardware

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from xeonfleet import resources
-from xeonfleet.node import node_env
+from xeonfleet.node import env_checks, node_env
 from xeonfleet.frameworks.dispatch import dispatch_rule_input
 from xeonfleet.lab.hardware import HardwareProfileError, load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
@@ -235,16 +235,16 @@ def test_amx_present_but_not_usable_is_told_apart_from_a_stack_that_did_not_disp
 
 
 def test_each_check_asks_for_amx_before_its_kernels_and_records_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = node_env.request_amx_permission()
-    if "amx_tile" in node_env.cpu_flags():
+    answer = env_checks.request_amx_permission()
+    if "amx_tile" in env_checks.cpu_flags():
         assert answer == "granted"
     else:  # no AMX tile state to grant here (EOPNOTSUPP), or a kernel before 5.16 (EINVAL)
         assert answer in ("denied (EOPNOTSUPP)", "denied (EINVAL)")
-    monkeypatch.setitem(node_env.CHECKS, "faiss", lambda variant: {"ok": True})
+    monkeypatch.setitem(env_checks.CHECKS, "faiss", lambda variant: {"ok": True})
     out = io.StringIO()
     with redirect_stdout(out):
-        node_env.cmd_check("faiss", "cpu")
-    result = json.loads(out.getvalue().split(node_env.RESULT_PREFIX, 1)[1])
+        env_checks.cmd_check("faiss", "cpu")
+    result = json.loads(out.getvalue().split(env_checks.RESULT_PREFIX, 1)[1])
     assert result == {"ok": True, "amx_permission": answer}
 
 

@@ -10,13 +10,8 @@ import pytest
 
 from xeonfleet.node import isa_names
 from xeonfleet.frameworks.dispatch import dispatch_rule_input
-from xeonfleet.node.node_env import (
-    CHECKS_VERSION,
-    add_dispatched_kernels,
-    parse_onednn_verbose,
-    runtime_knobs,
-    split_phases,
-)
+from xeonfleet.node.node_env import CHECKS_VERSION, add_dispatched_kernels, runtime_knobs, split_phases
+from xeonfleet.node.onednn_verbose import parse_onednn_verbose
 
 DATA = Path(__file__).with_name("data") / "onednn"
 SPR = {"avx2": True, "avx512f": True, "avx512_vnni": True, "avx512_bf16": True, "amx_tile": True,

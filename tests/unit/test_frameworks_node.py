@@ -4,7 +4,9 @@ node's tools (FrameworkEnvs / CondaTools / FrameworkPython parsers)."""
 import json
 
 from xeonfleet.facts.frameworks import FrameworkPython, parse_conda_tools, parse_env_records
-from xeonfleet.node.node_env import best_isa, failure_line, install_error_line, parse_onednn_verbose
+from xeonfleet.node.env_install import install_error_line
+from xeonfleet.node.node_env import best_isa, failure_line
+from xeonfleet.node.onednn_verbose import parse_onednn_verbose
 
 # Real lines: OpenVINO 2026.4 on this Zen 4 VM, and oneDNN 3.x on Sapphire Rapids / AVX2 hosts.
 OPENVINO_ZEN4 = [

@@ -20,7 +20,7 @@ BENCH_DIR = user_data_dir() / "bench"  # the controller's raw results and nightl
 # The node modules benchlib imports (node/siblings.py), uploaded beside the runners: the instance planner and
 # the topology reader the launcher uses too, and the frameworks' oneDNN verbose parser and ISA names
 # (matmul-isa and resnet50 name the kernel with them).
-NODE_LIBS = [packaged(f"node/{name}") for name in ("siblings.py", "instances.py", "topology.py", "node_env.py",
+NODE_LIBS = [packaged(f"node/{name}") for name in ("siblings.py", "instances.py", "topology.py", "onednn_verbose.py",
                                                     "isa_names.py")]
 
 

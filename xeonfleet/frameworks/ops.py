@@ -26,8 +26,6 @@ from xeonfleet.frameworks import render
 from xeonfleet.node.node_env import CHECKS_VERSION
 from xeonfleet.stacks import DEFAULT_ROOT, EnvSpec, validate_frameworks_spec
 
-ISA_NAMES_SCRIPT = render.NODE_ENV_SCRIPT.with_name("isa_names.py")
-
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
 
 
@@ -152,10 +150,12 @@ def framework_envs(
     if not pending:
         host.noop(f"framework envs {', '.join(e.name for e in envs)} are built and smoke-tested")
         return
-    files.put(name="Upload the node env helper", src=str(render.NODE_ENV_SCRIPT), dest=render.REMOTE_NODE_ENV,
+    helper, *imported = render.NODE_ENV_FILES
+    files.put(name="Upload the node env helper", src=str(helper), dest=render.REMOTE_NODE_ENV,
               mode="0644", create_remote_dir=True)
-    files.put(name="Upload the ISA names it reads", src=str(ISA_NAMES_SCRIPT),
-              dest=f"{render.REMOTE_LIB}/{ISA_NAMES_SCRIPT.name}", mode="0644")
+    for source in imported:
+        files.put(name=f"Upload {source.name}, which it imports", src=str(source),
+                  dest=f"{render.REMOTE_LIB}/{source.name}", mode="0644")
     remote_wheelhouse = None
     building = [env for env in pending if not is_current(env, records)]
     if local_wheelhouse and any(env.backend == "venv" for env in building):

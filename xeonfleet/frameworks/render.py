@@ -11,9 +11,11 @@ from xeonfleet.stacks import EnvSpec
 from xeonfleet.resources import packaged
 from xeonfleet.render import render
 
-NODE_ENV_SCRIPT = packaged("node/node_env.py")
 REMOTE_LIB = "/opt/xeonfleet/lib"
 REMOTE_NODE_ENV = f"{REMOTE_LIB}/node_env.py"
+# node_env.py and the node modules it imports (node/siblings.py), uploaded together into REMOTE_LIB.
+NODE_ENV_FILES = [packaged(f"node/{name}") for name in ("node_env.py", "siblings.py", "env_install.py",
+                                                          "env_checks.py", "onednn_verbose.py", "isa_names.py")]
 REMOTE_WHEELHOUSE = "/opt/xeonfleet/wheelhouse"
 DEFAULT_CONDA_CHANNELS = ("conda-forge",)
 

@@ -26,9 +26,9 @@ import shlex
 import subprocess
 import sys
 
-if __package__:  # on the controller: the package xeonfleet.node (see siblings.py)
+if __package__:  # on the controller: the package xeonfleet.node
     from xeonfleet.node.siblings import sibling
-else:  # on a node: installed with instances.py, topology.py and siblings.py beside it
+else:  # on a node: the flat upload directory (see siblings.py)
     from siblings import sibling
 
 instances = sibling("instances")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import glob
 import os
 
-if __package__:  # on the controller: the package xeonfleet.node (see siblings.py)
+if __package__:  # on the controller: the package xeonfleet.node
     from xeonfleet.node.siblings import sibling
-else:  # on a node: a script's helper in the flat upload directory
+else:  # on a node: the flat upload directory (see siblings.py)
     from siblings import sibling
 
 instances = sibling("instances")

@@ -76,36 +76,6 @@ class Unavailable:
     reason: str
 
 
-def spread(values: list[float]) -> dict[str, Any]:
-    """Run-to-run spread of one job's repeats, robust (MAD x 1.4826, in % of the median): the
-    regression test widens its threshold by it, so a job that is noisy on a node is not paged on."""
-    import statistics
-
-    if not values:
-        return {"repeats": 0, "spread_pct": None}
-    mid = statistics.median(values)
-    mad = statistics.median(abs(v - mid) for v in values)
-    return {"repeats": len(values), "spread_pct": 100.0 * 1.4826 * mad / abs(mid) if mid else None}
-
-
-def pct_of_peak_samples(value: float, params: dict[str, Any], precision: str, plan: CpuPlan,
-                        meta: dict[str, Any], suffix: str = "") -> list[Sample | Unavailable]:
-    """`value` (G-ops/s) as % of the node's peak for `precision` (params["peaks"], from the facts on
-    the controller) and as % of the peak of the cores this process really ran on: a lab host claims
-    80 cores but runs on the VM's 2, so only the second is meaningful there."""
-    peak = (params.get("peaks") or {}).get(precision) or {}
-    names = (f"pct_of_peak{suffix}", f"pct_of_used_cores_peak{suffix}")
-    if not peak.get("gops"):
-        reason = peak.get("formula") or "no peak passed by the controller (run through deploys/benchmark.py)"
-        return [Unavailable(name, reason) for name in names]
-    used_cores = plan.metadata["usable_physical_cores"]
-    used_peak = peak["per_core_gops"] * used_cores
-    peak_meta = {**meta, "peak_isa": peak["isa"], "peak_gops": peak["gops"], "peak_formula": peak["formula"],
-                 "used_cores_peak_gops": used_peak, "used_cores": used_cores}
-    return [Sample(names[0], 100.0 * value / peak["gops"], "%", peak_meta),
-            Sample(names[1], 100.0 * value / used_peak, "%", peak_meta)]
-
-
 # ---- topology and pinning -------------------------------------------------------------------------
 
 
@@ -259,13 +229,6 @@ def timed_repeats(func: Callable[[], Any], warmup: int, repeats: int) -> list[fl
     return times
 
 
-def gain_pct(new: float, old: float) -> float:
-    """How much higher `new` is than `old`, in percent (the seed's claims are stated this way)."""
-    if old <= 0:
-        raise RunnerError(f"cannot compute a gain against a non-positive reference ({old})")
-    return (new / old - 1.0) * 100.0
-
-
 def module_versions(names: list[str]) -> dict[str, str]:
     """Installed distribution versions of the stacks a job imports, read from package metadata without
     importing them (the parent stays light; a new numpy explains a jump in the trend)."""
@@ -278,31 +241,6 @@ def module_versions(names: list[str]) -> dict[str, str]:
             except importlib.metadata.PackageNotFoundError:
                 continue
     return versions
-
-
-def onednn_kernel(call: Callable[[], Any]) -> dict[str, Any] | None:
-    """The compute kernel oneDNN ran for one call ({"isa", "kernel", "src_type"}, None when none ran
-    through oneDNN): torch's oneDNN verbose, caught on fd 1 (oneDNN printf()s), parsed by the frameworks'
-    own parser (xeonfleet/node/node_env.py, uploaded with the runners). Torch only."""
-    import ctypes
-
-    import torch
-
-    node_env = sibling("node_env")
-
-    with tempfile.TemporaryFile("w+") as sink:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        os.dup2(sink.fileno(), 1)
-        try:
-            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
-                call()
-            ctypes.CDLL(None).fflush(None)
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-        sink.seek(0)
-        return node_env.compute_kernel(sink.read().splitlines())
 
 
 # ---- the harness ----------------------------------------------------------------------------------

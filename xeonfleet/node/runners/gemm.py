@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import benchlib
+import measures
 
 BENCHMARK_NAME = "gemm_fp32"
 REQUIRES = ("numpy",)
@@ -48,9 +49,9 @@ def _ParseGemmResults(per_instance: list[list[float]], n: int, params: dict, pla
     gflops = sum(flop * len(times) / sum(times) / 1e9 for times in per_instance)
     per_repeat = [sum(flop / times[r] for times in per_instance) / 1e9 for r in range(min(map(len, per_instance)))]
     meta = {"n": n, "dtype": params.get("dtype", "float32"), "warmup": params.get("warmup", 1),
-            "statistic": "mean rate over repeats", **plan.metadata, **benchlib.spread(per_repeat)}
+            "statistic": "mean rate over repeats", **plan.metadata, **measures.spread(per_repeat)}
     samples = [benchlib.Sample("gflops", gflops, "GFLOP/s", meta)]
-    samples += benchlib.pct_of_peak_samples(gflops, params, "fp32", plan, meta)
+    samples += measures.pct_of_peak_samples(gflops, params, "fp32", plan, meta)
     return samples
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 
 import benchlib
+import measures
 
 BENCHMARK_NAME = "matmul_isa"
 REQUIRES = ("torch",)
@@ -55,7 +56,7 @@ def _matmul_instance(barrier, precisions: list[str], n: int, warmup: int, repeat
     with torch.no_grad():
         for precision in precisions:
             layer, x = _linear(precision, n)
-            kernel = benchlib.onednn_kernel(lambda: layer(x))
+            kernel = measures.onednn_kernel(lambda: layer(x))
             barrier.wait()
             out[precision] = {"times": benchlib.timed_repeats(lambda: layer(x), warmup, repeats), "kernel": kernel}
     return out
@@ -110,9 +111,9 @@ def _ParseMatmulResults(result: dict, n: int, params: dict, state: dict) -> list
         kernel = measured["kernel"] or {}
         meta = {**base, "precision": precision, "dtype": DTYPES[precision], "kernel": kernel.get("kernel"),
                 "dispatched_isa": kernel.get("isa"), "src_type": kernel.get("src_type"),
-                **benchlib.spread([ops / t / 1e9 for t in times])}
+                **measures.spread([ops / t / 1e9 for t in times])}
         samples.append(benchlib.Sample(f"rate_{precision}", rates[precision], UNITS[precision], meta))
-        samples += benchlib.pct_of_peak_samples(rates[precision], params, precision, plan, meta, f"_{precision}")
+        samples += measures.pct_of_peak_samples(rates[precision], params, precision, plan, meta, f"_{precision}")
     for precision, reason in state["skipped"].items():
         samples += [benchlib.Unavailable(f"{name}_{precision}", reason)
                     for name in ("rate", "pct_of_peak", "pct_of_used_cores_peak")]

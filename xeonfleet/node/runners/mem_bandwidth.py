@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import benchlib
+import measures
 from siblings import sibling  # benchlib has put the node wing on sys.path
 
 topology = sibling("topology")
@@ -150,7 +151,7 @@ def _ParseStreamResults(whole: dict[str, list[float]], nodes: dict[int, dict[str
             "stream_rule_met": bool(state["llc"]) and state["array_bytes"] >= LLC_MULTIPLE * state["llc"],
             "statistic": "best of repeats (STREAM)", "bytes_counted": "STREAM: copy/scale 16 B, add/triad 24 B",
             **plan.metadata}
-    samples: list = [benchlib.Sample(f"{name}_gbps", max(whole[name]), "GB/s", {**meta, **benchlib.spread(whole[name])})
+    samples: list = [benchlib.Sample(f"{name}_gbps", max(whole[name]), "GB/s", {**meta, **measures.spread(whole[name])})
                      for name, _ in KERNELS]
     triad = max(whole["triad"])
     limit = params.get("memory_limit") or {}

@@ -14,6 +14,7 @@ import sys
 import time
 
 import benchlib
+import measures
 
 BENCHMARK_NAME = "multi_instance"
 REQUIRES = ("numpy",)
@@ -97,7 +98,7 @@ def _ParseInstanceResults(results: dict[str, list[dict]], params: dict, state: d
     gain_meta = {**base, "big": state["big"].metadata["cpusets"], "multi": state["multi"].metadata["cpusets"]}
     return [benchlib.Sample("throughput_one_instance", rates["big"], "inferences/s", big_meta),
             benchlib.Sample("throughput_multi_instance", rates["multi"], "inferences/s", multi_meta),
-            benchlib.Sample("multi_instance_gain", benchlib.gain_pct(rates["multi"], rates["big"]), "%", gain_meta)]
+            benchlib.Sample("multi_instance_gain", measures.gain_pct(rates["multi"], rates["big"]), "%", gain_meta)]
 
 
 def Cleanup(state) -> None:

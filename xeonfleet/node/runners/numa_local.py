@@ -18,6 +18,7 @@ import threading
 import time
 
 import benchlib
+import measures
 
 BENCHMARK_NAME = "numa_local"
 REQUIRES = ("numpy",)
@@ -112,7 +113,7 @@ def _ParseTriadResults(pinned: list[dict], unpinned: list[dict], params: dict,
             **plan.metadata}
     return [benchlib.Sample("bandwidth_pinned", rates["pinned"], "GB/s", meta),
             benchlib.Sample("bandwidth_unpinned", rates["unpinned"], "GB/s", meta),
-            benchlib.Sample("numa_pinning_gain", benchlib.gain_pct(rates["pinned"], rates["unpinned"]), "%", meta)]
+            benchlib.Sample("numa_pinning_gain", measures.gain_pct(rates["pinned"], rates["unpinned"]), "%", meta)]
 
 
 def Cleanup(plan) -> None:

@@ -24,6 +24,7 @@ import sysconfig
 import time
 
 import benchlib
+import measures
 
 BENCHMARK_NAME = "resnet50_ipex"
 REQUIRES = ("torch",)
@@ -154,7 +155,7 @@ def _resnet_instance(barrier, precision: str, params: dict) -> dict:
             done += batch
         elapsed = time.perf_counter() - start
         latencies = benchlib.timed_repeats(lambda: single_model(one), 0, int(params["latency_repeats"]))
-        kernel = benchlib.onednn_kernel(lambda: single_model(one))  # after warm-up: the kernels that stay
+        kernel = measures.onednn_kernel(lambda: single_model(one))  # after warm-up: the kernels that stay
     return {"images": done, "seconds": elapsed, "latencies": latencies, "kernel": kernel}
 
 
