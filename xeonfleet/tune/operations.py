@@ -57,8 +57,8 @@ def apply_knob(step: Step, facts: Facts):
     if step.in_place:
         host.noop(f"{step.knob.title} is already {show(step.wanted)}")
         return
-    knob = step.knob
-    yield HostCommand(commands.recorded(knob.record_command(step.wanted, facts), knob.setter.command(step.wanted, facts)))
+    record, change = step.knob.record_command(step.wanted, facts), step.knob.setter.command(step.wanted, facts)
+    yield HostCommand(commands.recorded(record, change))
 
 
 @operation()
