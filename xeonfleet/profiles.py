@@ -41,12 +41,12 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class Bios(_Section):
+class BiosSection(_Section):
     hyperthreading: bool = _wants("true or false")
     hwp_native: bool = _wants("true or false")
 
 
-class Cpu(_Section):
+class CpuSection(_Section):
     intel_xeon: bool = _wants("true or false")
     isa_required: list[str] = _wants("a list of ISA names (avx512f, avx512_vnni, avx512_bf16, amx_tile ...)")
     min_fma_units: int = _wants("an integer")
@@ -55,14 +55,14 @@ class Cpu(_Section):
 SncMode = Literal["off", "SNC2", "SNC3", "SNC4", "SNC6"]
 
 
-class Numa(_Section):
+class NumaSection(_Section):
     # A bool (the guide's on/off), or the clustering modes accepted, where a generation's die layout makes
     # another mode the right one (Xeon 6 6900P: SNC3, one NUMA node per compute die).
     snc: bool | list[SncMode] = _wants("true, false or a list of modes (off, SNC2, SNC3, SNC4, SNC6)")
     cxl_off_default_path: bool = _wants("true or false (CXL memory kept off the default allocation path)")
 
 
-class Memory(_Section):
+class MemorySection(_Section):
     all_channels_populated: bool = _wants("true or false")
     matched_dimms: bool = _wants("true or false")
     rated_speed: bool = _wants("true or false")
@@ -70,15 +70,15 @@ class Memory(_Section):
     balanced_sockets: bool = _wants("true or false")
 
 
-class Power(_Section):
+class PowerSection(_Section):
     driver: str = _wants("a cpufreq driver name such as intel_pstate")
 
 
-class Devices(_Section):
+class DevicesSection(_Section):
     pcie_full_link: bool = _wants("true or false (NICs and NVMe drives at their maximum PCIe link)")
 
 
-class Fleet(_Section):
+class FleetSection(_Section):
     homogeneous: list[str] = _wants("a list of fact groups (bios.version, cpu.microcode, os.kernel ...)")
 
 
@@ -102,15 +102,15 @@ def _with_knob_keys(base: type[_Section], section: str) -> type[_Section]:
 
 
 SECTIONS: dict[str, type[_Section]] = {
-    "bios": Bios,
-    "cpu": Cpu,
-    "numa": _with_knob_keys(Numa, "numa"),
-    "memory": Memory,
-    "power": _with_knob_keys(Power, "power"),
+    "bios": BiosSection,
+    "cpu": CpuSection,
+    "numa": _with_knob_keys(NumaSection, "numa"),
+    "memory": MemorySection,
+    "power": _with_knob_keys(PowerSection, "power"),
     "os": _with_knob_keys(_Section, "os"),
     "runtime": _with_knob_keys(_Section, "runtime"),
-    "devices": Devices,
-    "fleet": Fleet,
+    "devices": DevicesSection,
+    "fleet": FleetSection,
 }
 
 

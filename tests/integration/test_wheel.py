@@ -85,7 +85,7 @@ def test_the_wheel_ships_the_package_and_its_data_only(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"xeonfleet", "xeonfleet-0.1.0.dist-info"}, "a stray top-level"
     for data in ("data/profiles/xeon-ai-base.yaml", "data/hardware/icx-8380-2s.yaml", "templates/xeonfleet-tune.sh.j2",
-                 "data/benchmarks/gemm-fp32.yaml", "node/runners/gemm.py", "node/probe.sh", "lab/host_init.sh",
+                 "data/benchmarks/gemm-fp32.yaml", "node/runners/gemm_fp32.py", "node/probe.sh", "lab/host_init.sh",
                  "frameworks/compat.yaml", "audit/formats/audit.html.j2", "facts/cpu.py", "tune/entry.py"):
         assert f"xeonfleet/{data}" in names, data
 

@@ -3,9 +3,9 @@
 import pytest
 import yaml
 
-from xeonfleet.bench.jobs import JobError, load_jobs, parse_job, select_jobs
+from xeonfleet.bench.jobs import RUNNERS_DIR, JobError, load_jobs, parse_job, select_jobs
 
-GOOD = {"name": "x", "stack": "intel-python", "runner": "gemm.py", "pinning": "single",
+GOOD = {"name": "x", "stack": "intel-python", "runner": "gemm_fp32.py", "pinning": "single",
         "metrics": {"gflops": {"unit": "GFLOP/s", "better": "higher"}}}
 
 
@@ -56,7 +56,7 @@ def test_unknown_job_selection_lists_the_choices():
 
 def test_duplicate_names_are_an_error(tmp_path):
     (tmp_path / "runners").mkdir()
-    (tmp_path / "runners" / "gemm.py").write_text("")
+    (tmp_path / "runners" / "gemm_fp32.py").write_text("")
     for name in ("a.yaml", "b.yaml"):
         (tmp_path / name).write_text(yaml.safe_dump(GOOD))
     with pytest.raises(JobError, match="b.yaml: job name 'x' is already used"):
@@ -71,9 +71,17 @@ def test_duplicate_names_are_an_error(tmp_path):
 ])
 def test_a_spec_file_error_names_its_line(tmp_path, tail, line, message):
     (tmp_path / "runners").mkdir()
-    (tmp_path / "runners" / "gemm.py").write_text("")
+    (tmp_path / "runners" / "gemm_fp32.py").write_text("")
     head = {key: value for key, value in GOOD.items() if key not in yaml.safe_load(tail)}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(head, sort_keys=False) + tail)
     with pytest.raises(JobError) as info:
         load_jobs(tmp_path)
     assert str(info.value).startswith(f"{tmp_path / 'bad.yaml'}:{line}: {message}")
+
+
+def test_each_benchmark_has_one_name_across_its_yaml_its_runner_and_its_samples() -> None:
+    """gemm-fp32.yaml runs runners/gemm_fp32.py, whose samples say benchmark "gemm-fp32"."""
+    for name, job in load_jobs().items():
+        assert job.runner == name.replace("-", "_") + ".py", name
+        text = (RUNNERS_DIR / job.runner).read_text()
+        assert f'BENCHMARK_NAME = "{name}"' in text, name

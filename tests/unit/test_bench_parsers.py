@@ -134,7 +134,7 @@ def test_matmul_runs_bf16_and_fp16_only_where_the_flags_give_native_math(flags, 
 
 
 def test_gemm_records_its_repeat_spread_and_peaks_of_the_cores_it_used():
-    import gemm
+    import gemm_fp32 as gemm
 
     peaks = {"fp32": {"gops": 11776.0, "per_core_gops": 147.2, "isa": "avx512", "formula": "80 cores ..."}}
     samples = gemm._ParseGemmResults([[1.0, 1.0, 2.0]], 1000, {"peaks": peaks}, PLAN)

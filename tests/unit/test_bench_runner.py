@@ -125,7 +125,7 @@ def test_matmul_isa_on_this_cpu_skips_fp16_without_its_flags_and_says_why():
 def _run_wrapper(tmp_path: Path, monkeypatch, runner_text: str, throttle_pct: int | None = None) -> dict:
     runners = tmp_path / "runners"
     runners.mkdir(exist_ok=True)
-    (runners / "gemm.py").write_text(runner_text)
+    (runners / "gemm_fp32.py").write_text(runner_text)
     monkeypatch.setattr(remote, "REMOTE_DIR", str(tmp_path))
     out = str(tmp_path / "results" / "gemm.json")
     command = remote.runner_command(load_jobs()["gemm-fp32"], {"n": 1}, "/nonexistent-env", out,

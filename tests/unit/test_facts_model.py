@@ -1,4 +1,4 @@
-"""The NodeFacts model against real facts (every lab hardware profile, every corpus tree, this machine) and
+"""The node facts JSON model (NodeFactsJson) against real facts (every lab hardware profile, every corpus tree, this machine) and
 against docs/facts.md, key for key; the exported JSON schema is the model's."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from typing_extensions import is_typeddict  # typing's misses typing_extensions' TypedDict before 3.12
 
 from xeonfleet.cli.facts import facts_command
-from xeonfleet.parsers.contract import NodeFacts, PcieLink, facts_json_schema, validate_facts
+from xeonfleet.parsers.contract import NodeFactsJson, PcieLinkJson, facts_json_schema, validate_facts
 from xeonfleet.lab.hardware import list_hardware, load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
 from xeonfleet.parsers.node import node_facts_from_lines
@@ -87,10 +87,10 @@ def _keys(model: Any) -> set[str]:
 
 def test_every_key_of_the_docs_is_in_the_model_and_back() -> None:
     """docs/facts.md names `section.key` for every leaf and `{a, b:int}` for the keys of each object."""
-    sections = "|".join(_keys(NodeFacts))
-    assert set(re.findall(r"^([a-z_]+)\b", DOCS_BLOCK, re.M)) == _keys(NodeFacts)
+    sections = "|".join(_keys(NodeFactsJson))
+    assert set(re.findall(r"^([a-z_]+)\b", DOCS_BLOCK, re.M)) == _keys(NodeFactsJson)
     documented = set(re.findall(rf"(?<![/\w.])(?:{sections})\.[a-z_][a-z0-9_]*\b", DOCS_BLOCK))  # cpu.avx10
-    hints = typing.get_type_hints(NodeFacts, include_extras=True)
+    hints = typing.get_type_hints(NodeFactsJson, include_extras=True)
     declared = {f"{section}.{key}" for section, hint in hints.items()
                 if section != "tools" and (model := _typed_dict(hint)) and typing.get_origin(hint) is not list
                 for key in _keys(model)}
@@ -98,7 +98,7 @@ def test_every_key_of_the_docs_is_in_the_model_and_back() -> None:
     # The `{...}` after a key lists an object's keys (pcie once, for nics and disks alike).
     objects = 0
     for path, body in re.findall(r"^\s*([a-z_.]+)\s+\[?\{([^}]*)\}", DOCS_BLOCK, re.M):
-        model: Any = PcieLink if path == "pcie" else NodeFacts
+        model: Any = PcieLinkJson if path == "pcie" else NodeFactsJson
         for part in [] if path == "pcie" else path.split("."):
             model = _typed_dict(typing.get_type_hints(model)[part])
         if model is None:  # a map with free keys (os.sysctl, power.msr ...)
@@ -112,9 +112,9 @@ def test_every_key_of_the_docs_is_in_the_model_and_back() -> None:
 def test_the_schema_is_the_models_and_requires_every_key() -> None:
     schema = facts_json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["required"]) == _keys(NodeFacts) and schema["additionalProperties"] is False
-    cpu = schema["$defs"]["Cpu"]
-    assert set(cpu["required"]) == set(cpu["properties"]) == _keys(typing.get_type_hints(NodeFacts)["cpu"])
+    assert set(schema["required"]) == _keys(NodeFactsJson) and schema["additionalProperties"] is False
+    cpu = schema["$defs"]["CpuJson"]
+    assert set(cpu["required"]) == set(cpu["properties"]) == _keys(typing.get_type_hints(NodeFactsJson)["cpu"])
     assert {"type": "integer"} in cpu["properties"]["sockets"]["anyOf"]  # an int, or null when unknown
     assert {"type": "null"} in cpu["properties"]["sockets"]["anyOf"]
     assert schema["$defs"]["FrameworkEnv"]["additionalProperties"] is True  # env records carry more keys

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.prom_format import exposition_problems
-from xeonfleet.audit.run import FleetPlan, build_report, load_profiles
+from xeonfleet.audit.run import AuditPlan, build_report, load_profiles
 from xeonfleet.audit.findings import Finding
 from xeonfleet.knobs.status import FAIL, NA, UNKNOWN
 from xeonfleet.connect.gather import gather_sysroot
@@ -29,7 +29,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> AuditReport:
     for name in HARDWARE:
         build_sysroot(load_hardware(name), root / name, name)
         facts[name] = gather_sysroot(root / name)
-    plan = FleetPlan(inventory="test", profiles=load_profiles({h: "xeon-ai-base" for h in HARDWARE}),
+    plan = AuditPlan(inventory="test", profiles=load_profiles({h: "xeon-ai-base" for h in HARDWARE}),
                      groups={"icx": ["icx-8380-2s", "icx-8380-2s-mistuned"]})
     result = build_report(plan, facts, {"down-1": "unreachable: connection refused"}, 0.0, "2026-11-02T10:00:00+00:00")
     # Evidence with markup and quotes must be escaped by every format.

@@ -15,7 +15,7 @@ import click
 from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 
-from xeonfleet.audit.run import PROFILE_DATA_KEY, FleetPlan, build_report, load_profiles
+from xeonfleet.audit.run import PROFILE_DATA_KEY, AuditPlan, build_report, load_profiles
 from xeonfleet.facts.node import NodeFacts
 from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError
 from xeonfleet.audit.formats import table
@@ -32,7 +32,7 @@ def audit_node() -> None:
         audit_node()
     """
     try:
-        plan = FleetPlan(inventory="pyinfra",
+        plan = AuditPlan(inventory="pyinfra",
                          profiles=load_profiles({host.name: host.data.get(PROFILE_DATA_KEY) or DEFAULT_PROFILE}),
                          groups={})
     except ProfileError as exc:

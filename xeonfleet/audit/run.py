@@ -32,7 +32,7 @@ PROFILE_DATA_KEY = "xeonfleet_profile"
 
 
 @dataclass(frozen=True)
-class FleetPlan:
+class AuditPlan:
     """What is known before contacting anything: each host's profile and the inventory groups."""
 
     inventory: str
@@ -50,7 +50,7 @@ def load_profiles(names_by_host: dict[str, str]) -> dict[str, Profile]:
     return {host: loaded[name] for host, name in names_by_host.items()}
 
 
-def plan_inventory(spec: str, profile_override: str | None = None) -> FleetPlan:
+def plan_inventory(spec: str, profile_override: str | None = None) -> AuditPlan:
     """Read the inventory and load every host's profile. Raises GatherError or ProfileError."""
     from xeonfleet.connect.gather import load_inventory
 
@@ -60,10 +60,10 @@ def plan_inventory(spec: str, profile_override: str | None = None) -> FleetPlan:
         for host in inventory
     }
     groups = {name: [host.name for host in members] for name, members in inventory.groups.items()}
-    return FleetPlan(inventory=spec, profiles=load_profiles(names), groups=groups, loaded=(state, inventory))
+    return AuditPlan(inventory=spec, profiles=load_profiles(names), groups=groups, loaded=(state, inventory))
 
 
-def judge(plan: FleetPlan, facts_by_host: dict[str, Facts]) -> list[Finding]:
+def judge(plan: AuditPlan, facts_by_host: dict[str, Facts]) -> list[Finding]:
     """Node rules for every reachable host, then fleet rules among the reachable peers."""
     findings: list[Finding] = []
     for host in sorted(facts_by_host):
@@ -76,7 +76,7 @@ def _node_summary(host: str, facts: Facts, profile: Profile) -> NodeSummary:
     return NodeSummary(host=host, profile=profile.name, cpu=fact(facts, "cpu.model_name") or "unknown CPU")
 
 
-def build_report(plan: FleetPlan, facts_by_host: dict[str, Facts], unreachable: dict[str, str],
+def build_report(plan: AuditPlan, facts_by_host: dict[str, Facts], unreachable: dict[str, str],
                  started: float, started_at: str) -> AuditReport:
     return AuditReport(
         inventory=plan.inventory,
@@ -92,7 +92,7 @@ def _now() -> tuple[float, str]:
     return time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def audit_inventory(plan: FleetPlan, connect_timeout: int = 10) -> AuditReport:
+def audit_inventory(plan: AuditPlan, connect_timeout: int = 10) -> AuditReport:
     """Gather NodeFacts from every host of the planned inventory in parallel, then judge."""
     from xeonfleet.connect.gather import gather_inventory
 
@@ -101,15 +101,15 @@ def audit_inventory(plan: FleetPlan, connect_timeout: int = 10) -> AuditReport:
     return build_report(plan, gathered.results, gathered.unreachable, started, started_at)
 
 
-def plan_sysroot(root: str, profile_override: str | None = None, node_name: str | None = None) -> FleetPlan:
+def plan_sysroot(root: str, profile_override: str | None = None, node_name: str | None = None) -> AuditPlan:
     """An offline snapshot (or a node's own `/`) is a one-node fleet named `node_name`, else by its directory."""
     root = str(Path(root))
     host = node_name or root
-    return FleetPlan(inventory=f"sysroot {root}", profiles=load_profiles({host: profile_override or DEFAULT_PROFILE}),
+    return AuditPlan(inventory=f"sysroot {root}", profiles=load_profiles({host: profile_override or DEFAULT_PROFILE}),
                      groups={}, sysroot=root)
 
 
-def audit_sysroot(plan: FleetPlan) -> AuditReport:
+def audit_sysroot(plan: AuditPlan) -> AuditReport:
     from xeonfleet.connect.gather import gather_sysroot
 
     started, started_at = _now()

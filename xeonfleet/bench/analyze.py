@@ -26,7 +26,10 @@ class Thresholds:
 
 
 @dataclass
-class Finding:
+class Deviation:
+    """A measurement that left its band: a regression (worse than the host's own baseline) or an outlier
+    (worse than its hardware peers' median)."""
+
     kind: str  # regression | outlier
     host: str
     job: str
@@ -53,13 +56,13 @@ class RunAnalysis:
     run_id: str
     hosts: dict[str, str]  # host -> complete | incomplete
     results: list[tuple[str, str, str, str | None]]  # host, job, status, reason
-    findings: list[Finding]
+    findings: list[Deviation]
     pending: list[tuple[str, str, str, int]] = field(default_factory=list)  # host, job, metric, baseline runs
     unavailable: list[tuple[str, str, str, str]] = field(default_factory=list)  # host, job, metric, reason
     limits: Thresholds = field(default_factory=Thresholds)
 
     @property
-    def regressions(self) -> list[Finding]:
+    def regressions(self) -> list[Deviation]:
         return [f for f in self.findings if f.kind == "regression"]
 
     @property
@@ -121,7 +124,7 @@ def analyze_run(store: Store, run_id: str, jobs: dict[str, JobSpec], limits: Thr
         {"run_id": run_id})]
     facts = _host_facts(store, run_id)
     samples = run_samples(store, run_id)
-    findings: list[Finding] = []
+    findings: list[Deviation] = []
     pending: list[tuple[str, str, str, int]] = []
     by_series: dict[tuple[str, str], dict[str, float]] = {}
     for host, job, metric, value, metadata in samples:
@@ -137,14 +140,14 @@ def analyze_run(store: Store, run_id: str, jobs: dict[str, JobSpec], limits: Thr
             pending.append((host, job, metric, verdict.baseline.runs))
         elif verdict and verdict.regression:
             old = _host_facts(store, past[0][0]).get(host, ("", {}))[1]
-            findings.append(Finding("regression", host, job, metric, value, verdict.baseline.median,
+            findings.append(Deviation("regression", host, job, metric, value, verdict.baseline.median,
                                     verdict.change_pct, verdict.threshold_pct,
                                     facts_diff(old, facts.get(host, ("", {}))[1]), verdict.rule))
     profiles = {host: profile for host, (profile, _) in facts.items()}
     for (job, metric), values in by_series.items():
         better = jobs[job].metric(metric).better
         for host, (change, reference) in bl.outliers(values, profiles, better, limits.outlier_pct).items():
-            findings.append(Finding("outlier", host, job, metric, values[host], reference, change, limits.outlier_pct,
+            findings.append(Deviation("outlier", host, job, metric, values[host], reference, change, limits.outlier_pct,
                                     rule="--outlier-pct below the median of same-profile peers"))
     unavailable = [tuple(r) for r in store.execute(
         "SELECT host, job, metric, reason FROM bench_unavailable WHERE run_id = :run_id ORDER BY host, job, metric",

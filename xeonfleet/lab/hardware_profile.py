@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from xeonfleet.lab.hardware_fields import Count, CpuidLeaf, CpuidRegs, Hex64, Hex64Text, Spec, SysctlName, Text, invalid
-from xeonfleet.lab.hardware_specs import (BiosSpec, CpuSpec, DimmSlot, Disk, KernelSpec, MemorySpec, MemoryTieringSpec,
-                                          Nic, NumaNodeSpec, PowerSpec, SystemSpec, ThpSpec, UncoreSpec)
+from xeonfleet.lab.hardware_specs import (BiosSpec, CpuSpec, DimmSlot, DiskSpec, KernelSpec, MemorySpec, MemoryTieringSpec,
+                                          NicSpec, NumaNodeSpec, PowerSpec, SystemSpec, ThpSpec, UncoreSpec)
 
 CHANNEL_LETTERS = "ABCDEFGHIJKLMNOP"
 
@@ -36,8 +36,8 @@ class HardwareProfile(Spec):
     system: SystemSpec | None = None
     thp: ThpSpec = Field(default_factory=ThpSpec)
     sysctls: dict[SysctlName, Text] = Field(default_factory=dict)
-    nics: list[Nic] = Field(default_factory=list)
-    disks: list[Disk] = Field(default_factory=list)
+    nics: list[NicSpec] = Field(default_factory=list)
+    disks: list[DiskSpec] = Field(default_factory=list)
     # MSR address -> 64-bit value on every CPU, both hex strings; none: no /dev/cpu/N/msr files.
     msrs: dict[Hex64, Hex64Text] = Field(default_factory=dict)
     # CPU 0's CPUID leaves, "0xLEAF.0xSUBLEAF" -> "EAX EBX ECX EDX", as the probe prints them (the leaves of

@@ -90,7 +90,7 @@ class SystemSpec(Spec):
     sku: Text = ""
 
 
-class CState(Spec):
+class CStateSpec(Spec):
     name: Text
     desc: Text
     latency: int  # microseconds
@@ -115,7 +115,7 @@ class PowerSpec(Spec):
     epb: int | None = None
     cpuidle_driver: Text | None = None
     cpuidle_governor: Text = "menu"
-    cstates: list[CState] = Field(default_factory=list)
+    cstates: list[CStateSpec] = Field(default_factory=list)
 
     @property
     def turbo_enabled(self) -> bool:
@@ -153,7 +153,7 @@ class KernelSpec(Spec):
     cmdline: Text
 
 
-class PcieLink(Spec):
+class PcieLinkSpec(Spec):
     """A PCI device's link as sysfs shows it (current_link_speed reads "16.0 GT/s PCIe")."""
 
     speed_gts: float
@@ -207,20 +207,20 @@ class UncoreSpec(UncoreDies):
         return self
 
 
-class Nic(Spec):
+class NicSpec(Spec):
     name: Text
     speed: int  # Mb/s, as /sys/class/net/IFACE/speed
     mac_prefix: Text = "02:00:00"  # vendor OUI; the host part is derived from the hostname
     mtu: int = 1500
     operstate: Text = "up"
-    pcie: PcieLink | None = None  # None: no PCIe link files (virtio, on-board without them)
+    pcie: PcieLinkSpec | None = None  # None: no PCIe link files (virtio, on-board without them)
 
 
-class Disk(Spec):
+class DiskSpec(Spec):
     name: Text
     size_gb: int
     rotational: bool = False
-    pcie: PcieLink | None = None  # NVMe controllers: the link of /sys/class/nvme/nvmeN/device
+    pcie: PcieLinkSpec | None = None  # NVMe controllers: the link of /sys/class/nvme/nvmeN/device
 
 
 class NumaNodeSpec(Spec):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xeonfleet.lab.hardware_profile import HardwareProfile
-from xeonfleet.lab.hardware_specs import PcieLink
+from xeonfleet.lab.hardware_specs import PcieLinkSpec
 from xeonfleet.lab.sysroot_writer import TreeWriter
 from xeonfleet.parsers import sysfs_paths as paths
 
@@ -31,7 +31,7 @@ def write_block(out: TreeWriter, hw: HardwareProfile) -> None:
             _write_pcie_link(out, paths.nvme_device(disk.name), disk.pcie)
 
 
-def _write_pcie_link(out: TreeWriter, device_dir: str, link: PcieLink) -> None:
+def _write_pcie_link(out: TreeWriter, device_dir: str, link: PcieLinkSpec) -> None:
     """The PCI device's link attributes, in the kernel's "16.0 GT/s PCIe" format."""
     values = {"current_link_speed": f"{link.speed_gts:.1f} GT/s PCIe", "current_link_width": link.width,
               "max_link_speed": f"{link.max_speed_gts:.1f} GT/s PCIe", "max_link_width": link.max_width,

@@ -1,8 +1,10 @@
-"""The NodeFacts JSON (docs/facts.md) as typed dicts: one declaration for type checkers, validation and
-the JSON schema other tools consume (`xeonfleet facts --schema`).
+"""The node facts JSON (docs/facts.md) as typed dicts: one declaration for type checkers, validation and
+the JSON schema other tools consume (`xeonfleet facts --schema`). Each is named for its part with "Json"
+(NodeFactsJson, CpuJson ...), so none shares a name with a pyinfra fact (xeonfleet.facts.node.NodeFacts) or a
+profile section (xeonfleet.profiles.CpuSection).
 
 TypedDicts, not model classes, because the facts travel as plain dicts (pyinfra facts, the JSON output,
-snapshots); `NodeFacts` types them where they are read and `validate_facts` checks a dict against the
+snapshots); `NodeFactsJson` types them where they are read and `validate_facts` checks a dict against the
 contract. Every key is required (keys are never dropped) and every leaf the node may not be able to tell
 is `| None`; extra keys are refused, so a key added to a parser without its declaration here fails the
 facts-model test instead of drifting from the docs.
@@ -20,7 +22,7 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 @with_config(STRICT)
-class Isa(TypedDict):
+class IsaJson(TypedDict):
     """Each ISA extension true/false from /proc/cpuinfo or CPUID (cpu.isa_source says which); null when
     neither can tell (non-x86; the CPUID-only keys without a CPUID dump)."""
 
@@ -44,7 +46,7 @@ IsaFrom = Literal["cpuinfo", "cpuid"] | None
 
 
 @with_config(STRICT)
-class IsaSource(TypedDict):
+class IsaSourceJson(TypedDict):
     """Per cpu.isa key, where its value came from: "cpuinfo", "cpuid" or null (unknown)."""
 
     avx2: IsaFrom
@@ -64,7 +66,7 @@ class IsaSource(TypedDict):
 
 
 @with_config(STRICT)
-class Avx10(TypedDict):
+class Avx10Json(TypedDict):
     """CPUID leaf 24H: null without AVX10 or without a CPUID dump."""
 
     version: int | None
@@ -72,7 +74,7 @@ class Avx10(TypedDict):
 
 
 @with_config(STRICT)
-class Cpu(TypedDict):
+class CpuJson(TypedDict):
     vendor: Annotated[str | None, Field(description='"GenuineIntel", "AuthenticAMD", another vendor_id or an arm '
                                                     "implementer name; null on ppc, riscv, loongarch, sparc")]
     model_name: str | None
@@ -97,9 +99,9 @@ class Cpu(TypedDict):
     max_ghz: float | None
     microcode: str | None
     microcode_uniform: bool | None
-    isa: Isa
-    isa_source: IsaSource
-    avx10: Avx10
+    isa: IsaJson
+    isa_source: IsaSourceJson
+    avx10: Avx10Json
     amx_usable: Annotated[bool | None, Field(description="the kernel enabled the AMX tile state (amx_tile in "
                                                          "/proc/cpuinfo); null without an x86 flags line")]
     amx_usable_reason: Annotated[str | None, Field(description="why AMX is or is not usable here")]
@@ -113,7 +115,7 @@ class Cpu(TypedDict):
 
 
 @with_config(STRICT)
-class NumaNode(TypedDict):
+class NumaNodeJson(TypedDict):
     id: int
     cpus: list[int]
     cpulist: str
@@ -126,8 +128,8 @@ class NumaNode(TypedDict):
 
 
 @with_config(STRICT)
-class Numa(TypedDict):
-    nodes: list[NumaNode]
+class NumaJson(TypedDict):
+    nodes: list[NumaNodeJson]
     node_count: int | None
     nodes_per_socket: Annotated[int | None, Field(description="NUMA nodes with CPUs on each socket, by the CPUs' "
                                                               "package ids; null when sockets differ")]
@@ -142,7 +144,7 @@ class Numa(TypedDict):
 
 
 @with_config(STRICT)
-class Dimm(TypedDict):
+class DimmJson(TypedDict):
     """One SMBIOS type 17 slot; the module's fields are null when the slot is empty."""
 
     locator: str | None
@@ -161,9 +163,9 @@ class Dimm(TypedDict):
 
 
 @with_config(STRICT)
-class Memory(TypedDict):
+class MemoryJson(TypedDict):
     total_bytes: int | None
-    dimms: list[Dimm]
+    dimms: list[DimmJson]
     slots: int | None
     populated: int | None
     channels_per_socket: int | None
@@ -176,21 +178,21 @@ class Memory(TypedDict):
 
 
 @with_config(STRICT)
-class Bios(TypedDict):
+class BiosJson(TypedDict):
     vendor: str | None
     version: str | None
     date: str | None
 
 
 @with_config(STRICT)
-class System(TypedDict):
+class SystemJson(TypedDict):
     manufacturer: str | None
     product: str | None
     cpu_sockets_populated: int | None
 
 
 @with_config(STRICT)
-class CState(TypedDict):
+class CStateJson(TypedDict):
     index: int
     name: str | None
     latency_us: int | None
@@ -200,7 +202,7 @@ class CState(TypedDict):
 
 
 @with_config(STRICT)
-class UncoreDie(TypedDict):
+class UncoreDieJson(TypedDict):
     die: Annotated[str, Field(description="package_00_die_00 (MSR driver) or uncore00 (TPMI driver) ...")]
     package_id: int | None
     domain_id: Annotated[int | None, Field(description="TPMI power domain; null for package_PP_die_DD dies")]
@@ -219,7 +221,7 @@ class UncoreDie(TypedDict):
 
 
 @with_config(STRICT)
-class Power(TypedDict):
+class PowerJson(TypedDict):
     driver: str | None
     governor: Annotated[str | None, Field(description='the governor every online CPU has, else "mixed"')]
     governors_available: list[str]
@@ -231,39 +233,39 @@ class Power(TypedDict):
     epp: Annotated[str | None, Field(description='the EPP every online CPU has, else "mixed"')]
     epb: int | None
     cpuidle_driver: str | None
-    cstates: list[CState]
-    uncore: list[UncoreDie]
+    cstates: list[CStateJson]
+    uncore: list[UncoreDieJson]
     msr: Annotated[dict[str, int] | None, Field(description="MSR address (\"0x1a4\") -> value; null when no msr "
                                                             "device is readable")]
 
 
 @with_config(STRICT)
-class Distro(TypedDict):
+class DistroJson(TypedDict):
     id: str | None
     version_id: str | None
     pretty_name: str | None
 
 
 @with_config(STRICT)
-class CpuDrivers(TypedDict):
+class CpuDriversJson(TypedDict):
     msr: bool
     cpuid: bool
 
 
 @with_config(STRICT)
-class Os(TypedDict):
+class OsJson(TypedDict):
     kernel: str | None
     cmdline: str | None
-    distro: Distro
+    distro: DistroJson
     thp: Literal["always", "madvise", "never"] | None
     thp_defrag: str | None
     sysctl: Annotated[dict[str, str], Field(description="the sysctls xeonfleet/node/probe.sh reads, values as strings")]
     runtime_env: Annotated[dict[str, str], Field(description="from /etc/profile.d/xeonfleet-ai.sh")]
-    cpu_drivers: Annotated[CpuDrivers, Field(description="whether each CPU driver's /dev/cpu/0 device exists")]
+    cpu_drivers: Annotated[CpuDriversJson, Field(description="whether each CPU driver's /dev/cpu/0 device exists")]
 
 
 @with_config(STRICT)
-class PcieLink(TypedDict):
+class PcieLinkJson(TypedDict):
     speed_gts: float | None
     width: int | None
     max_speed_gts: float | None
@@ -272,31 +274,31 @@ class PcieLink(TypedDict):
 
 
 @with_config(STRICT)
-class Nic(TypedDict):
+class NicJson(TypedDict):
     name: str
     speed_mbps: int | None
     operstate: str | None
-    pcie: PcieLink | None
+    pcie: PcieLinkJson | None
 
 
 @with_config(STRICT)
-class Disk(TypedDict):
+class DiskJson(TypedDict):
     name: str
     rotational: bool
     nvme: bool
     size_bytes: int | None
-    pcie: PcieLink | None
+    pcie: PcieLinkJson | None
 
 
 @with_config(STRICT)
-class Tools(TypedDict):
+class ToolsJson(TypedDict):
     numactl: bool
     cpupower: bool
     dmidecode: bool
 
 
 @with_config(ConfigDict(extra="allow", strict=True))
-class FrameworkEnv(TypedDict):
+class FrameworkEnvJson(TypedDict):
     """The record deploys/frameworks.py writes into each env; more keys than these are kept as written."""
 
     name: str
@@ -309,38 +311,38 @@ class FrameworkEnv(TypedDict):
 
 
 @with_config(STRICT)
-class Frameworks(TypedDict):
-    envs: list[FrameworkEnv]
+class FrameworksJson(TypedDict):
+    envs: list[FrameworkEnvJson]
 
 
 @with_config(STRICT)
-class NodeFacts(TypedDict):
+class NodeFactsJson(TypedDict):
     """What `xeonfleet facts --sysroot DIR --json` prints for one node (docs/facts.md)."""
 
     schema_version: Literal[1]
-    cpu: Cpu
-    numa: Numa
-    memory: Memory
-    bios: Bios
-    system: System
-    power: Power
-    os: Os
-    nics: list[Nic]
-    disks: list[Disk]
-    tools: Tools
-    frameworks: Frameworks
+    cpu: CpuJson
+    numa: NumaJson
+    memory: MemoryJson
+    bios: BiosJson
+    system: SystemJson
+    power: PowerJson
+    os: OsJson
+    nics: list[NicJson]
+    disks: list[DiskJson]
+    tools: ToolsJson
+    frameworks: FrameworksJson
     errors: Annotated[list[str], Field(description="what could not be read and why (never fatal)")]
 
 
-NODE_FACTS: TypeAdapter[NodeFacts] = TypeAdapter(NodeFacts)
+NODE_FACTS: TypeAdapter[NodeFactsJson] = TypeAdapter(NodeFactsJson)
 
 
-def validate_facts(facts: dict[str, Any]) -> NodeFacts:
+def validate_facts(facts: dict[str, Any]) -> NodeFactsJson:
     """`facts` checked against the contract; raises pydantic.ValidationError naming each bad key."""
     NODE_FACTS.validate_python(facts)
     return facts  # type: ignore[return-value]  # validated as is: the caller's dict, not a converted copy
 
 
 def facts_json_schema() -> dict[str, Any]:
-    """The JSON schema of one NodeFacts (`xeonfleet facts --schema`)."""
+    """The JSON schema of one NodeFactsJson (`xeonfleet facts --schema`)."""
     return {"$schema": JSON_SCHEMA_DIALECT, **NODE_FACTS.json_schema()}

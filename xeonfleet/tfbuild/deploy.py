@@ -39,7 +39,7 @@ LOG_TAIL_LINES = 30
 
 
 @dataclass(frozen=True)
-class FleetPlan:
+class BuildPlan:
     """One decision for the whole run, computed once and shared by every host's deploy."""
 
     builder: str
@@ -54,18 +54,18 @@ class FleetPlan:
     error: str | None = None
 
 
-_PLANS: dict[int, FleetPlan] = {}
+_PLANS: dict[int, BuildPlan] = {}
 
 
-def fleet_plan() -> FleetPlan:
-    """The FleetPlan of this pyinfra run (facts of every active host are read once)."""
+def fleet_plan() -> BuildPlan:
+    """The BuildPlan of this pyinfra run (facts of every active host are read once)."""
     run = id(host.state)
     if run not in _PLANS:
         _PLANS[run] = _make_plan()
     return _PLANS[run]
 
 
-def _make_plan() -> FleetPlan:
+def _make_plan() -> BuildPlan:
     hosts = {h.name: h for h in inventory.iter_activated_hosts()}
     node_facts = {name: h.get_fact(NodeFacts) for name, h in sorted(hosts.items())}
     group = [h.name for h in inventory.get_group(plan.BUILDER_GROUP, default=[]) if h.name in hosts]
@@ -74,7 +74,7 @@ def _make_plan() -> FleetPlan:
     builder = hosts[builder_name]
     march = lowest_common_march(node_march(node_facts[t]) for t in targets or (builder_name,))
     store = Path(builder.data.get("tf_wheel_store") or "build/tf_wheels").resolve()
-    base = FleetPlan(builder=builder_name, targets=targets, march=march, store=store)
+    base = BuildPlan(builder=builder_name, targets=targets, march=march, store=store)
     try:
         settings = plan.settings_from_data(builder.data)
     except plan.BuildInputError as exc:
@@ -111,12 +111,12 @@ def _run(host: Host, command: str) -> tuple[bool, list[str], list[str]]:
     return ok, output.stdout_lines, output.stderr_lines
 
 
-def _local_metadata(fp: FleetPlan) -> dict[str, Any] | None:
+def _local_metadata(fp: BuildPlan) -> dict[str, Any] | None:
     path = fp.store / str(fp.key) / "metadata.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _build_spec(fp: FleetPlan) -> dict[str, Any]:
+def _build_spec(fp: BuildPlan) -> dict[str, Any]:
     settings, sizing = fp.settings, fp.sizing
     assert settings is not None and sizing is not None and fp.key and fp.commit
     return {
@@ -135,7 +135,7 @@ def _build_spec(fp: FleetPlan) -> dict[str, Any]:
     }
 
 
-def _run_build(state: State, host: Host, fp: FleetPlan, script: str, spec_path: str) -> bool:
+def _run_build(state: State, host: Host, fp: BuildPlan, script: str, spec_path: str) -> bool:
     """Run tf_build.py; on failure fetch the build log and print its tail."""
     settings = fp.settings
     assert settings is not None
@@ -158,7 +158,7 @@ def _run_build(state: State, host: Host, fp: FleetPlan, script: str, spec_path: 
     return _fail(state, host, message)
 
 
-def _fetch_wheel(state: State, host: Host, fp: FleetPlan) -> bool:
+def _fetch_wheel(state: State, host: Host, fp: BuildPlan) -> bool:
     """Copy the wheel and metadata.json from the build host into the controller's store."""
     assert fp.settings is not None and fp.key
     remote_dir = fp.settings.wheel_dir(fp.key)
@@ -176,7 +176,7 @@ def _fetch_wheel(state: State, host: Host, fp: FleetPlan) -> bool:
     return True
 
 
-def _rollout(state: State, host: Host, fp: FleetPlan, venv: str) -> bool:
+def _rollout(state: State, host: Host, fp: BuildPlan, venv: str) -> bool:
     """Upload the wheel and swap it into the target venv (tf_rollout.py keeps the old install
     if anything fails)."""
     metadata = _local_metadata(fp)
@@ -201,7 +201,7 @@ def _rollout(state: State, host: Host, fp: FleetPlan, venv: str) -> bool:
     return True
 
 
-def _builder_ops(fp: FleetPlan) -> None:
+def _builder_ops(fp: BuildPlan) -> None:
     settings = fp.settings
     assert settings is not None and fp.key
     apt.packages(name="Install the TensorFlow build toolchain",
@@ -227,7 +227,7 @@ def _builder_ops(fp: FleetPlan) -> None:
         python.call(name="Fetch the wheel to the controller", function=_fetch_wheel, fp=fp)
 
 
-def _target_ops(fp: FleetPlan, venv: str) -> None:
+def _target_ops(fp: BuildPlan, venv: str) -> None:
     local = _local_metadata(fp)
     marker = host.get_fact(FileContents, path=posixpath.join(venv, MARKER))
     installed = json.loads("\n".join(marker)).get("sha256") if marker else None

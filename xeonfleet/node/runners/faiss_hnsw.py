@@ -14,7 +14,7 @@ from pathlib import Path
 
 import benchlib
 
-BENCHMARK_NAME = "faiss_hnsw"
+BENCHMARK_NAME = "faiss-hnsw"
 REQUIRES = ("numpy", "faiss")
 INDEXES = ("fp32", "sq8")
 

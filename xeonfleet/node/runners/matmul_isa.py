@@ -22,7 +22,7 @@ import sys
 import benchlib
 import measures
 
-BENCHMARK_NAME = "matmul_isa"
+BENCHMARK_NAME = "matmul-isa"
 REQUIRES = ("torch",)
 PRECISIONS = ("fp32", "bf16", "int8", "fp16")
 # The /proc/cpuinfo flags that give a precision native math; precisions not named here always have it.

@@ -29,7 +29,7 @@ from siblings import sibling  # benchlib has put the node wing on sys.path
 
 topology = sibling("topology")
 
-BENCHMARK_NAME = "mem_bandwidth"
+BENCHMARK_NAME = "mem-bandwidth"
 REQUIRES = ("numpy",)
 KERNELS = (("copy", 16), ("scale", 16), ("add", 24), ("triad", 24))  # STREAM's bytes per element
 SCALAR = 3.0

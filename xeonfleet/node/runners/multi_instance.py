@@ -16,7 +16,7 @@ import time
 import benchlib
 import measures
 
-BENCHMARK_NAME = "multi_instance"
+BENCHMARK_NAME = "multi-instance"
 REQUIRES = ("numpy",)
 
 

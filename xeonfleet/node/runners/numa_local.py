@@ -20,7 +20,7 @@ import time
 import benchlib
 import measures
 
-BENCHMARK_NAME = "numa_local"
+BENCHMARK_NAME = "numa-local"
 REQUIRES = ("numpy",)
 SYS_SET_MEMPOLICY = 238  # x86_64
 MPOL_BIND = 2

@@ -10,7 +10,7 @@ import time
 
 import benchlib
 
-BENCHMARK_NAME = "openvino_infer"
+BENCHMARK_NAME = "openvino-infer"
 REQUIRES = ("numpy", "openvino")
 
 

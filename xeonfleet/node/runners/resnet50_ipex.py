@@ -26,7 +26,7 @@ import time
 import benchlib
 import measures
 
-BENCHMARK_NAME = "resnet50_ipex"
+BENCHMARK_NAME = "resnet50-ipex"
 REQUIRES = ("torch",)
 OPTIONAL = ("intel_extension_for_pytorch", "neural_compressor", "torchao", "torchvision")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")

@@ -10,7 +10,7 @@ import sys
 
 import benchlib
 
-BENCHMARK_NAME = "kmeans_sklearnex"
+BENCHMARK_NAME = "kmeans-sklearnex"
 REQUIRES = ("numpy", "sklearn", "sklearnex")
 
 

@@ -12,7 +12,7 @@ import sys
 import benchlib
 import measures
 
-BENCHMARK_NAME = "gemm_fp32"
+BENCHMARK_NAME = "gemm-fp32"
 REQUIRES = ("numpy",)
 
 
