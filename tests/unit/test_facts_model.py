@@ -117,7 +117,7 @@ def test_the_schema_is_the_models_and_requires_every_key() -> None:
     assert set(cpu["required"]) == set(cpu["properties"]) == _keys(typing.get_type_hints(NodeFactsJson)["cpu"])
     assert {"type": "integer"} in cpu["properties"]["sockets"]["anyOf"]  # an int, or null when unknown
     assert {"type": "null"} in cpu["properties"]["sockets"]["anyOf"]
-    assert schema["$defs"]["FrameworkEnv"]["additionalProperties"] is True  # env records carry more keys
+    assert schema["$defs"]["FrameworkEnvJson"]["additionalProperties"] is True  # env records carry more keys
 
 
 def test_facts_schema_option_prints_the_schema_without_an_inventory() -> None:
