@@ -4,14 +4,8 @@
     XEONFLEET_BENCH_JOBS=all pyinfra INVENTORY deploys/benchmark.py
     xeonfleet bench run INVENTORY --jobs light             # the same, plus regression checks
 
-Nodes run in parallel (pyinfra), jobs on one node serially, one operation each, so a node that dies
-mid-run keeps the jobs already fetched and ingested, and its host row stays `incomplete`.
-
-Environment: XEONFLEET_BENCH_JOBS (light | all | names), XEONFLEET_BENCH_RUN_ID (one id for the run),
-XEONFLEET_DB (the results store), XEONFLEET_RESULTS_DIR (raw result files on the controller).
-Host data: xeonfleet_bench_env (python env, default /opt/xeonfleet/envs/ai), xeonfleet_bench_cpus
-(taskset CPU list: confine the runners), xeonfleet_bench_throttle_pct (run the runners only this % of
-the time: slow a node on purpose to check that regression detection catches it).
+Nodes run in parallel (pyinfra), jobs on one node serially. The environment variables and host data it
+reads are listed in xeonfleet/bench/entry.py.
 """
 
 from xeonfleet.bench.entry import benchmark
