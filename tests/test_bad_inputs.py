@@ -11,6 +11,7 @@ are the functions below it, one per fault. Rows marked [bench] check work owned 
 
 from __future__ import annotations
 
+import http.server
 import os
 import re
 import shlex
@@ -20,6 +21,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -220,6 +222,38 @@ def test_store_locked_by_another_writer(tmp_path: Path) -> None:
         holder.communicate("", timeout=30)
     again = run("xeonfleet", "audit", "--sysroot", str(CLOUD_VM), "--db", str(db))
     assert again.returncode == 1 and audit_runs(db) == [(1, 1, 0), (2, 1, 0)]
+
+
+class _QuietHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_port() -> Iterator[int]:
+    """A real HTTP server (python's http.server) on a free port of 127.0.0.1, where an inventory expects sshd."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+INVENTORY_COMMANDS = [("facts",), ("audit", "--db", ":memory:")]
+
+
+@pytest.mark.parametrize("command", INVENTORY_COMMANDS, ids=["facts", "audit"])
+def test_a_port_that_speaks_http_is_not_an_ssh_server(command: tuple[str, ...], http_port: int,
+                                                     tmp_path: Path) -> None:
+    """An HTTP server where sshd was expected: one line quoting what it answered (not paramiko's banner error,
+    its thread's traceback, nor "connection lost"); the other host is still reported."""
+    inventory = tmp_path / "inv.py"
+    inventory.write_text(f"hosts = ['@local', ('web', {{'ssh_hostname': '127.0.0.1', 'ssh_port': {http_port}}})]\n")
+    result = run("xeonfleet", command[0], str(inventory), *command[1:])
+    # http.server answers the client's "SSH-2.0-..." line as an HTTP/0.9 request: an error page, no status line.
+    assert_clean_failure(result, 2, r'^web: unreachable: not an SSH server \(it answered "<!DOCTYPE HTML>"\)$')
+    assert "SSH protocol banner" not in output_of(result) and "connection lost" not in output_of(result)
+    assert re.search(r"^@local ", result.stdout, re.MULTILINE), result.stdout
 
 
 def _node(kernel: str) -> dict:

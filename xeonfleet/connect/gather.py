@@ -10,6 +10,10 @@ import logging
 import os
 import signal
 import sys
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,8 +100,59 @@ def describe_user_error(exc: BaseException, filename: str) -> str:
     return f"{type(exc).__name__}: {_first_line(exc)}{where}"
 
 
-def _run_on_host(state: State, host: Host, fact: type[FactBase],
-                 timeout: int) -> tuple[Any, str | None]:
+class _TransportLog(logging.Filter):
+    """paramiko's transport log, swallowed while hosts are gathered, minus the first line each server sent
+    that was not an SSH version string.
+
+    A port that speaks another protocol (an HTTP server where sshd was expected) makes paramiko's transport
+    thread log "Exception (client): Error reading SSH protocol banner" and a 40-line traceback, and
+    start_client raise that message alone: what the server did say is only in the thread's DEBUG record
+    "Banner: LINE". Every failure becomes its host's one-line reason, so no transport record is printed.
+    """
+
+    _PREFIX = "Banner: "
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._first_lines: weakref.WeakKeyDictionary[threading.Thread, str] = weakref.WeakKeyDictionary()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith(self._PREFIX) and message[len(self._PREFIX):].strip():
+            # logged from the transport's own thread (paramiko's Transport is a Thread)
+            self._first_lines.setdefault(threading.current_thread(), message[len(self._PREFIX):])
+        return False
+
+    def not_ssh(self, host: Host) -> str | None:
+        """The first line `host`'s server answered when it never sent an SSH version string, else None."""
+        client = getattr(host.connector, "client", None)
+        transport = client.get_transport() if client is not None else None
+        if transport is None or transport.remote_version:
+            return None
+        return self._first_lines.get(transport)
+
+
+@contextmanager
+def _transport_log() -> Iterator[_TransportLog]:
+    logger = logging.getLogger("paramiko.transport")
+    level, capture = logger.level, _TransportLog()
+    logger.addFilter(capture)
+    logger.setLevel(logging.DEBUG)  # the "Banner:" records are DEBUG
+    try:
+        yield capture
+    finally:
+        logger.removeFilter(capture)
+        logger.setLevel(level)
+
+
+def not_ssh_reason(first_line: str) -> str:
+    """"not an SSH server (it answered "HTTP/1.0 404 Not Found")": the line as sent, printable and short."""
+    shown = "".join(c if c.isprintable() else "?" for c in first_line.strip())
+    return f'not an SSH server (it answered "{shown[:80]}{"..." if len(shown) > 80 else ""}")'
+
+
+def _run_on_host(state: State, host: Host, fact: type[FactBase], timeout: int,
+                 transport_log: _TransportLog) -> tuple[Any, str | None]:
     """Connect and run one fact (at most `timeout` seconds); (result, None) or (None, reason)."""
     from pyinfra.api.exceptions import ConnectError
     from pyinfra.api.facts import get_fact
@@ -106,7 +161,8 @@ def _run_on_host(state: State, host: Host, fact: type[FactBase],
     try:
         host.connect(show_errors=False, raise_exceptions=True)
     except ConnectError as exc:
-        return None, f"unreachable: {connect_reason(exc)}"
+        answered = transport_log.not_ssh(host)
+        return None, f"unreachable: {not_ssh_reason(answered) if answered is not None else connect_reason(exc)}"
     state.activate_host(host)
     try:
         with ctx_state.use(state), ctx_host.use(host):
@@ -173,7 +229,6 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
     the reason a host failed, and raise "No hosts remaining" when all fail. One greenlet per host
     (connect, probe, disconnect) keeps hosts independent and the reasons one line each.
     """
-    import gevent
     from pyinfra.api import Config
 
     state, inventory = loaded or load_inventory(spec)
@@ -182,7 +237,24 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
         names = ", ".join(host.name for host in inventory)
         raise GatherError(f"host {only} is not in inventory {spec}: choose one of {names}")
     state.init(inventory, Config(PARALLEL=len(hosts), CONNECT_TIMEOUT=connect_timeout))
-    greenlets = {state.pool.spawn(_run_on_host, state, host, fact, probe_timeout): host for host in hosts}
+    with _transport_log() as transport_log:
+        greenlets = {state.pool.spawn(_run_on_host, state, host, fact, probe_timeout, transport_log): host
+                     for host in hosts}
+        _join(greenlets)
+    gathered = FleetGather()
+    for greenlet, host in greenlets.items():
+        result, reason = greenlet.get()
+        if reason is None:
+            gathered.results[host.name] = result
+        else:
+            gathered.unreachable[host.name] = reason
+    return gathered
+
+
+def _join(greenlets: dict[Any, Host]) -> None:
+    """Wait for every host, with a progress bar; Ctrl-C stops them all and raises KeyboardInterrupt once."""
+    import gevent
+
     interrupted: list[bool] = []
 
     def interrupt() -> None:
@@ -195,7 +267,7 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
 
     handler = gevent.signal_handler(signal.SIGINT, interrupt)
     try:
-        with fleet_progress(f"probing {len(hosts)} host(s)", total=len(hosts)) as advance:
+        with fleet_progress(f"probing {len(greenlets)} host(s)", total=len(greenlets)) as advance:
             for greenlet in greenlets:
                 greenlet.link(lambda _done: advance())
             gevent.joinall(list(greenlets))
@@ -203,14 +275,6 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
         handler.cancel()
     if interrupted:
         raise KeyboardInterrupt
-    gathered = FleetGather()
-    for greenlet, host in greenlets.items():
-        result, reason = greenlet.get()
-        if reason is None:
-            gathered.results[host.name] = result
-        else:
-            gathered.unreachable[host.name] = reason
-    return gathered
 
 
 def gather_inventory(spec: str, connect_timeout: int = 10,
