@@ -32,6 +32,7 @@ import pytest
 from xeonfleet.bench.jobs import JOBS_DIR, RUNNERS_DIR, JobError, load_jobs
 from xeonfleet.knobs.status import FAIL, NA, PASS, UNKNOWN
 from xeonfleet.audit.fleet import evaluate_fleet
+from xeonfleet.connect.gather import duplicate_hosts
 from xeonfleet.profiles import load_profile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -239,6 +240,12 @@ def http_port() -> Iterator[int]:
     server.server_close()
 
 
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 INVENTORY_COMMANDS = [("facts",), ("audit", "--db", ":memory:")]
 
 
@@ -254,6 +261,37 @@ def test_a_port_that_speaks_http_is_not_an_ssh_server(command: tuple[str, ...], 
     assert_clean_failure(result, 2, r'^web: unreachable: not an SSH server \(it answered "<!DOCTYPE HTML>"\)$')
     assert "SSH protocol banner" not in output_of(result) and "connection lost" not in output_of(result)
     assert re.search(r"^@local ", result.stdout, re.MULTILINE), result.stdout
+
+
+@pytest.mark.parametrize("command", INVENTORY_COMMANDS, ids=["facts", "audit"])
+def test_a_host_listed_twice_is_one_warning(command: tuple[str, ...], tmp_path: Path) -> None:
+    """@local in two groups with different profiles: pyinfra keeps the later one; one warning line names both
+    entries and the key, then every host is still gathered (the other one, down, reported as refused)."""
+    inventory = tmp_path / "inv.py"
+    inventory.write_text(
+        f"hosts = [('@local', {{'xeonfleet_profile': 'xeon-ai-base'}}), "
+        f"('down', {{'ssh_hostname': '127.0.0.1', 'ssh_port': {_closed_port()}}})]\n"
+        "online = [('@local', {'xeonfleet_profile': 'inference-online'})]\n")
+    result = run("xeonfleet", command[0], str(inventory), *command[1:])
+    assert_clean_failure(result, 2, r"^warning: inventory .*inv\.py: host @local is listed twice \(hosts entry 1, "
+                                    r"online entry 1\): the later entry overrides xeonfleet_profile$")
+    assert output_of(result).count("listed twice") == 1
+    assert re.search(r"^down: unreachable: connection refused", result.stderr, re.MULTILINE), result.stderr
+    assert re.search(r"^@local ", result.stdout, re.MULTILINE), result.stdout
+    if command[0] == "audit":
+        assert "@local  [inference-online]" in result.stdout
+
+
+@pytest.mark.parametrize(("groups", "lines"), [
+    ({"hosts": ["a", ("b", {"x": 1})], "gpu": [("b", {"x": 1})]}, []),  # roles, as inventories/lab.py has
+    ({"hosts": ["a", ("b", {"x": 1})], "gpu": [("b", {"y": 2})]}, []),  # data added, nothing overridden
+    ({"hosts": ["a", "b", "a"]}, ["host a is listed twice (hosts entries 1 and 3): it is one host, with both "
+                                  "entries' data merged"]),
+    ({"hosts": ([("a", {"ssh_port": 1, "x": 1})], {}), "all": [("a", {"ssh_port": 2, "x": 2})]},
+     ["host a is listed twice (hosts entry 1, all entry 1): the later entry overrides ssh_port, x"]),
+], ids=["same data in two groups", "data added", "twice in a group", "overridden by all"])
+def test_duplicate_hosts(groups: dict, lines: list[str]) -> None:
+    assert duplicate_hosts(groups) == lines
 
 
 def _node(kernel: str) -> dict:

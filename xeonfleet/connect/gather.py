@@ -59,13 +59,73 @@ def load_inventory(spec: str) -> tuple[State, Inventory]:
     state = State()
     state.cwd = cwd
     try:
-        with ctx_state.use(state):
+        with ctx_state.use(state), _groups_as_written() as groups:
             inventory = make_inventory(spec, cwd=cwd)
     except Exception as exc:  # an inventory file is user code: any error in it is reported, not raised
         raise GatherError(f"cannot load inventory {spec}: {describe_user_error(exc, spec)}") from exc
     if len(inventory) == 0:
         raise GatherError(f"inventory {spec} has no hosts: add hosts to it (or run `xeonfleet lab up`)")
+    for line in duplicate_hosts(groups):
+        print(f"warning: inventory {spec}: {line}", file=sys.stderr)
     return state, inventory
+
+
+@contextmanager
+def _groups_as_written() -> Iterator[dict[str, Any]]:
+    """The inventory file's groups as its module defined them, each entry with its own host data.
+
+    pyinfra merges a host's entries into one host (a later entry's data wins key by key) and keeps no
+    trace of them; its reader is wrapped while make_inventory runs so the user's file still runs once.
+    """
+    import pyinfra_cli.inventory as cli_inventory
+
+    read = cli_inventory._get_groups_from_filename
+    groups: dict[str, Any] = {}
+
+    def capture(filename: str) -> dict[str, Any]:
+        found = read(filename)
+        groups.update(found)
+        return found
+
+    cli_inventory._get_groups_from_filename = capture
+    try:
+        yield groups
+    finally:
+        cli_inventory._get_groups_from_filename = read
+
+
+def _entries(groups: dict[str, Any]) -> Iterator[tuple[str, int, str, dict]]:
+    """(group, 1-based position, host, its data) in the order pyinfra merges them: `all` comes last."""
+    for group in sorted(groups, key=lambda name: name == "all"):
+        value = groups[group]
+        for position, entry in enumerate(value[0] if isinstance(value, tuple) else value, 1):
+            if isinstance(entry, tuple):
+                yield group, position, entry[0], entry[1] if len(entry) > 1 and isinstance(entry[1], dict) else {}
+            else:
+                yield group, position, entry, {}
+
+
+def duplicate_hosts(groups: dict[str, Any]) -> list[str]:
+    """One line per host listed twice in a group, or in two groups with different values for a key (the
+    later entry silently overrides the earlier one's). A host in several groups with the same data is how
+    pyinfra gives it several roles (inventories/lab.py does), so that is no warning. Keys are named, never
+    their values: host data holds passwords."""
+    positions: dict[str, dict[str, int]] = {}  # host -> {group: its first position there}
+    merged: dict[str, dict[str, tuple[Any, str]]] = {}  # host -> {key: (value, where it was set)}
+    lines: dict[str, str] = {}
+    for group, position, host, data in _entries(groups):
+        where = f"{group} entry {position}"
+        seen, values = positions.setdefault(host, {}), merged.setdefault(host, {})
+        overridden = sorted(key for key, value in data.items() if key in values and values[key][0] != value)
+        if host not in lines and overridden:
+            lines[host] = (f"host {host} is listed twice ({values[overridden[0]][1]}, {where}): "
+                           f"the later entry overrides {', '.join(overridden)}")
+        elif host not in lines and group in seen:
+            lines[host] = (f"host {host} is listed twice ({group} entries {seen[group]} and {position}): "
+                           f"it is one host, with both entries' data merged")
+        seen.setdefault(group, position)
+        values.update({key: (value, where) for key, value in data.items()})
+    return list(lines.values())
 
 
 def _first_line(exc: BaseException) -> str:
