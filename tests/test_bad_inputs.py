@@ -124,6 +124,13 @@ OFFLINE = [
     Case("profile: string key given a number", AUDIT_WITH_PROFILE, 2,
          r"^error: .*p\.yaml:3: `power\.driver` must be a cpufreq driver name such as intel_pstate, got 5$",
          _profile("power:\n  driver: 5\n")),
+    Case("profile: sysctl outside the range the kernel documents", AUDIT_WITH_PROFILE, 2,
+         r"^error: .*p\.yaml:5: `os\.sysctl\.vm\.swappiness` must be an integer from 0 to 200 "
+         r"\(kernel Documentation/admin-guide/sysctl/vm\.rst\), got 500$",
+         _profile("os:\n  sysctl:\n    kernel.nmi_watchdog: '0'\n    vm.swappiness: 500\n")),
+    Case("profile: negative thread count", AUDIT_WITH_PROFILE, 2,
+         r"^error: .*p\.yaml:3: `runtime\.omp_num_threads` must be physical_cores, cores_per_instance or a positive "
+         r"integer, got -4$", _profile("runtime:\n  omp_num_threads: -4\n")),
     Case("profile: section given a list", AUDIT_WITH_PROFILE, 2, r"^error: .*p\.yaml:2: section `numa` must be a mapping$",
          _profile("numa: [1]\n")),
     Case("profile: frameworks given a string", AUDIT_WITH_PROFILE, 2, r"^error: .*p\.yaml:2: .*frameworks",

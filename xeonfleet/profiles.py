@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import ErrorDetails
 
 from xeonfleet.knobs import profile_schema
+from xeonfleet.knobs.base import EntryError
 from xeonfleet import resources
 from xeonfleet.merge import deep_merge
 from xeonfleet.yaml_lines import UNKNOWN_KEY, compose, find, yaml_error_line
@@ -169,14 +170,26 @@ def _where(path: Path, node: yaml.Node | None) -> str:
     return f"{path}:{line}"
 
 
+def _bad_entry(error: ErrorDetails) -> EntryError | None:
+    """The entry of a mapping value its knob's check blamed (os.sysctl's vm.swappiness), if it named one."""
+    raised = error.get("ctx", {}).get("error")
+    return raised if isinstance(raised, EntryError) else None
+
+
 def _error_line(root: yaml.Node, error: ErrorDetails) -> int:
-    """The line to blame: an unknown key's own line, else the value's (of its section.key)."""
-    return find(root, error["loc"][:2], key=error["type"] in UNKNOWN_KEY)[0]
+    """The line to blame: an unknown key's own line, else the value's (of its section.key, or of the entry
+    its check blamed)."""
+    entry = _bad_entry(error)
+    loc = (*error["loc"][:2], entry.entry) if entry else error["loc"][:2]
+    return find(root, loc, key=error["type"] in UNKNOWN_KEY)[0]
 
 
 def _message(error: ErrorDetails, data: Any) -> str:
     """The one-line wording of a pydantic error on a profile file, as the hand-written checks said it."""
     loc = [str(part) for part in error["loc"][:2]]
+    if entry := _bad_entry(error):
+        got = data[loc[0]][loc[1]][entry.entry]
+        return f"`{'.'.join(loc)}.{entry.entry}` must be {entry.wording}, got {got!r}"
     if not loc:
         return "a profile must be a mapping of sections (bios, power, os ...)"
     if error["type"] in UNKNOWN_KEY and len(loc) == 1:

@@ -50,6 +50,18 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ("description: 5\n", 1, "`description` must be a string"),
         ("bios:\n  hwp_native: true\n  hyperthreading: 1\npower:\n  governer: x\n", 3, "`bios.hyperthreading`"),
         ("power:\n  epb: 16\n", 2, "`power.epb` must be an integer 0-15 (0 = performance), got 16"),
+        ("os:\n  sysctl:\n    kernel.nmi_watchdog: '0'\n    vm.swappiness: 500\n", 4,
+         "`os.sysctl.vm.swappiness` must be an integer from 0 to 200 (kernel Documentation/admin-guide/sysctl/vm.rst), "
+         "got 500"),
+        ("os:\n  sysctl:\n    vm.dirty_ratio: 'lots'\n", 3, "`os.sysctl.vm.dirty_ratio` must be an integer from 0 to 100"),
+        ("os:\n  sysctl:\n    kernel.nmi_watchdog: -1\n", 3,
+         "`os.sysctl.kernel.nmi_watchdog` must be an integer from 0 to 1 (kernel Documentation/admin-guide/sysctl/"
+         "kernel.rst), got -1"),
+        ("runtime:\n  omp_num_threads: -4\n", 2,
+         "`runtime.omp_num_threads` must be physical_cores, cores_per_instance or a positive integer, got -4"),
+        ("runtime:\n  omp_num_threads: 0\n", 2, "`runtime.omp_num_threads` must be"),
+        ("runtime:\n  omp_num_threads: all_cores\n", 2, "`runtime.omp_num_threads` must be"),
+        ("runtime:\n  kmp_settings: 2\n", 2, "`runtime.kmp_settings` must be 0 or 1, got 2"),
         ("", 1, "empty profile"),
         ("- just\n- a list\n", 1, "must be a mapping"),
     ],
@@ -61,6 +73,17 @@ def test_broken_profile_names_file_line_and_problem(tmp_path: Path, text: str, l
     assert f"{path}:{line}:" in str(err.value)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_sysctl_values_at_the_ends_of_their_ranges_and_unranged_keys_load(tmp_path: Path) -> None:
+    """The documented ranges are inclusive, written as integers or strings; a sysctl without a documented range
+    (vm.max_map_count, a multi-value net.ipv4.tcp_rmem) is taken as written."""
+    path = write(tmp_path, "edges", "include: xeon-ai-base\nos:\n  sysctl:\n    vm.swappiness: 200\n"
+                                    "    vm.dirty_ratio: '0'\n    vm.zone_reclaim_mode: 7\n"
+                                    "    vm.max_map_count: '1048576'\n    net.ipv4.tcp_rmem: 4096 87380 6291456\n"
+                                    "runtime:\n  omp_num_threads: 1\n")
+    profile = load_profile(str(path))
+    assert profile.get("os.sysctl")["vm.swappiness"] == 200 and profile.get("runtime.omp_num_threads") == 1
 
 
 def test_include_cycle_is_named(tmp_path: Path) -> None:

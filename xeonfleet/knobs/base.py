@@ -50,11 +50,22 @@ def no_error(wanted: Any, facts: Facts, data: Any) -> str | None:
     return None
 
 
+class EntryError(ValueError):
+    """Raised by a ProfileKey's `valid` to blame one entry of a mapping value (`vm.swappiness` of os.sysctl)
+    with that entry's own "must be ..." wording, where the mapping's wording would not say what is wrong."""
+
+    def __init__(self, entry: str, wording: str) -> None:
+        super().__init__(f"{entry} must be {wording}")
+        self.entry = entry
+        self.wording = wording
+
+
 @dataclass(frozen=True)
 class ProfileKey:
     """A profile key a knob area reads, with its allowed values; the profile schema is built from these.
 
-    valid(value) says whether a profile value is allowed; wording is the "must be ..." of the error.
+    valid(value) says whether a profile value is allowed (or raises EntryError naming the entry of a mapping
+    at fault); wording is the "must be ..." of the error.
     """
 
     key: str  # section.name, e.g. power.governor

@@ -32,12 +32,14 @@ def _is_core_range(value: Any) -> bool:
 PROFILE_KEYS = (
     choice_key("runtime.mode", ("single", "multi")),
     ProfileKey("runtime.cores_per_instance", _is_core_range, "[min, max] cores, e.g. [8, 16]"),
+    # OpenMP spec, OMP_NUM_THREADS: "must be a list of positive integer values" (this sets the first level's).
     ProfileKey("runtime.omp_num_threads",
-               lambda v: v in ("physical_cores", "cores_per_instance") or (isinstance(v, int) and not isinstance(v, bool)),
-               "physical_cores, cores_per_instance or an integer"),
+               lambda v: v in ("physical_cores", "cores_per_instance") or (
+                   isinstance(v, int) and not isinstance(v, bool) and v > 0),
+               "physical_cores, cores_per_instance or a positive integer"),
     ProfileKey("runtime.kmp_affinity", lambda value: isinstance(value, str), "a KMP_AFFINITY string"),
     int_key("runtime.kmp_blocktime", "an integer (ms)"),
-    int_key("runtime.kmp_settings", "0 or 1"),
+    int_key("runtime.kmp_settings", "0 or 1", low=0, high=1),
     int_key("runtime.tf_inter_op_threads", "an integer"),
 )
 
