@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.sql.expression import Executable
 
+from xeonfleet.private_files import create_private_file, make_private_dirs
 from xeonfleet.resources import user_data_dir
 
 if TYPE_CHECKING:
@@ -180,14 +181,17 @@ def absolute_location(url: str | None = None) -> str:
     return str(Path(_sqlite_path(location)).resolve())
 
 
-def _make_directory(path: str) -> None:
+def _create_private(path: str) -> None:
+    """The store's directory (0700 where created) and file (0600 when new): it holds the fleet's serial
+    numbers, BIOS and microcode versions. SQLite would create the file with the umask's 0644."""
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(Path(path).parent)
+        create_private_file(Path(path))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         if exc.errno in (errno.ENOSPC, errno.EROFS):
             raise StoreError(_sqlite_reason(OSError(reason), path)) from exc
-        raise StoreError(f"results store {path}: cannot create its directory ({reason}); "
+        raise StoreError(f"results store {path}: cannot create it or its directory ({reason}); "
                          f"set {ENV_VAR} to a writable path") from exc
 
 
@@ -318,7 +322,7 @@ def open_store(url: str | None = None, read_only: bool = False) -> Store:
             if read_only and not Path(path).is_file():
                 raise StoreError(f"no results store at {path}: run {WRITERS} first, or point --db / ${ENV_VAR} "
                                  f"at an existing store")
-            _make_directory(path)
+            _create_private(path)
         store = Store(_sqlite_engine(path, read_only), path)
     try:
         _bring_to_head(store, read_only)

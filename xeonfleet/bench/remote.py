@@ -11,6 +11,7 @@ from pathlib import Path
 
 from xeonfleet.bench.ingest import check_run_id
 from xeonfleet.bench.jobs import JobSpec, runner_dirs
+from xeonfleet.private_files import make_private_dirs
 from xeonfleet.resources import packaged, user_data_dir
 
 REMOTE_DIR = "/var/lib/xeonfleet/bench"
@@ -26,8 +27,9 @@ NODE_LIBS = [packaged(f"node/{name}") for name in ("siblings.py", "instances.py"
 
 def results_dir() -> Path:
     """Raw result files on the controller: $XEONFLEET_RESULTS_DIR, else $XDG_DATA_HOME/xeonfleet/bench/raw
-    (beside the results store), so a wheel installed without a clone has somewhere of its own to write."""
-    return Path(os.environ.get(RESULTS_DIR_VAR) or BENCH_DIR / "raw")
+    (beside the results store), so a wheel installed without a clone has somewhere of its own to write.
+    Made here when missing, 0700 like each parent it makes: the runs under it describe the fleet."""
+    return make_private_dirs(Path(os.environ.get(RESULTS_DIR_VAR) or BENCH_DIR / "raw"))
 
 
 def local_result_path(run_id: str, host: str, job: str) -> Path:

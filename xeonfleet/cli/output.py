@@ -2,7 +2,8 @@
 
 Without `--format`, a FILE's suffix picks the format (`-o audit.html` writes HTML); without either, the
 command's default goes to stdout. Files are written atomically, so a dashboard's textfile collector or a
-CI reader never sees half a report.
+CI reader never sees half a report, and 0600 (in a 0700 directory when -o's directory is new): a report
+describes the fleet. The exception is the textfile node_exporter, another user, reads (`--format prom`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from pathlib import Path
 
 import click
 
+from xeonfleet.private_files import PRIVATE_FILE, make_private_dirs
+
 EXIT_PROBLEM = 2
+# Formats written for another user to read: node_exporter's textfile collector (the audit agent's -o) reads
+# .prom files as its own user, so they stay world-readable, in a directory made as before.
+PUBLISHED_FORMATS = {"prom": 0o644}
 
 # file suffix -> format name, for the formats a command offers
 SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".xml": "junit", ".prom": "prom",
@@ -43,14 +49,18 @@ def resolve_format(fmt: str | None, output: Path | None, formats: tuple[str, ...
     return default
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Temp file + rename in the target directory (created if needed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_atomically(path: Path, text: str, mode: int = PRIVATE_FILE) -> None:
+    """Temp file + rename in the target directory, the file `mode`; a missing directory is made 0700 for a
+    private file, with the umask's mode for a published one."""
+    if mode == PRIVATE_FILE:
+        make_private_dirs(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as out:
             out.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -63,7 +73,7 @@ def emit(text: str, output: Path | None, fmt: str) -> None:
         click.echo(text, nl=False)
         return
     try:
-        write_atomically(output, text)
+        write_atomically(output, text, PUBLISHED_FORMATS.get(fmt, PRIVATE_FILE))
     except OSError as exc:
         click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_PROBLEM)
