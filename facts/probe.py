@@ -5,6 +5,10 @@ The same script text runs over SSH on live hosts (as a pyinfra fact command) and
 sysroot, so both go through identical reads and the same parsers. Every fact is one command over the same
 parsers `xeonfleet facts` uses, so a deploy that reads `host.get_fact(Governor)` sees exactly what the
 audit sees.
+
+The probe needs no `_sudo`: run as the login user it sends only its root-only reads through `sudo -n`, as the
+fixed command lines `xeonfleet sudoers --role audit` grants (xeonfleet/connect/privilege.py); under
+`pyinfra --sudo` (the tune deploy) it runs as root and reads them directly.
 """
 
 from __future__ import annotations

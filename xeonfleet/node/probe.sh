@@ -14,7 +14,8 @@
 #   @@@ file PATH       then the raw content of one big text file (proc/cpuinfo, trimmed as above)
 #   @@@ text            then "relative/path:line" for every line of every other text file (one grep)
 #   @@@ hex PATH        then `od -An -v -tx1` of a binary file (the SMBIOS table)
-#   @@@ unreadable PATH a file that exists but cannot be read (the SMBIOS table needs root)
+#   @@@ unreadable PATH a file that exists but cannot be read; "@@@ unreadable PATH needs-root": a root-only
+#                       file (SMBIOS table, MSR, CPUID) this user may not read and sudo -n did not grant
 #   @@@ virtual PATH    a virtual network or block device (to skip in nics/disks)
 #   @@@ tool NAME PATH  an installed tool
 #   @@@ device PATH     a CPU driver's device that exists (dev/cpu/0/msr, dev/cpu/0/cpuid)
@@ -24,6 +25,49 @@ ROOT="${ROOT:-}"
 PARTS="${PARTS:-cpu numa memory power os devices tools frameworks}"
 PACK="${PACK:-}"
 FULL_CPUINFO="${FULL_CPUINFO:-}"
+
+# Root-only reads (the SMBIOS table, the knobs' MSRs, CPUID; xeonfleet/connect/privilege.py lists them). A file
+# this run can read (as root, or a sysroot's copy) is read directly. Any other user on a live host ($ROOT "")
+# reads it through `sudo -n` with a fixed command line, the one `xeonfleet sudoers --role audit` grants:
+# first asked with `sudo -n -l CMD` (runs nothing, so a read that fails, e.g. an MSR the CPU lacks, is not
+# taken for a refusal), once per kind of read: a drop-in from an older xeonfleet that lacks one kind still
+# grants the others. -n: sudo never prompts, so the probe never hangs. Refused (no sudo, no grant, a password
+# needed): the file is named "@@@ unreadable FILE needs-root" after the text lines.
+OD=/usr/bin/od
+VIA=
+LATER=
+ASK_SUDO=
+
+# via_root FILE OD-OPTIONS: whether FILE can be read with `od OD-OPTIONS` (sets VIA: "" directly, "sudo").
+via_root() {
+    f=$1
+    shift
+    VIA=
+    [ -r "$f" ] && return 0
+    if [ -z "$ASK_SUDO" ]; then
+        ASK_SUDO=no
+        [ -z "$ROOT" ] && [ "$(id -u 2>/dev/null)" != 0 ] && command -v sudo >/dev/null 2>&1 && ASK_SUDO=yes
+    fi
+    if [ "$ASK_SUDO" = yes ] && sudo -n -l $OD "$@" "/$f" >/dev/null 2>&1; then
+        VIA=sudo
+        return 0
+    fi
+    if [ "$(id -u 2>/dev/null)" = 0 ]; then
+        LATER="$LATER@@@ unreadable $f
+"
+    else
+        LATER="$LATER@@@ unreadable $f needs-root
+"
+    fi
+    return 1
+}
+
+# od_root FILE OD-OPTIONS: od of FILE the way via_root found (through sudo: the fixed /usr/bin/od and /FILE).
+od_root() {
+    f=$1
+    shift
+    if [ -n "$VIA" ]; then sudo -n $OD "$@" "/$f"; else od "$@" "$f"; fi 2>/dev/null
+}
 
 probe() {
 echo "@@@ xeonfleet-probe 1"
@@ -121,9 +165,11 @@ echo "@@@ text"
 grep -s -H '' "$@" 2>/dev/null
 # MSRs of the knobs (xeonfleet/knobs/msr.py) on the first CPU of each package, as text lines
 # "dev/cpu/N/msr/ADDRESS:HEX": od reads the 8 bytes at the register's address, as rdmsr's pread does.
+# The device is root-only: the first register read decides how (via_root), once per run.
 MSRS="0x1a4 0x1fc 0xe2"
-if has power && [ -r dev/cpu/0/msr ] && [ ! -d dev/cpu/0/msr ] && command -v od >/dev/null 2>&1; then
+if has power && [ -e dev/cpu/0/msr ] && [ ! -d dev/cpu/0/msr ] && command -v od >/dev/null 2>&1; then
     seen=" "
+    how=
     for f in $C/cpu[0-9]*/topology/physical_package_id; do
         read -r pkg < "$f" 2>/dev/null || continue
         case $seen in *" $pkg "*) continue ;; esac
@@ -131,34 +177,37 @@ if has power && [ -r dev/cpu/0/msr ] && [ ! -d dev/cpu/0/msr ] && command -v od 
         cpu=${f#$C/cpu}
         cpu=${cpu%%/*}
         for reg in $MSRS; do
-            v=$(od -An -v -tx8 -j $((reg)) -N 8 "dev/cpu/$cpu/msr" 2>/dev/null) && [ -n "$v" ] &&
-                echo "dev/cpu/$cpu/msr/$reg:${v##* }"
+            args="-An -v -tx8 -j $((reg)) -N 8"
+            if [ -z "$how" ]; then via_root "dev/cpu/$cpu/msr" $args || break 2; how=1; fi
+            v=$(od_root "dev/cpu/$cpu/msr" $args) && [ -n "$v" ] && echo "dev/cpu/$cpu/msr/$reg:${v##* }"
         done
     done
 fi
 # The CPUID leaves xeonfleet/parsers/cpuid.py decodes (its LEAVES), from CPU 0, as text lines
 # "dev/cpu/0/cpuid/0xLEAF.0xSUBLEAF:EAX EBX ECX EDX": od reads the 16 bytes at offset leaf | subleaf << 32,
-# as the cpuid driver wants. After the text lines: a device root cannot read is named in its own section.
+# as the cpuid driver wants. The device is root-only: the first leaf read decides how (via_root).
 CPUID_LEAVES="0x0.0x0 0x1.0x0 0x7.0x0 0x7.0x1 0xd.0x0 0xd.0x1 0x24.0x0"
 CPUID=dev/cpu/0/cpuid
 if has cpu && [ -e $CPUID ] && [ ! -d $CPUID ] && command -v od >/dev/null 2>&1; then
-    if [ -r $CPUID ]; then
-        for l in $CPUID_LEAVES; do
-            v=$(od -An -v -tx4 -j $(( ${l%%.*} | (${l#*.} << 32) )) -N 16 $CPUID 2>/dev/null) && [ -n "$v" ] &&
-                echo "$CPUID/$l:${v# }"
-        done
-    else
-        echo "@@@ unreadable $CPUID"
-    fi
+    how=
+    for l in $CPUID_LEAVES; do
+        args="-An -v -tx4 -j $(( ${l%%.*} | (${l#*.} << 32) )) -N 16"
+        if [ -z "$how" ]; then via_root $CPUID $args || break; how=1; fi
+        v=$(od_root $CPUID $args) && [ -n "$v" ] && echo "$CPUID/$l:${v# }"
+    done
 fi
+# The root-only files this run could not read, in sections of their own after the text lines.
+printf '%s' "$LATER"
 
 if has memory; then
     DMI=sys/firmware/dmi/tables/DMI
-    if [ -r "$DMI" ]; then
-        echo "@@@ hex $DMI"
-        od -An -v -tx1 "$DMI" 2>/dev/null
-    elif [ -e "$DMI" ]; then
-        echo "@@@ unreadable $DMI"
+    if [ -e "$DMI" ]; then
+        LATER=
+        if via_root "$DMI" -An -v -tx1; then
+            echo "@@@ hex $DMI"
+            od_root "$DMI" -An -v -tx1
+        fi
+        printf '%s' "$LATER"
     fi
 fi
 if has devices; then

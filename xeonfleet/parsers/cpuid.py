@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from xeonfleet.parsers.cpuinfo import ISA_FLAGS
-from xeonfleet.parsers.sections import ProbeOutput
+from xeonfleet.parsers.sections import ProbeOutput, needs_root_reason
 
 CPUID_DIR = "dev/cpu/0/cpuid"
 # (leaf, subleaf) the probe reads: its CPUID_LEAVES line in xeonfleet/node/probe.sh must list exactly these.
@@ -110,8 +110,10 @@ def from_probe(probe: ProbeOutput, x86: bool, errors: list[str]) -> tuple[CpuidF
         return decode(leaves), None
     if files:
         missing = f"{CPUID_DIR} dump has no leaf 0"
+    elif CPUID_DIR in probe.needs_root:
+        missing = needs_root_reason("CPUID", CPUID_DIR)
     elif CPUID_DIR in probe.unreadable:
-        missing = f"{CPUID_DIR} not readable (needs root)"
+        missing = f"{CPUID_DIR} not readable"
     else:
         missing = f"no {CPUID_DIR} (cpuid driver not loaded: modprobe cpuid; or a snapshot without it)"
     errors.append(f"{missing}: cpu.isa {', '.join(CPUID_ONLY)} and cpu.avx10 unknown")

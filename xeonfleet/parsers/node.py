@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xeonfleet.parsers import cpuid, cpuinfo, devices, hypervisor, memory, microarch, numa, os, power, smbios, topology
-from xeonfleet.parsers.sections import ProbeOutput, parse_probe_output
+from xeonfleet.parsers.sections import ProbeOutput, needs_root_reason, parse_probe_output
 
 SCHEMA_VERSION = 1
 DMI_TABLE = "sys/firmware/dmi/tables/DMI"
@@ -13,8 +13,10 @@ def _smbios(probe: ProbeOutput, errors: list[str]) -> dict | None:
     """The decoded SMBIOS table, or None with the reason in errors."""
     if DMI_TABLE in probe.binary:
         return smbios.decode_smbios(probe.binary[DMI_TABLE], errors)
-    if DMI_TABLE in probe.unreadable:
-        errors.append(f"{DMI_TABLE} not readable (needs root): BIOS and DIMMs unknown")
+    if DMI_TABLE in probe.needs_root:
+        errors.append(f"{needs_root_reason('SMBIOS', DMI_TABLE)}: BIOS and DIMMs unknown")
+    elif DMI_TABLE in probe.unreadable:
+        errors.append(f"{DMI_TABLE} not readable: BIOS and DIMMs unknown")
     else:
         errors.append(f"no {DMI_TABLE} (VM or no DMI): BIOS and DIMMs unknown")
     return None

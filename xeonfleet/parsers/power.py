@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xeonfleet.parsers import sysfs_paths as paths
-from xeonfleet.parsers.sections import ProbeOutput
+from xeonfleet.parsers.sections import ProbeOutput, needs_root_reason
 
 
 def _uniform(values: list[str]) -> str | None:
@@ -123,7 +123,8 @@ def parse_uncore(probe: ProbeOutput, errors: list[str]) -> list[dict]:
 
 def parse_msrs(probe: ProbeOutput, errors: list[str]) -> dict[str, int] | None:
     """{address: value} of the MSRs the probe read, when every package agrees; None when none was
-    readable (no msr module, not root, a snapshot). A register that differs across packages is left out."""
+    readable (no msr module, not root and no sudo grant, a snapshot). A register that differs across
+    packages is left out."""
     seen: dict[str, set[int]] = {}
     for path in probe.matching(f"{paths.MSR_DIR}/", "").keys():
         cpu, sep, address = path.partition("/msr/")
@@ -134,6 +135,8 @@ def parse_msrs(probe: ProbeOutput, errors: list[str]) -> dict[str, int] | None:
         except ValueError:
             errors.append(f"MSR {address} of CPU {cpu} is not a hex number in the probe output")
     if not seen:
+        refused = sorted(p for p in probe.needs_root if p.startswith(f"{paths.MSR_DIR}/") and p.endswith("/msr"))
+        errors += [f"{needs_root_reason('MSRs', device)}: power.msr unknown" for device in refused]
         return None
     msrs = {}
     for address, values in sorted(seen.items()):

@@ -12,6 +12,15 @@ from dataclasses import dataclass, field
 MARKER = "@@@ "
 PACKED = "@@@ packed gzip base64"
 CPU_DIR = "sys/devices/system/cpu/cpu"
+# "@@@ unreadable PATH needs-root": a root-only file this user may not read, and sudo -n did not grant it.
+NEEDS_ROOT = " needs-root"
+GRANT_COMMAND = "xeonfleet sudoers --role audit"
+
+
+def needs_root_reason(what: str, path: str) -> str:
+    """The start of the errors line of a root-only read that was refused ("needs root: SMBIOS /sys/...
+    (grant it ...)"); the caller adds what is unknown because of it."""
+    return f"needs root: {what} /{path} (grant it with `{GRANT_COMMAND}`, or probe as root)"
 
 
 def to_int(text: str | None) -> int | None:
@@ -29,6 +38,7 @@ class ProbeOutput:
     files: dict[str, list[str]] = field(default_factory=dict)
     binary: dict[str, bytes] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
+    needs_root: set[str] = field(default_factory=set)  # the unreadable ones that need root (needs_root_reason)
     virtual_devices: set[str] = field(default_factory=set)  # "sys/devices/virtual/net/lo"
     tools: dict[str, str] = field(default_factory=dict)
     devices: set[str] = field(default_factory=set)  # "dev/cpu/0/msr": a driver's device node exists
@@ -143,6 +153,9 @@ def parse_probe_output(lines: list[str]) -> ProbeOutput:
             except ValueError:
                 out.unreadable.append(arg)
         elif kind == "unreadable" and arg:
+            if arg.endswith(NEEDS_ROOT):
+                arg = arg.removesuffix(NEEDS_ROOT)
+                out.needs_root.add(arg)
             out.unreadable.append(arg)
         elif kind == "virtual" and arg:
             out.virtual_devices.add(arg)
