@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 # postgresql: the results store is tested against a throwaway server of its own; g++ and python3-dev
 # (Python.h): torch.compile's inductor builds the INT8 ResNet-50 kernels (INC's PT2E flow) with them;
 # linux-perf: the benchmark runners' counters (perf stat); chromium: the HTML report's browser test;
-# prometheus-node-exporter: the audit agent's test scrapes the textfile through a real node_exporter.
+# prometheus-node-exporter: the audit agent's test scrapes the textfile through a real node_exporter;
+# sudo: `xeonfleet sudoers` drop-ins are checked by its visudo, and the probe reads through it as a non-root user.
 APT_PACKAGES=(openssh-server openssh-client numactl linux-cpupower dmidecode util-linux iproute2 procps python3-venv
-    git bazel-bootstrap default-jdk-headless postgresql g++ python3-dev linux-perf chromium prometheus-node-exporter)
+    git bazel-bootstrap default-jdk-headless postgresql g++ python3-dev linux-perf chromium prometheus-node-exporter
+    sudo)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "recommend": "xeonfleet.cli.recommend:recommend_command",
     "report": "xeonfleet.cli.bench:report_command",
     "snapshot": "xeonfleet.cli.facts:snapshot_command",
+    "sudoers": "xeonfleet.cli.sudoers:sudoers_command",
     "wheelhouse": "xeonfleet.cli.wheelhouse:wheelhouse",
 }
 
