@@ -18,6 +18,8 @@ import pytest
 
 from xeonfleet.bench import remote
 from xeonfleet.cli.output import emit
+from xeonfleet.lab.hosts import LabHost
+from xeonfleet.lab.state import ensure_keys, write_known_hosts, write_state
 from xeonfleet.private_files import make_private_dirs
 from xeonfleet.store import open_store
 
@@ -119,3 +121,15 @@ def test_bench_raw_results_dir_is_made_0700(users_dir: Path, monkeypatch: pytest
     assert [mode(p) for p in (users_dir, users_dir / "bench", users_dir / "bench" / "raw")] == [0o755, 0o700, 0o700]
     monkeypatch.setenv(remote.RESULTS_DIR_VAR, str(users_dir))
     assert remote.results_dir() == users_dir and mode(users_dir) == 0o755
+
+
+def test_lab_keys_and_state_are_private(tmp_path: Path) -> None:
+    lab = tmp_path / "lab"
+    ensure_keys(lab / "ssh", lab / "id_ed25519")
+    write_state(lab / "lab.json", {}, [LabHost(name="lab-01", hardware="cloud-vm", port=2222,
+                                               state_dir=lab / "hosts" / "lab-01", tree_dir=lab / "trees")])
+    write_known_hosts(lab / "known_hosts", lab / "ssh", [])
+    assert (mode(lab), mode(lab / "ssh")) == (0o700, 0o700)
+    private = [lab / "id_ed25519", lab / "ssh" / "ssh_host_ed25519_key", lab / "ssh" / "authorized_keys",
+               lab / "ssh" / "sshd_config", lab / "lab.json", lab / "known_hosts"]
+    assert {path.name: mode(path) for path in private} == {path.name: 0o600 for path in private}

@@ -48,6 +48,7 @@ from xeonfleet.lab.trees import (
     shared_tree_dir,
     unmount_trees_fs,
 )
+from xeonfleet.private_files import make_private_dirs
 from xeonfleet.resources import user_data_dir
 
 DEFAULT_HARDWARE = (
@@ -157,6 +158,7 @@ class Lab:
         self._check_ports(to_boot, len(wanted))
         self._check_fit(to_boot, profiles)
 
+        make_private_dirs(self.lab_dir)  # 0700 where made: its keys log in as root on every host
         ensure_keys(self.ssh_dir, self.client_key)
         for host in new:
             self._discard(host)  # leftovers of a host of that name that failed half-way

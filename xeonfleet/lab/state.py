@@ -4,19 +4,20 @@ Every `xeonfleet lab` call is a new process, so the lab's settings and hosts (na
 pid, state dir) live in lab.json, written atomically so an interrupted call never leaves half a file.
 The lab's SSH material is made once per lab and kept beside it: the client key pyinfra logs in with,
 one host key every host's sshd serves (so known_hosts can be strict), and the sshd_config all hosts
-share; known_hosts is rewritten with lab.json so it always names exactly the hosts' ports.
+share; known_hosts is rewritten with lab.json so it always names exactly the hosts' ports. All of it is
+private (0700 directories, 0600 files): the client key logs in as root on every host.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 from xeonfleet.lab.errors import LabError
 from xeonfleet.lab.hosts import LabHost
 from xeonfleet.lab.ports import ADDRESS
+from xeonfleet.private_files import make_private_dirs, write_private
 
 STATE_VERSION = 1
 
@@ -63,21 +64,20 @@ def write_state(state_file: Path, settings: dict, hosts: list[LabHost]) -> None:
     """Write lab.json atomically (a temp file renamed over it)."""
     state = {"version": STATE_VERSION, **settings, "hosts": [host.to_json() for host in hosts]}
     tmp = state_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    write_private(tmp, json.dumps(state, indent=2) + "\n")
     tmp.replace(state_file)
 
 
 def write_known_hosts(known_hosts: Path, ssh_dir: Path, hosts: list[LabHost]) -> None:
     """One `[ADDRESS]:PORT` entry per host, all with the lab's one host key."""
     host_key = (ssh_dir / "ssh_host_ed25519_key.pub").read_text().split()[:2]
-    known_hosts.write_text(
-        "".join(f"[{ADDRESS}]:{host.port} {' '.join(host_key)}\n" for host in hosts)
-    )
+    write_private(known_hosts, "".join(f"[{ADDRESS}]:{host.port} {' '.join(host_key)}\n" for host in hosts))
 
 
 def ensure_keys(ssh_dir: Path, client_key: Path) -> None:
-    """One client key and one host key per lab, made once; sshd_config rewritten every time."""
-    ssh_dir.mkdir(parents=True, exist_ok=True)
+    """One client key and one host key per lab, made once (ssh-keygen writes private keys 0600) in a 0700
+    directory; authorized_keys and sshd_config rewritten every time."""
+    make_private_dirs(ssh_dir)
     for key in (client_key, ssh_dir / "ssh_host_ed25519_key"):
         if not key.exists():
             subprocess.run(
@@ -85,5 +85,5 @@ def ensure_keys(ssh_dir: Path, client_key: Path) -> None:
                 check=True,
                 capture_output=True,
             )
-    shutil.copyfile(client_key.with_suffix(".pub"), ssh_dir / "authorized_keys")
-    (ssh_dir / "sshd_config").write_text(SSHD_CONFIG)
+    write_private(ssh_dir / "authorized_keys", client_key.with_suffix(".pub").read_text())
+    write_private(ssh_dir / "sshd_config", SSHD_CONFIG)
