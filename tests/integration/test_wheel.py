@@ -151,3 +151,6 @@ def test_a_light_bench_run_from_the_wheel_keeps_its_results_in_the_users_data_di
         "faiss-hnsw.json", "gemm-fp32.json", "matmul-isa.json", "mem-bandwidth.json", "multi-instance.json",
         "numa-local.json"]
     assert (data / "results.db").is_file()
+    # What the controller writes about the fleet is its owner's alone.
+    for path in [data / "results.db", *data.glob("bench/raw/*/pyinfra.log"), *data.glob("bench/raw/*/lab-01/*.json")]:
+        assert path.stat().st_mode & 0o777 == 0o600, path

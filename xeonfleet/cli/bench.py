@@ -25,6 +25,7 @@ from xeonfleet.bench.report import html_report, run_metrics, terminal_summary
 from xeonfleet.cli.output import emit, output_options, resolve_format
 from xeonfleet.connect.progress import fleet_progress
 from xeonfleet.connect.pyinfra_output import explain_failures
+from xeonfleet.private_files import make_private_dirs, write_private
 from xeonfleet.store import ENV_VAR, StoreError, absolute_location, open_store
 
 REPORT_FORMATS = ("table", "html")
@@ -74,15 +75,15 @@ def run_benchmark(inventory: str, selection: str, db: str | None, parallel: int 
     command = [sys.executable, "-m", "pyinfra", "-y", inventory, DEPLOY]
     command += ["--parallel", str(parallel)] if parallel else []
     command += ["--limit", limit] if limit else []
-    log = remote.results_dir() / run_id / "pyinfra.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = make_private_dirs(remote.results_dir() / run_id) / "pyinfra.log"
     click.echo(f"run {run_id}: {', '.join(j.name for j in chosen)} on {inventory} (pyinfra output: {log})", err=True)
     start = time.monotonic()
     # pyinfra exits non-zero when a host failed; that host is reported incomplete below, not fatal here.
+    # umask 077: the result files it fetches (BIOS, microcode, serials in their metadata) are the owner's alone.
     with fleet_progress(f"benchmark run {run_id}"):
         done = subprocess.run(command, env=env, check=False, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-    log.write_text(done.stdout)
+                              stderr=subprocess.STDOUT, text=True, umask=0o077)
+    write_private(log, done.stdout)
     elapsed = time.monotonic() - start
     for line in explain_failures(done.stdout):
         click.echo(f"xeonfleet bench: {line}", err=True)
