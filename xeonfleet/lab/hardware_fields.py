@@ -9,7 +9,7 @@ and of the error they turn into a message.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
@@ -37,30 +37,26 @@ def _at_least_one(count: int) -> int:
     return count
 
 
+def _matching(pattern: re.Pattern[str], what: str, fix: str) -> Callable[[str], str]:
+    """A validator: the whole text matches `pattern`, else one error "'TEXT' is not WHAT; FIX"."""
+    def check(text: str) -> str:
+        if not pattern.fullmatch(text):
+            raise invalid(f"{text!r} is not {what}", fix)
+        return text
+
+    return check
+
+
 def _sysctl_name(name: str) -> str:
     if not _SYSCTL_KEY.match(name):
         raise invalid("is not a dotted sysctl name", "write it like vm.swappiness")
     return name
 
 
-def _hex64(text: str) -> str:
-    if not _HEX64.fullmatch(text):
-        raise invalid(f"{text!r} is not a 64-bit hex number",
-                       "write both as quoted hex strings, e.g. \"0x1a4\": \"0x0\"")
-    return text
-
-
-def _cpuid_leaf(text: str) -> str:
-    if not _CPUID_LEAF.fullmatch(text):
-        raise invalid(f"{text!r} is not a CPUID leaf", 'write it "0xLEAF.0xSUBLEAF" in lowercase hex, e.g. "0x7.0x1"')
-    return text
-
-
-def _cpuid_regs(text: str) -> str:
-    if not _CPUID_REGS.fullmatch(text):
-        raise invalid(f"{text!r} is not four CPUID registers",
-                       'write EAX EBX ECX EDX as 8 lowercase hex digits each, e.g. "00000000 00000000 00200000 00000000"')
-    return text
+_hex64 = _matching(_HEX64, "a 64-bit hex number", 'write both as quoted hex strings, e.g. "0x1a4": "0x0"')
+_cpuid_leaf = _matching(_CPUID_LEAF, "a CPUID leaf", 'write it "0xLEAF.0xSUBLEAF" in lowercase hex, e.g. "0x7.0x1"')
+_cpuid_regs = _matching(_CPUID_REGS, "four CPUID registers",
+                        'write EAX EBX ECX EDX as 8 lowercase hex digits each, e.g. "00000000 00000000 00200000 00000000"')
 
 
 Text = Annotated[str, BeforeValidator(_scalar_text)]
