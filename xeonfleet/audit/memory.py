@@ -8,6 +8,7 @@ in the board's own slot names; a slot nobody could place makes the check UNKNOWN
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from xeonfleet.knobs.status import FAIL, PASS, UNKNOWN
@@ -146,24 +147,35 @@ def _is_mrdimm(dimm: dict[str, Any]) -> bool:
     return dimm.get("type") == "DDR5" and (dimm.get("speed_mts") or 0) >= MRDIMM_MIN_MTS
 
 
-def _speed_limit(facts: Facts, dimms: list[dict[str, Any]]) -> tuple[int | None, int | None, str]:
-    """(DIMMs per channel, the population's top MT/s, its source): the board's published speed where
-    dimm_slots.yaml has the board, else the CPU segment's (2DPC and MRDIMM speeds included); None with
-    the reason when neither publishes one."""
+@dataclass(frozen=True)
+class SpeedLimit:
+    """The fastest a population may run: `mts` None when no source publishes it; `from_board` when the board
+    vendor's table (dimm_slots.yaml) says it, which also holds DIMMs rated below it to account."""
+
+    dpc: int | None
+    mts: int | None
+    from_board: bool
+    text: str  # the limit and its source, or why there is none, for the evidence
+
+
+def _speed_limit(facts: Facts, dimms: list[dict[str, Any]]) -> SpeedLimit:
+    """The board's published speed where dimm_slots.yaml has the board, else the CPU segment's (2DPC and
+    MRDIMM speeds included), else none with the reason."""
     if _unplaced(dimms):
-        return None, None, "DIMMs per channel unknown (unplaced slots)"
+        return SpeedLimit(None, None, False, "DIMMs per channel unknown (unplaced slots)")
     dpc = max(len(slots) for slots in _by_channel(dimms).values())
     ranks = {d.get("rank") for d in dimms}
     if None not in ranks:
         board = max_speed_mts(fact(facts, "system.manufacturer"), fact(facts, "system.product"),
                               fact(facts, "cpu.microarch"), ranks, dpc)
         if board:
-            return dpc, board[0], f"board maximum {board[0]} MT/s at {dpc}DPC ({board[1]})"
+            return SpeedLimit(dpc, board[0], True, f"board maximum {board[0]} MT/s at {dpc}DPC ({board[1]})")
     mts, note = max_dimm_mts(fact(facts, "cpu.microarch"), fact(facts, "cpu.model_name"), dpc,
                              any(_is_mrdimm(d) for d in dimms))
     if mts:
-        return dpc, mts, f"platform maximum {mts} MT/s: {note}"
-    return dpc, None, f"the board's maximum for this population is not in xeonfleet/parsers/dimm_slots.yaml; {note}"
+        return SpeedLimit(dpc, mts, False, f"platform maximum {mts} MT/s: {note}")
+    return SpeedLimit(dpc, None, False,
+                      f"the board's maximum for this population is not in xeonfleet/parsers/dimm_slots.yaml; {note}")
 
 
 def check_rated_speed(facts: Facts, wanted: Any) -> Verdict:
@@ -176,17 +188,17 @@ def check_rated_speed(facts: Facts, wanted: Any) -> Verdict:
     known = [d for d in dimms if d.get("speed_mts") and d.get("configured_speed_mts")]
     if not known:
         return UNKNOWN, "DIMM speeds not reported", expected
-    dpc, limit_mts, limit = _speed_limit(facts, dimms)
-    slow = [d for d in known if d["configured_speed_mts"] < min(d["speed_mts"], limit_mts or d["speed_mts"])]
+    limit = _speed_limit(facts, dimms)
+    slow = [d for d in known if d["configured_speed_mts"] < min(d["speed_mts"], limit.mts or d["speed_mts"])]
     problems = [f"{d.get('locator')} {d['configured_speed_mts']}/{d['speed_mts']} MT/s" for d in slow]
-    if limit_mts and "board" in limit.split(":")[0]:
-        problems += [f"{d.get('locator')} is rated {d['speed_mts']} MT/s, below the board's {limit_mts} at {dpc}DPC"
-                     for d in known if d["speed_mts"] < limit_mts]
-    if problems and limit_mts is None and all(d["configured_speed_mts"] < d["speed_mts"] for d in slow):
-        return UNKNOWN, "; ".join(problems) + f": below their rating, but {limit}", expected
+    if limit.from_board:
+        problems += [f"{d.get('locator')} is rated {d['speed_mts']} MT/s, below the board's {limit.mts} at "
+                     f"{limit.dpc}DPC" for d in known if d["speed_mts"] < limit.mts]
+    if problems and limit.mts is None:  # below their rating, but maybe at the SKU's own limit: cannot tell
+        return UNKNOWN, "; ".join(problems) + f": below their rating, but {limit.text}", expected
     if problems:
-        return FAIL, "; ".join(problems) + f"; {limit}", expected
-    return PASS, f"{known[0]['configured_speed_mts']} MT/s on {len(known)} DIMMs; {limit}", expected
+        return FAIL, "; ".join(problems) + f"; {limit.text}", expected
+    return PASS, f"{known[0]['configured_speed_mts']} MT/s on {len(known)} DIMMs; {limit.text}", expected
 
 
 def _fill_to_match(small: list[dict[str, Any]], large: list[dict[str, Any]]) -> list[dict[str, Any]]:
