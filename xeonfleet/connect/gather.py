@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.facts.probe import run_probe_local
+from xeonfleet.facts.probe import as_login_user, run_probe_local
 from xeonfleet.connect.progress import fleet_progress
+from xeonfleet.connect.sudo_access import sudo_password
 
 if TYPE_CHECKING:
     from pyinfra.api import FactBase, Host, Inventory, State
@@ -213,7 +214,8 @@ def not_ssh_reason(first_line: str) -> str:
 
 def _run_on_host(state: State, host: Host, fact: type[FactBase], timeout: int,
                  transport_log: _TransportLog) -> tuple[Any, str | None]:
-    """Connect and run one fact (at most `timeout` seconds); (result, None) or (None, reason)."""
+    """Connect and run one probe fact (at most `timeout` seconds) as the login user, whatever the host data's
+    `_sudo` (the probe escalates its own root-only reads); (result, None) or (None, reason)."""
     from pyinfra.api.exceptions import ConnectError
     from pyinfra.api.facts import get_fact
     from pyinfra.context import ctx_host, ctx_state
@@ -226,7 +228,8 @@ def _run_on_host(state: State, host: Host, fact: type[FactBase], timeout: int,
     state.activate_host(host)
     try:
         with ctx_state.use(state), ctx_host.use(host):
-            result = get_fact(state, host, fact, kwargs={"_timeout": timeout}, apply_failed_hosts=False)
+            kwargs = {"_timeout": timeout, **as_login_user(sudo_password(state, host))}
+            result = get_fact(state, host, fact, kwargs=kwargs, apply_failed_hosts=False)
         lost = result is None and _session_lost(host)
     except (EOFError, OSError) as exc:  # the host died or dropped the session while probing
         return None, f"probe failed: connection lost ({_first_line(exc)})"

@@ -31,12 +31,22 @@ FULL_CPUINFO="${FULL_CPUINFO:-}"
 # reads it through `sudo -n` with a fixed command line, the one `xeonfleet sudoers --role audit` grants:
 # first asked with `sudo -n -l CMD` (runs nothing, so a read that fails, e.g. an MSR the CPU lacks, is not
 # taken for a refusal), once per kind of read: a drop-in from an older xeonfleet that lacks one kind still
-# grants the others. -n: sudo never prompts, so the probe never hangs. Refused (no sudo, no grant, a password
-# needed): the file is named "@@@ unreadable FILE needs-root" after the text lines.
+# grants the others. -n: sudo never prompts, so the probe never hangs. With SUDO_STDIN=1 (host data
+# _sudo_password: a node whose sudo wants a password) the controller sends the password as the first line of
+# stdin instead; the shell's builtin printf hands it to `sudo -S`, so it is in no process's arguments. Refused
+# (no sudo, no grant, a password needed or wrong): the file is named "@@@ unreadable FILE needs-root" after the
+# text lines.
 OD=/usr/bin/od
 VIA=
 LATER=
 ASK_SUDO=
+SUDO_PW=
+if [ -n "${SUDO_STDIN:-}" ]; then IFS= read -r SUDO_PW || :; fi
+
+# as_root CMD...: CMD through sudo, without ever prompting.
+as_root() {
+    if [ -n "${SUDO_STDIN:-}" ]; then printf '%s\n' "$SUDO_PW" | sudo -S -p '' "$@"; else sudo -n "$@"; fi
+}
 
 # via_root FILE OD-OPTIONS: whether FILE can be read with `od OD-OPTIONS` (sets VIA: "" directly, "sudo").
 via_root() {
@@ -48,7 +58,7 @@ via_root() {
         ASK_SUDO=no
         [ -z "$ROOT" ] && [ "$(id -u 2>/dev/null)" != 0 ] && command -v sudo >/dev/null 2>&1 && ASK_SUDO=yes
     fi
-    if [ "$ASK_SUDO" = yes ] && sudo -n -l $OD "$@" "/$f" >/dev/null 2>&1; then
+    if [ "$ASK_SUDO" = yes ] && as_root -l $OD "$@" "/$f" >/dev/null 2>&1; then
         VIA=sudo
         return 0
     fi
@@ -66,7 +76,7 @@ via_root() {
 od_root() {
     f=$1
     shift
-    if [ -n "$VIA" ]; then sudo -n $OD "$@" "/$f"; else od "$@" "$f"; fi 2>/dev/null
+    if [ -n "$VIA" ]; then as_root $OD "$@" "/$f"; else od "$@" "$f"; fi 2>/dev/null
 }
 
 probe() {
