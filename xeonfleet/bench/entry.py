@@ -26,7 +26,9 @@ from xeonfleet.bench.jobs import LIGHT, JobError, load_jobs, select_jobs
 from xeonfleet.bench.peak import node_peaks
 from xeonfleet.connect.file_transfer import use_working_file_transfer
 from xeonfleet.connect.hostcommand import HostCommand
+from xeonfleet.connect.sudo_access import require_root, run_arguments, sudo_password
 from xeonfleet.facts.node import NodeFacts
+from xeonfleet.facts.probe import as_login_user
 from xeonfleet.store import open_store
 
 
@@ -52,7 +54,10 @@ def benchmark() -> None:
         run_id = ingest.current_run_id()
     except (JobError, ingest.RunIdError) as exc:
         raise PyinfraError(str(exc)) from None
-    facts = host.get_fact(NodeFacts)
+    # Jobs run as the login user; under `--sudo` (all as root) the login must get root without a prompt.
+    if run_arguments(host.state, host).get("_sudo") and not require_root("tune"):
+        return
+    facts = host.get_fact(NodeFacts, **as_login_user(sudo_password(host.state, host)))
     use_working_file_transfer()  # a host without SFTP gets scp, with one line saying so
     # The node's limits from its facts; each runner scales them to the cores and sockets it really used.
     limits = {"peaks": {p: peak.to_params() for p, peak in node_peaks(facts).items()},

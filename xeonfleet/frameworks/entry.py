@@ -14,6 +14,7 @@ from pyinfra import host
 from xeonfleet.connect.file_transfer import use_working_file_transfer
 from xeonfleet.frameworks.ops import host_framework_envs
 from xeonfleet.connect.hostcommand import fail_host
+from xeonfleet.connect.sudo_access import require_root
 from xeonfleet.profiles import ProfileError, load_profile
 
 EXAMPLE = "--data xeonfleet_profile=xeon-ai-stack"
@@ -39,6 +40,8 @@ def frameworks() -> None:
         from xeonfleet.frameworks.entry import frameworks
         frameworks()
     """
+    if not require_root("tune"):
+        return
     try:
         spec, source = _spec_and_source()
         if spec is None:

@@ -24,6 +24,7 @@ from pyinfra.operations import apt, files, python
 
 from xeonfleet.facts.node import NodeFacts
 from xeonfleet.connect.file_transfer import use_working_file_transfer
+from xeonfleet.connect.sudo_access import require_root
 from xeonfleet.resources import packaged
 from xeonfleet.tfbuild import plan
 from xeonfleet.tfbuild.facts import BuildHostState, GitRemoteCommit
@@ -261,6 +262,8 @@ def tf_wheel() -> None:
     """
     fp = fleet_plan()
     venv = host.data.get("tf_target_env")
+    if (host.name == fp.builder or venv) and not require_root("tune"):  # apt on the builder, the env on targets
+        return
     if fp.error:
         message = fp.error if host.name == fp.builder else f"nothing rolled out: {fp.error}"
         if host.name == fp.builder or venv:

@@ -3,7 +3,8 @@
 ai_node plans power, OS, runtime env, launcher and AI stacks from the host's profile and applies them;
 host data keys and their defaults are listed in deploys/ai_node.py and docs/tuning.md. Everything is
 validated before any command is sent: a host with bad data fails alone with a one-line error and is left
-untouched; the other hosts proceed. restore puts back every prior value the host's own undo log
+untouched; the other hosts proceed. Both first check the login can get root as the host data says
+(connect/sudo_access.py), so a sudo password prompt never holds a fleet run. restore puts back every prior value the host's own undo log
 (/var/lib/xeonfleet/state.json) recorded the first time a setting changed, so it works whoever ran the
 deploy and however often; on a host never tuned it changes nothing.
 """
@@ -16,6 +17,7 @@ from xeonfleet.facts.node import NodeFacts
 from xeonfleet.connect.file_transfer import use_working_file_transfer
 from xeonfleet.frameworks.ops import host_framework_envs
 from xeonfleet.connect.hostcommand import fail_host
+from xeonfleet.connect.sudo_access import require_root
 from xeonfleet.knobs.packages import package_manager
 from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError, load_profile
 from xeonfleet.tune import operations
@@ -35,6 +37,8 @@ def ai_node() -> None:
         from xeonfleet.tune.entry import ai_node
         ai_node()
     """
+    if not require_root("tune"):
+        return
     try:
         profile = load_profile(host.data.get("xeonfleet_profile") or DEFAULT_PROFILE)
     except ProfileError as exc:
@@ -64,6 +68,8 @@ def restore() -> None:
         from xeonfleet.tune.entry import restore
         restore()
     """
+    if not require_root("tune"):
+        return
     state = host.get_fact(TuneState)
     # The distro only matters when packages must be removed; the full probe is skipped otherwise.
     manager = package_manager(host.get_fact(NodeFacts)) if state and state.get("packages") else None
