@@ -57,15 +57,19 @@ def lab() -> None:
 )
 @click.option("--port-base", type=int, default=None, help=f"Port of the first host (default {DEFAULT_PORT_BASE}).")
 @click.option("--prefix", default=None, help="Host name prefix (default: lab, giving lab-01, lab-02, ...).")
+@click.option("--login", default=None,
+              help="Log in as this user (made on every host, no sudo rights) and make sshd refuse root "
+                   "(default: root).")
 @_lab_dir_option
 def up(
-    count: int, hardware: tuple[str, ...], port_base: int | None, prefix: str | None, lab_dir: Path | None
+    count: int, hardware: tuple[str, ...], port_base: int | None, prefix: str | None, login: str | None,
+    lab_dir: Path | None,
 ) -> None:
     """Boot the lab to COUNT hosts (running hosts are kept) and print where they listen."""
     start = time.monotonic()
     fleet = Lab(lab_dir)
     try:
-        statuses = fleet.up(count, list(hardware) or None, port_base, prefix)
+        statuses = fleet.up(count, list(hardware) or None, port_base, prefix, login=login)
     except LabError as exc:
         _fail(exc)
     _print_table(statuses)

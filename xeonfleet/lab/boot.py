@@ -23,9 +23,10 @@ BOOT_TIMEOUT_S = 60.0
 BOOT_CONCURRENCY = 8 * (os.cpu_count() or 1)
 
 
-def boot(hosts: list[LabHost], timeout: float, ssh_dir: Path, trees_dir: Path) -> dict[str, str]:
+def boot(hosts: list[LabHost], timeout: float, ssh_dir: Path, trees_dir: Path, login: str) -> dict[str, str]:
     """Spawn the hosts, BOOT_CONCURRENCY at a time, and wait for each one's sshd banner;
-    returns {name: why it did not come up}. `ssh_dir` and `trees_dir` are the lab's, bound into each host.
+    returns {name: why it did not come up}. `ssh_dir` and `trees_dir` are the lab's, bound into each host;
+    `login` the user SSH logs in as.
 
     Gives up on the hosts still pending once none has come up for `timeout` s: 1,000 hosts
     on 2 cores boot for minutes, but one that is stuck is found as fast as in a small lab."""
@@ -36,7 +37,7 @@ def boot(hosts: list[LabHost], timeout: float, ssh_dir: Path, trees_dir: Path) -
     while pending or waiting:
         while waiting and len(pending) < BOOT_CONCURRENCY:
             host = waiting.pop()
-            spawn(host, ssh_dir, trees_dir)
+            spawn(host, ssh_dir, trees_dir, login)
             pending[host.name] = host
         answering = answering_ports([host.port for host in pending.values()])
         if answering:

@@ -26,6 +26,7 @@ this VM's ext4 took 15 s and 34 s, against under 0.2 s each on tmpfs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,7 +39,7 @@ from xeonfleet.lab.hardware_profile import HardwareProfile
 from xeonfleet.lab.hosts import HostSpec, HostStatus, LabHost, diff_plan, plan_hosts
 from xeonfleet.lab.ports import ADDRESS, DEFAULT_PORT_BASE, answering_ports, find_free_port_base, port_is_free
 from xeonfleet.lab.processes import kill, lab_unavailable_reason, ns_init_pid, running, strays
-from xeonfleet.lab.state import ensure_keys, read_state, write_known_hosts, write_state
+from xeonfleet.lab.state import ROOT, ensure_keys, read_state, write_known_hosts, write_state
 from xeonfleet.lab.trees import (
     TreeError,
     host_tree_dir,
@@ -60,6 +61,8 @@ DEFAULT_HARDWARE = (
     "cloud-vm",
 )
 DEFAULT_PREFIX = "lab"
+# A login name useradd takes on every distro (Debian's NAME_REGEX, without the upper case it refuses by default).
+_LOGIN = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
 
 def default_lab_dir() -> Path:
@@ -130,11 +133,14 @@ class Lab:
         port_base: int | None = None,
         prefix: str | None = None,
         timeout: float = BOOT_TIMEOUT_S,
+        login: str | None = None,
     ) -> list[HostStatus]:
         """Make the lab have exactly `hosts` running hosts; keep matching ones, boot the rest.
 
-        Without `hardware`/`port_base`/`prefix`, a running lab keeps its own settings, a new lab
+        Without `hardware`/`port_base`/`prefix`/`login`, a running lab keeps its own settings, a new lab
         uses the defaults. A host that fails to boot is reported in its status; the others boot.
+        `login`: the user SSH logs in as; a named user (no sudo rights: grant them with `exec`) makes every
+        host's sshd refuse root, as a CIS-hardened server does.
         """
         self._require_runnable()
         state = read_state(self.state_file)
@@ -142,6 +148,7 @@ class Lab:
             "hardware": [_absolute_if_path(name) for name in hardware or state.get("hardware") or DEFAULT_HARDWARE],
             "port_base": port_base or state.get("port_base") or DEFAULT_PORT_BASE,
             "prefix": prefix or state.get("prefix") or DEFAULT_PREFIX,
+            "login": self._check_login(login, state),
         }
         profiles = self._check_hardware(settings["hardware"])
         wanted = plan_hosts(hosts, settings["hardware"], settings["port_base"], settings["prefix"])
@@ -159,14 +166,14 @@ class Lab:
         self._check_fit(to_boot, profiles)
 
         make_private_dirs(self.lab_dir)  # 0700 where made: its keys log in as root on every host
-        ensure_keys(self.ssh_dir, self.client_key)
+        ensure_keys(self.ssh_dir, self.client_key, settings["login"])
         for host in new:
             self._discard(host)  # leftovers of a host of that name that failed half-way
         self._prepare(to_boot, profiles)
         by_name = {host.name: host for host in kept + new}
         ordered = [by_name[spec.name] for spec in wanted]
         self._write_state(settings, ordered)  # an interrupted up leaves strays that `down` finds by argv
-        errors = boot(to_boot, timeout, self.ssh_dir, self.trees_dir)
+        errors = boot(to_boot, timeout, self.ssh_dir, self.trees_dir, settings["login"])
         self._write_state(settings, ordered)
         booted = {host.name for host in to_boot}
         probed = {status.host.name: status for status in self._statuses([h for h in ordered if h.name not in booted])}
@@ -213,32 +220,41 @@ class Lab:
         self._check_ports([host], 1)
         self._check_fit([host], profiles)
         self._prepare([host], profiles)
-        errors = boot([host], timeout, self.ssh_dir, self.trees_dir)
+        errors = boot([host], timeout, self.ssh_dir, self.trees_dir, self.login)
         self._save_host(host)
         return self._booted_status(host, errors.get(host.name))
 
-    def exec(self, name: str, cmd: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess:
-        """Run `cmd` inside a host (its namespaces and root), as a deploy there would see it."""
+    @property
+    def login(self) -> str:
+        """The user SSH logs in as on every host (root unless the lab was made with a login)."""
+        return read_state(self.state_file).get("login") or ROOT
+
+    def exec(self, name: str, cmd: list[str], timeout: float = 60.0, stdin: str | None = None
+             ) -> subprocess.CompletedProcess:
+        """Run `cmd` as root inside a host (its namespaces and root), as a deploy there would see it, with
+        `stdin` as its input: how a test plays the node's admin (installs a sudoers drop-in, sets a password)."""
         host = self.host(name)
         init_pid = ns_init_pid(host.pid) if host.pid and running(host) else None
         if init_pid is None:
             raise LabError(f"lab host {name} is not running; run `xeonfleet lab start {name}`")
         return subprocess.run(
             ["nsenter", "-t", str(init_pid), "-m", "-u", "-p", "-r", "-w", "--", *cmd],
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
         )
 
     def inventory_hosts(self) -> list[tuple[str, dict]]:
-        """pyinfra `(name, data)` pairs: key auth with the lab key, strict lab known_hosts."""
+        """pyinfra `(name, data)` pairs: key auth with the lab key as the lab's login, strict lab known_hosts."""
+        login = self.login
         return [
             (
                 host.name,
                 {
                     "ssh_hostname": ADDRESS,
                     "ssh_port": host.port,
-                    "ssh_user": "root",
+                    "ssh_user": login,
                     "ssh_key": str(self.client_key),
                     "ssh_known_hosts_file": str(self.known_hosts),
                     "ssh_strict_host_key_checking": "yes",
@@ -257,6 +273,18 @@ class Lab:
         reason = lab_unavailable_reason()
         if reason:
             raise LabError(reason)
+
+    def _check_login(self, login: str | None, state: dict) -> str:
+        """The login the lab will have: the given one, else the running lab's, else root; one per lab, since
+        every host's sshd and users are made with it."""
+        current = state.get("login") or ROOT
+        if login is None:
+            return current
+        if not _LOGIN.fullmatch(login):
+            raise LabError(f"--login {login!r} is not a user name useradd takes: lowercase letters, digits, _ and -")
+        if state.get("hosts") and login != current:
+            raise LabError(f"this lab logs in as {current}: run `xeonfleet lab down` first to make it log in as {login}")
+        return login
 
     @staticmethod
     def _check_hardware(names: list[str]) -> dict[str, HardwareProfile]:

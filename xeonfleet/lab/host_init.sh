@@ -7,8 +7,9 @@
 # generated sysctl files bound over it, so a deploy's sysctl or sysfs write lands in this
 # host's files and never in the real kernel.
 #
-# usage: host_init.sh STATE_DIR TREE_DIR HOSTNAME PORT SSH_DIR TREES_DIR
-# (TREE_DIR: this host's overlay of its profile's tree; TREES_DIR: the lab's tmpfs holding every host's)
+# usage: host_init.sh STATE_DIR TREE_DIR HOSTNAME PORT SSH_DIR TREES_DIR LOGIN
+# (TREE_DIR: this host's overlay of its profile's tree; TREES_DIR: the lab's tmpfs holding every host's;
+# LOGIN: the user SSH logs in as, made here when it is not root, with no sudo rights until a test grants them)
 set -eu
 
 state=$1
@@ -17,6 +18,7 @@ name=$3
 port=$4
 ssh_dir=$5
 trees=$6
+login=${7:-root}
 root=$state/merged
 
 # The UTS namespace is ours: this renames only this host. Done before /proc/sys goes read-only.
@@ -58,6 +60,22 @@ done
 done
 
 echo "$name" >"$root/etc/hostname"
+# sudo looks its host name up and warns on every command when it cannot.
+grep -q "[[:space:]]$name\$" "$root/etc/hosts" 2>/dev/null || echo "127.0.1.1 $name" >>"$root/etc/hosts"
+if [ "$login" != root ] && ! chroot "$root" id -u "$login" >/dev/null 2>&1; then
+    # '*' rather than useradd's '!': sshd (UsePAM no) refuses any login, keys too, to a locked account.
+    chroot "$root" useradd -m -s /bin/sh -p '*' "$login"
+fi
+if [ "$login" != root ]; then
+    # The lab key in the user's own ~/.ssh, as on a real server (sshd reads it as that user).
+    ids=$(chroot "$root" id -u "$login"):$(chroot "$root" id -g "$login")
+    home=$root$(chroot "$root" getent passwd "$login" | cut -d: -f6)
+    mkdir -p "$home/.ssh"
+    cp "$ssh_dir/authorized_keys" "$home/.ssh/authorized_keys"
+    chown "$ids" "$home/.ssh" "$home/.ssh/authorized_keys"
+    chmod 700 "$home/.ssh"
+    chmod 600 "$home/.ssh/authorized_keys"
+fi
 # A server's root has a plain shell. The build machine's ~/.bashrc (pyenv init: a rehash under a lock on
 # every SSH command) would make each lab command slow, and stall it 60 s behind a lock left by a killed one.
 cp /etc/skel/.bashrc "$root/root/.bashrc"

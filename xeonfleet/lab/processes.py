@@ -77,10 +77,11 @@ def _pid_gone(pid: int) -> bool:
     return not Path(f"/proc/{pid}").exists()
 
 
-def spawn(host: LabHost, ssh_dir: Path, trees_dir: Path) -> None:
-    """Start the host's namespaces without waiting; `pid` becomes its `unshare` process."""
+def spawn(host: LabHost, ssh_dir: Path, trees_dir: Path, login: str) -> None:
+    """Start the host's namespaces without waiting; `pid` becomes its `unshare` process. `login`: the user
+    SSH logs in as (host_init.sh creates it when it is not root)."""
     argv = ["unshare", "-m", "-u", "-p", "-f", "--kill-child", "sh", str(HOST_INIT), str(host.state_dir),
-            str(host.tree_dir), host.name, str(host.port), str(ssh_dir), str(trees_dir)]
+            str(host.tree_dir), host.name, str(host.port), str(ssh_dir), str(trees_dir), login]
     with host.log_path.open("ab") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

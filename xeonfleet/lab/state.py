@@ -5,7 +5,8 @@ pid, state dir) live in lab.json, written atomically so an interrupted call neve
 The lab's SSH material is made once per lab and kept beside it: the client key pyinfra logs in with,
 one host key every host's sshd serves (so known_hosts can be strict), and the sshd_config all hosts
 share; known_hosts is rewritten with lab.json so it always names exactly the hosts' ports. All of it is
-private (0700 directories, 0600 files): the client key logs in as root on every host.
+private (0700 directories, 0600 files): the client key logs in on every host (as root, or as the lab's --login
+user, who may hold sudo grants).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from xeonfleet.lab.ports import ADDRESS
 from xeonfleet.private_files import make_private_dirs, write_private
 
 STATE_VERSION = 1
+ROOT = "root"  # the login of a lab made without --login
 
 # Paths are as seen inside a host: host_init.sh binds the lab's ssh/ dir at /etc/xeonfleet-lab.
 # No PAM, no DNS, no motd/lastlog: each costs time per login and nothing here needs them.
@@ -27,8 +29,8 @@ STATE_VERSION = 1
 SSHD_CONFIG = """\
 ListenAddress 127.0.0.1
 HostKey /etc/xeonfleet-lab/ssh_host_ed25519_key
-AuthorizedKeysFile /etc/xeonfleet-lab/authorized_keys
-PermitRootLogin yes
+AuthorizedKeysFile {authorized_keys}
+PermitRootLogin {permit_root}
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -74,9 +76,17 @@ def write_known_hosts(known_hosts: Path, ssh_dir: Path, hosts: list[LabHost]) ->
     write_private(known_hosts, "".join(f"[{ADDRESS}]:{host.port} {' '.join(host_key)}\n" for host in hosts))
 
 
-def ensure_keys(ssh_dir: Path, client_key: Path) -> None:
+def sshd_config(login: str) -> str:
+    """The hosts' sshd_config: a lab that logs in as a named user refuses root, as CIS-hardened servers do, and
+    reads that user's key from its home (host_init.sh puts it there); root's is the lab's own file."""
+    if login == ROOT:
+        return SSHD_CONFIG.format(permit_root="yes", authorized_keys="/etc/xeonfleet-lab/authorized_keys")
+    return SSHD_CONFIG.format(permit_root="no", authorized_keys=".ssh/authorized_keys")
+
+
+def ensure_keys(ssh_dir: Path, client_key: Path, login: str = ROOT) -> None:
     """One client key and one host key per lab, made once (ssh-keygen writes private keys 0600) in a 0700
-    directory; authorized_keys and sshd_config rewritten every time."""
+    directory; authorized_keys and sshd_config (for `login`) rewritten every time."""
     make_private_dirs(ssh_dir)
     for key in (client_key, ssh_dir / "ssh_host_ed25519_key"):
         if not key.exists():
@@ -86,4 +96,4 @@ def ensure_keys(ssh_dir: Path, client_key: Path) -> None:
                 capture_output=True,
             )
     write_private(ssh_dir / "authorized_keys", client_key.with_suffix(".pub").read_text())
-    write_private(ssh_dir / "sshd_config", SSHD_CONFIG)
+    write_private(ssh_dir / "sshd_config", sshd_config(login))

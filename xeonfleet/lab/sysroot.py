@@ -68,8 +68,9 @@ def write_host_identity(hw: HardwareProfile, dest: Path, hostname: str) -> None:
         out.lines(f"{paths.NET}/{nic.name}/address", nic.mac_prefix + "".join(f":{b:02x}" for b in host_part))
     if hw.bios is not None and hw.system is not None:
         entry_point, table = build_smbios(hw, hostname)
-        out.write("sys/firmware/dmi/tables/smbios_entry_point", entry_point)
-        out.write("sys/firmware/dmi/tables/DMI", table)
+        # root-only, as the kernel makes them (drivers/firmware/dmi_scan.c: 0400)
+        out.write("sys/firmware/dmi/tables/smbios_entry_point", entry_point, 0o400)
+        out.write("sys/firmware/dmi/tables/DMI", table, 0o400)
 
 
 

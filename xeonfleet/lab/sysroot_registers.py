@@ -12,12 +12,13 @@ from xeonfleet.parsers.cpuid import CPUID_DIR
 
 
 def write_msrs(out: TreeWriter, hw: HardwareProfile, online: list[LogicalCpu]) -> None:
-    """/dev/cpu/N/msr of every online CPU: each register's 8 little-endian bytes at its address."""
+    """/dev/cpu/N/msr of every online CPU: each register's 8 little-endian bytes at its address, root-only (0600)
+    as udev makes the msr driver's devices."""
     if not hw.msrs:
         return
     chunks = {int(address, 16): int(value, 16).to_bytes(8, "little") for address, value in hw.msrs.items()}
     for cpu in online:
-        out.at_offsets(paths.msr_device(cpu.id), chunks)
+        out.at_offsets(paths.msr_device(cpu.id), chunks, 0o600)
 
 
 def write_cpuid(out: TreeWriter, hw: HardwareProfile) -> None:
