@@ -15,15 +15,18 @@ from xeonfleet.knobs.status import FAIL, PASS, UNKNOWN
 from xeonfleet.knobs import Facts, fact
 from xeonfleet.parsers.dimm_slots import max_speed_mts
 from xeonfleet.parsers.microarch import max_dimm_mts
+from xeonfleet.parsers.sections import root_refusal
 
 Verdict = tuple[str, str, str]  # (status, evidence, expected), as xeonfleet.rules
 Channel = tuple[int, str]  # (socket, channel name)
 
 
 def no_dmi(facts: Facts) -> str | None:
-    """Why no memory check can run, or None."""
+    """Why no memory check can run, or None: the SMBIOS read refused to this login (and the grant that allows
+    it), else no SMBIOS at all."""
     if not fact(facts, "memory.dimms") and fact(facts, "bios.vendor") is None:
-        return "no SMBIOS on this host (VM or /sys/firmware/dmi not readable)"
+        return (root_refusal(facts.get("errors") or [], "SMBIOS")
+                or "no SMBIOS on this host (VM or /sys/firmware/dmi not readable)")
     return None
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xeonfleet.knobs.base import Facts, Knob, ProfileKey, ProfileValues, Setter, bool_key, fact, is_intel
+from xeonfleet.parsers.sections import root_refusal
 from xeonfleet.knobs import commands
 
 MISC_FEATURE_CONTROL = 0x1A4  # a set bit disables that prefetcher
@@ -99,7 +100,8 @@ def _unknown(facts: Facts) -> str | None:
         return (f"no MSR bit table for microarch {microarch or 'unknown'} "
                 f"(from {fact(facts, 'cpu.microarch_source') or 'cpuinfo'}): never written")
     if fact(facts, "power.msr") is None:
-        return "no readable /dev/cpu/N/msr: load the msr module (modprobe msr) and probe as root"
+        return (root_refusal(facts.get("errors") or [], "MSRs")
+                or "no readable /dev/cpu/N/msr: load the msr module (modprobe msr) and probe as root")
     return None
 
 

@@ -23,6 +23,16 @@ def needs_root_reason(what: str, path: str) -> str:
     return f"needs root: {what} /{path} (grant it with `{GRANT_COMMAND}`, or probe as root)"
 
 
+def root_refusal(errors: list[str], what: str) -> str | None:
+    """The `needs root: WHAT ...` line of a facts `errors` list without what the parser added after it (a rule's
+    UNKNOWN evidence: the read refused and the grant that allows it); None when that read was not refused."""
+    start = f"needs root: {what} "
+    for line in errors:
+        if line.startswith(start):
+            return line.rpartition("): ")[0] + ")" if "): " in line else line
+    return None
+
+
 def to_int(text: str | None) -> int | None:
     """A sysfs value as an integer; None when missing or not an integer."""
     try:
