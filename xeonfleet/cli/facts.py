@@ -46,6 +46,10 @@ def emit_and_exit(text: str, output: Path | None, fmt: str, unreachable: dict[st
 def gather_facts(inventory: str | None, sysroot: str | None, timeout: int) -> tuple[dict, dict]:
     """(facts by host, unreachable by host) from an inventory or one sysroot: what facts and recommend read.
     Wrong input is one error line and exit 2."""
+    if inventory is not None:
+        from xeonfleet.connect.gevent_patch import patch_for_pyinfra
+
+        patch_for_pyinfra()
     from xeonfleet.connect.gather import GatherError, gather_inventory, gather_sysroot
 
     if (inventory is None) == (sysroot is None):
@@ -132,6 +136,9 @@ def facts_command(inventory: str | None, sysroot: str | None, fmt: str | None, o
 @click.option("--timeout", default=10, show_default=True, help="SSH connect timeout, seconds.")
 def snapshot_command(host: str, output: str, inventory: str | None, timeout: int) -> None:
     """Capture the files the facts probe reads from HOST into a sysroot tarball."""
+    from xeonfleet.connect.gevent_patch import patch_for_pyinfra
+
+    patch_for_pyinfra()
     from xeonfleet.facts.probe import ProbeLines
     from xeonfleet.connect.gather import GatherError, gather_fact
     from xeonfleet.connect.snapshot import snapshot_from_lines

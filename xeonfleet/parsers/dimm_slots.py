@@ -184,7 +184,8 @@ def _rule(spec: Any) -> SlotRule:
 @lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
     text = resources.files("xeonfleet.parsers").joinpath(TABLE).read_text()
-    data = yaml.safe_load(text)
+    # libyaml's safe loader when PyYAML has it: the same data, ~10x faster (70 ms of every facts run otherwise).
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise SlotTableError(f"xeonfleet/parsers/{TABLE}: needs a `rules:` list")
     return data
