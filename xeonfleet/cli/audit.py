@@ -52,6 +52,10 @@ def audit(inventory: str | None, profile_name: str | None, fmt: str | None, outp
           failures_only: bool, since: str | None, sysroot: str | None, node_name: str | None, from_store: bool,
           max_age: float, db: str | None, timeout: int) -> None:
     """Audit INVENTORY's nodes against their profiles; store the run; render it."""
+    if inventory is not None:  # before the imports below bring in pyinfra
+        from xeonfleet.connect.gevent_patch import patch_for_pyinfra
+
+        patch_for_pyinfra()
     from xeonfleet.audit.run import audit_inventory, audit_sysroot, plan_inventory, plan_sysroot, record
     from xeonfleet.audit.stored import NothingStored, latest_report
     from xeonfleet.connect.gather import GatherError, load_inventory
