@@ -1,11 +1,21 @@
 """The node-side audit agent: each node audits itself on a timer, for fleets past one controller.
 
 A controller audits a few thousand nodes over SSH; beyond that, or where Prometheus already watches
-the fleet, every node runs `xeonfleet audit --sysroot /` itself, hourly, and publishes the findings
+the fleet, every node runs `xeonfleet audit --local` itself, hourly, and publishes the findings
 two ways: a textfile for node_exporter's textfile collector (the `--format prom` output), and rows in
 the results store named by its `XEONFLEET_DB` (a shared PostgreSQL store when host data
 `xeonfleet_agent_db` gives one, else a SQLite file on the node), which `xeonfleet audit --from-store`
 reports without SSH.
+
+The agent is a system user of its own (`xeonfleet-agent`: no password, no login shell, no home but its state
+directory), never root. `--local` probes the live host (not `--sysroot /`, a tree the probe reads as is), so its
+root-only reads (SMBIOS, MSRs, CPUID) go through `sudo -n` as the drop-in /etc/sudoers.d/xeonfleet-agent grants:
+`xeonfleet sudoers --role audit` for that user alone, put in place only once visudo accepted it. The venv and
+wheelhouse are root's and only readable to it; what it writes is its own: the state directory (its SQLite store,
+0600, and the textfile, which node_exporter's directory links to: the agent needs no write access there) and the
+cron entry's log. The store URL, which may carry a password, is in one place only: the env file, 0600 and the
+agent's, read by systemd (EnvironmentFile=) or sourced by the cron entry; never in an argument, a unit or the
+cron line.
 
 Nodes never reach a package index: the controller builds xeonfleet's wheel and downloads its
 dependencies once (`build_wheelhouse`), uploads that wheelhouse, and the node installs it with
@@ -14,7 +24,7 @@ elsewhere (host data `xeonfleet_agent_wheelhouse`).
 
 The systemd service and timer are always written (they define the command); a node booted with
 systemd enables the timer, one without it (a container, a lab host) gets a cron.d entry running the
-same command.
+same command as the same user.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import email.parser
 import hashlib
 import io
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -31,33 +42,44 @@ import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyinfra import host
-from pyinfra.api import FactBase, deploy, operation
-from pyinfra.operations import files, systemd
+from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
+from pyinfra.facts.files import Sha256File
+from pyinfra.operations import files, server, systemd
 
+from xeonfleet import __version__
 from xeonfleet.frameworks.wheelhouse import (LINUX_X86_64_PLATFORMS, MANIFEST, cache_root, download_command,
                                              is_complete, manifest_for)
 from xeonfleet.connect.file_transfer import use_working_file_transfer
 from xeonfleet.connect.hostcommand import HostCommand, fail_host
+from xeonfleet.connect.privilege import dropin
 from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError, load_profile, profile_path
 from xeonfleet.resources import packaged
 from xeonfleet.store import POSTGRES_SCHEMES
 from xeonfleet.render import render
 from xeonfleet.knobs.commands import sh
 
-AGENT_DIR = "/opt/xeonfleet/agent"  # the venv; the wheelhouse below it
+AGENT_USER = "xeonfleet-agent"  # its own group too; a system account (useradd -r), locked, no login shell
+NOLOGIN = "/usr/sbin/nologin"  # the same path on Debian, Ubuntu, RHEL and SUSE
+AGENT_DIR = "/opt/xeonfleet/agent"  # the venv, root's; the wheelhouse below it
 WHEELHOUSE = f"{AGENT_DIR}/wheelhouse"
 STAMP = f"{AGENT_DIR}/installed-wheel.sha256"  # which wheel the venv holds, so a rebuilt one is reinstalled
-ENV_FILE = "/etc/xeonfleet/audit-agent.env"  # 0600: a PostgreSQL URL may carry a password
-LOCAL_DB = "/var/lib/xeonfleet-agent/results.db"  # the node's own history when no shared store is given
+ETC_DIR = "/etc/xeonfleet"  # root's (0755), never the agent's
+ENV_FILE = f"{ETC_DIR}/audit-agent.env"  # 0600, the agent's: a PostgreSQL URL may carry a password
+# The agent's home and all it writes but its log: 0755, node_exporter (another user) reads the textfile in it.
+STATE_DIR = f"/var/lib/{AGENT_USER}"
+LOCAL_DB = f"{STATE_DIR}/results.db"  # the node's own history when no shared store is given (the store: 0600)
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"  # Debian's --collector.textfile.directory
 TEXTFILE = "xeonfleet.prom"
+AGENT_TEXTFILE = f"{STATE_DIR}/{TEXTFILE}"  # written by the agent; TEXTFILE_DIR/TEXTFILE is a root-owned link to it
 UNIT = "xeonfleet-audit-agent"
 SYSTEMD_DIR = "/etc/systemd/system"
 CRON_FILE = f"/etc/cron.d/{UNIT}"
-LOG_FILE = f"/var/log/{UNIT}.log"
+LOG_DIR = f"/var/log/{AGENT_USER}"  # 0750, the agent's: the cron entry appends its output (systemd: the journal)
+LOG_FILE = f"{LOG_DIR}/audit.log"
+SUDOERS_FILE = f"/etc/sudoers.d/{AGENT_USER}"
 EXTRAS = "postgres"  # psycopg, so any node can write to a shared PostgreSQL store
 # Host data the deploy reads (besides xeonfleet_profile).
 DB_KEY, TEXTFILE_KEY, WHEELHOUSE_KEY = "xeonfleet_agent_db", "xeonfleet_agent_textfile_dir", "xeonfleet_agent_wheelhouse"
@@ -68,17 +90,29 @@ class AgentError(ValueError):
 
 
 class AgentNode(FactBase):
-    """The node's python3 (X.Y, when it can make a venv), whether systemd runs, the installed wheel."""
+    """The node's python3 (X.Y, when it can make a venv), whether systemd runs, the installed wheel, whether visudo
+    is there (sudo with it) and whether the agent's textfile exists."""
 
     def command(self) -> str:
         return (f"python3 -c 'import ensurepip, sys; print(\"python %d.%d\" % sys.version_info[:2])' 2>/dev/null; "
                 f"[ -d /run/systemd/system ] && echo systemd; "
-                f"[ -f {STAMP} ] && echo \"installed $(cat {STAMP})\"; true")
+                f"[ -f {STAMP} ] && echo \"installed $(cat {STAMP})\"; "
+                f"command -v visudo >/dev/null 2>&1 && echo visudo; "
+                f"[ -e {AGENT_TEXTFILE} ] && echo textfile; true")
 
     def process(self, output: list[str]) -> dict[str, Any]:
         words = dict(line.partition(" ")[::2] for line in output)
         return {"python": words.get("python") or None, "systemd": "systemd" in words,
-                "installed": words.get("installed") or None}
+                "installed": words.get("installed") or None, "visudo": "visudo" in words,
+                "textfile": "textfile" in words}
+
+
+class AgentFile(NamedTuple):
+    """One file the deploy writes: its content, mode and owner (root's unless it is the agent's own)."""
+
+    content: str
+    mode: str
+    user: str = "root"
 
 
 @dataclass(frozen=True)
@@ -92,22 +126,48 @@ class AgentSettings:
 
     def command(self) -> str:
         """The one audit command line, shared by the service's ExecStart and the cron entry."""
-        return sh(f"{AGENT_DIR}/bin/xeonfleet", "audit", "--sysroot", "/", "--node-name", self.node,
-                  "--profile", self.profile, "--format", "prom", "-o", f"{self.textfile_dir}/{TEXTFILE}")
+        return sh(f"{AGENT_DIR}/bin/xeonfleet", "audit", "--local", "--node-name", self.node,
+                  "--profile", self.profile, "--format", "prom", "-o", AGENT_TEXTFILE)
 
-    def files(self) -> dict[str, tuple[str, str]]:
-        """{path on the node: (content, mode)} of the env file, the units and the cron fallback."""
+    def files(self) -> dict[str, AgentFile]:
+        """{path on the node: AgentFile} of the env file, the units and the cron fallback."""
         values = {"node": self.node, "profile": self.profile, "command": self.command(), "env_file": ENV_FILE,
-                  "db": self.db, "unit": UNIT, "log_file": LOG_FILE,
+                  "db": self.db, "unit": UNIT, "log_file": LOG_FILE, "user": AGENT_USER,
                   "shared": self.db.startswith(POSTGRES_SCHEMES),
                   # Spread thousands of cron nodes over the hour, stable per node.
                   "minute": int(hashlib.sha256(self.node.encode()).hexdigest(), 16) % 60}
         return {
-            ENV_FILE: (render("xeonfleet-audit-agent.env.j2", **values), "0600"),
-            f"{SYSTEMD_DIR}/{UNIT}.service": (render(f"{UNIT}.service.j2", **values), "0644"),
-            f"{SYSTEMD_DIR}/{UNIT}.timer": (render(f"{UNIT}.timer.j2", **values), "0644"),
-            CRON_FILE: (render(f"{UNIT}.cron.j2", **values), "0644"),
+            ENV_FILE: AgentFile(render("xeonfleet-audit-agent.env.j2", **values), "0600", AGENT_USER),
+            f"{SYSTEMD_DIR}/{UNIT}.service": AgentFile(render(f"{UNIT}.service.j2", **values), "0644"),
+            f"{SYSTEMD_DIR}/{UNIT}.timer": AgentFile(render(f"{UNIT}.timer.j2", **values), "0644"),
+            CRON_FILE: AgentFile(render(f"{UNIT}.cron.j2", **values), "0644"),
         }
+
+
+def sudoers_dropin() -> str:
+    """The agent's drop-in: exactly the probe's root-only reads, for the agent's user alone."""
+    return dropin("audit", AGENT_USER, __version__)
+
+
+def checked_install(dest: str) -> str:
+    """Shell putting the sudoers file staged at `dest`.xeonfleet-new (a name with a dot, which sudo's includedir
+    skips) at `dest` only if visudo accepts it: alone (`visudo -c -f`), then the whole configuration with it in place
+    (`visudo -c`: an alias another drop-in defines too passes alone, and older sudo stops on it), else `dest` gets
+    its previous content back (or goes). Moved by a rename, so sudo never reads half a file. Exits 1 on refusal.
+
+    The same staging as xeonfleet/tune/sudoers.py sudoers_dropin, which audit cannot import (tune imports audit),
+    plus the whole-configuration check."""
+    staged, old = (shlex.quote(f"{dest}{suffix}") for suffix in (".xeonfleet-new", ".xeonfleet-old"))
+    dest = shlex.quote(dest)
+    return (f"refused() {{ rm -f {staged} {old}; echo \"error: visudo refused the audit agent's sudoers drop-in "
+            f"($1): {dest} is as it was\" >&2; exit 1; }}; "
+            f"visudo -c -q -f {staged} || refused 'the file alone'; "
+            f"chown root:root {staged} && chmod 0440 {staged} || refused 'it could not be made root-only'; "
+            f"if [ -f {dest} ]; then cp -p {dest} {old}; fi; "
+            f"mv -f {staged} {dest} || refused 'it could not be renamed'; "
+            f"if ! visudo -c >/dev/null; then "
+            f"if [ -f {old} ]; then mv -f {old} {dest}; else rm -f {dest}; fi; refused 'with the other sudoers files'; fi; "
+            f"rm -f {old}")
 
 
 def settings_from_host_data(node: str, data: Any) -> AgentSettings:
@@ -208,34 +268,87 @@ def agent_venv(wheel_name: str, wheel_sha256: str, installed: str | None):
     pip = [f"{AGENT_DIR}/bin/pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
            "--find-links", WHEELHOUSE]
     wheel = f"{WHEELHOUSE}/{wheel_name}"
-    # The second install replaces the package when a rebuilt wheel keeps its version number.
-    yield HostCommand(f"{{ [ -x {AGENT_DIR}/bin/pip ] || python3 -m venv {AGENT_DIR}; }} "
+    # The second install replaces the package when a rebuilt wheel keeps its version number. umask 022: root's venv,
+    # readable (never writable) by the agent, whatever umask the login has.
+    yield HostCommand(f"umask 022 && {{ [ -x {AGENT_DIR}/bin/pip ] || python3 -m venv {AGENT_DIR}; }} "
                       f"&& {sh(*pip, f'{wheel}[{EXTRAS}]')} && {sh(*pip, '--no-deps', '--force-reinstall', wheel)} "
                       f"&& printf %s {wheel_sha256} > {STAMP}")
 
 
+@operation()
+def agent_sudoers(content: str):
+    """Put the agent's sudoers drop-in in place once visudo accepted it (checked_install): a file sudo cannot
+    parse in /etc/sudoers.d stops sudo for every user of the node.
+
+    + content: the drop-in (sudoers_dropin())
+
+    **Example:**
+
+    .. code:: python
+
+        agent_sudoers(name="Agent sudoers", content=sudoers_dropin())
+    """
+    if host.get_fact(Sha256File, path=SUDOERS_FILE) == hashlib.sha256(content.encode()).hexdigest():
+        host.noop(f"{SUDOERS_FILE} is up to date")
+        return
+    yield FileUploadCommand(io.StringIO(content), f"{SUDOERS_FILE}.xeonfleet-new")
+    yield HostCommand(checked_install(SUDOERS_FILE))
+
+
+@operation()
+def agent_textfile(exists: bool):
+    """Create the agent's textfile, empty, before its first run, so node_exporter's link to it is never dangling
+    (a scrape error until the first run). Created as the agent (runuser): root never writes in the agent's
+    directory, where a link planted there could redirect it.
+
+    + exists: whether AgentNode found it
+
+    **Example:**
+
+    .. code:: python
+
+        agent_textfile(name="Agent textfile", exists=False)
+    """
+    if exists:
+        host.noop(f"{AGENT_TEXTFILE} exists")
+        return
+    yield HostCommand(sh("runuser", "-u", AGENT_USER, "--", "sh", "-c", f"umask 022 && : >> {AGENT_TEXTFILE}"))
+
+
 @deploy("Install the xeonfleet audit agent")
 def audit_agent(settings: AgentSettings, wheelhouse: Path, node: dict[str, Any]) -> None:
-    """Install the agent on one node: wheelhouse, venv, env file, units, and the timer or the cron entry.
+    """Install the agent on one node: its user, wheelhouse, venv, sudoers drop-in, env file, units, the textfile
+    link, and the timer or the cron entry.
 
     + settings: settings_from_host_data(...) for this host
     + wheelhouse: a controller directory holding xeonfleet's wheel and its dependencies (build_wheelhouse)
     + node: the AgentNode fact of this host
     """
     wheel = xeonfleet_wheel(wheelhouse)
+    server.group(name=f"Group {AGENT_USER}", group=AGENT_USER, system=True)
+    server.user(name=f"User {AGENT_USER}", user=AGENT_USER, group=AGENT_USER, system=True, shell=NOLOGIN,
+                home=STATE_DIR, ensure_home=False, create_home=False)
+    files.directory(name=f"The agent's directory {STATE_DIR}", path=STATE_DIR, user=AGENT_USER, group=AGENT_USER,
+                    mode="755")
+    files.directory(name=f"The agent's log directory {LOG_DIR}", path=LOG_DIR, user=AGENT_USER, group=AGENT_USER,
+                    mode="750")
+    files.directory(name=f"Configuration directory {ETC_DIR}", path=ETC_DIR, user="root", group="root", mode="755")
     # delete=True: the node holds exactly this wheelhouse, so --no-index sees only what the controller built.
     files.sync(name="Upload the agent wheelhouse", src=str(wheelhouse), dest=WHEELHOUSE, delete=True)
     agent_venv(name=f"Install {wheel.name} into {AGENT_DIR}", wheel_name=wheel.name, wheel_sha256=sha256(wheel),
                installed=node["installed"])
+    agent_sudoers(name=f"Sudoers drop-in {SUDOERS_FILE} (checked by visudo)", content=sudoers_dropin())
+    agent_textfile(name=f"The agent's textfile {AGENT_TEXTFILE}", exists=node["textfile"])
     files.directory(name=f"Textfile directory {settings.textfile_dir}", path=settings.textfile_dir)
-    if not settings.db.startswith(POSTGRES_SCHEMES):
-        files.directory(name="The node's own results store directory", path=str(Path(settings.db).parent))
+    # force: a file left there (an agent that wrote it in place) is replaced by the link.
+    files.link(name=f"Textfile link {settings.textfile_dir}/{TEXTFILE}", path=f"{settings.textfile_dir}/{TEXTFILE}",
+               target=AGENT_TEXTFILE, force=True, force_backup=False)
     units_changed = False
-    for path, (content, mode) in settings.files().items():
+    for path, file in settings.files().items():
         if path == CRON_FILE and node["systemd"]:
             continue
-        put = files.put(name=f"Agent file {path}", src=io.StringIO(content), dest=path, mode=mode,
-                        create_remote_dir=True)
+        put = files.put(name=f"Agent file {path}", src=io.StringIO(file.content), dest=path, mode=file.mode,
+                        user=file.user, group=file.user, create_remote_dir=True)
         units_changed = units_changed or (path.startswith(SYSTEMD_DIR) and put.will_change)
     if node["systemd"]:
         systemd.service(name=f"Enable {UNIT}.timer", service=f"{UNIT}.timer", running=True, enabled=True,
@@ -265,6 +378,9 @@ def install_agent() -> None:
         node = host.get_fact(AgentNode)
         if node["python"] is None:
             raise AgentError("no python3 that can make a venv on this node: install python3 and python3-venv")
+        if not node["visudo"]:
+            raise AgentError("no sudo on this node (visudo not found): install sudo; the agent reads the root-only "
+                             "files through it, and its drop-in is checked with visudo")
         given = host.data.get(WHEELHOUSE_KEY)
         if given and not Path(given).is_dir():
             raise AgentError(f"host data {WHEELHOUSE_KEY}: {given!r} is not a directory on this controller")

@@ -14,10 +14,14 @@ import sys
 from datetime import timedelta
 from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from xeonfleet.cli.output import emit, output_options, resolve_format
+
+if TYPE_CHECKING:
+    from xeonfleet.audit.report import AuditReport
 
 EXIT_PROBLEM = 2
 # format -> module in xeonfleet/audit/formats with `render(report)`; imported on use so other
@@ -31,6 +35,25 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_PROBLEM)
 
 
+def _audit_this_machine(profile_name: str | None, node_name: str | None) -> AuditReport:
+    """This machine as a one-node fleet named `node_name` (default: its hostname), probed live: ROOT "" rather than
+    --sysroot's "/", which the probe reads as a copied tree, so as any user but root it sends its root-only reads
+    through `sudo -n` (the audit agent's drop-in) instead of reporting them as needing root."""
+    import socket
+    import time
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from xeonfleet.audit.run import build_report, plan_sysroot
+    from xeonfleet.facts.probe import run_probe_local
+    from xeonfleet.parsers.node import node_facts_from_lines
+
+    plan = replace(plan_sysroot("/", profile_name, node_name or socket.gethostname()), inventory="local", sysroot=None)
+    (host,) = plan.profiles
+    started, started_at = time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return build_report(plan, {host: node_facts_from_lines(run_probe_local(""))}, {}, started, started_at)
+
+
 @click.command("audit")
 @click.argument("inventory", required=False)
 @click.option("--profile", "profile_name", help="Judge every host by this profile (default: host data "
@@ -39,8 +62,11 @@ def _fail(message: str) -> None:
 @click.option("--failures-only", is_flag=True, help="Table: list only failing and unknown rules per node.")
 @click.option("--since", type=click.Choice(["last"]), help="Also show what changed since each node's last audit.")
 @click.option("--sysroot", type=click.Path(file_okay=False), help="Audit an offline tree (DIR/proc, DIR/sys).")
-@click.option("--node-name", help="With --sysroot: the node's name in the report and the store (default: DIR). "
-              "The audit agent passes the node's inventory name.")
+@click.option("--local", is_flag=True, help="Audit this machine, live, without SSH (what the audit agent runs): the "
+              "probe runs as you and reads root-only files through `sudo -n` as `xeonfleet sudoers --role audit` "
+              "grants; --sysroot / reads / as an offline tree, never through sudo.")
+@click.option("--node-name", help="With --sysroot or --local: the node's name in the report and the store (default: "
+              "DIR, or the hostname). The audit agent passes the node's inventory name.")
 @click.option("--from-store", is_flag=True, help="Report each node's newest stored audit instead of contacting "
               "nodes (all stored nodes, or INVENTORY's); stores nothing.")
 @click.option("--max-age", type=click.FloatRange(min=0, min_open=True), default=24, show_default=True,
@@ -49,8 +75,8 @@ def _fail(message: str) -> None:
               "$XDG_DATA_HOME/xeonfleet/results.db).")
 @click.option("--timeout", default=10, show_default=True, help="SSH connect timeout per host, seconds.")
 def audit(inventory: str | None, profile_name: str | None, fmt: str | None, output: Path | None,
-          failures_only: bool, since: str | None, sysroot: str | None, node_name: str | None, from_store: bool,
-          max_age: float, db: str | None, timeout: int) -> None:
+          failures_only: bool, since: str | None, sysroot: str | None, local: bool, node_name: str | None,
+          from_store: bool, max_age: float, db: str | None, timeout: int) -> None:
     """Audit INVENTORY's nodes against their profiles; store the run; render it."""
     if inventory is not None:  # before the imports below bring in pyinfra
         from xeonfleet.connect.gevent_patch import patch_for_pyinfra
@@ -62,12 +88,12 @@ def audit(inventory: str | None, profile_name: str | None, fmt: str | None, outp
     from xeonfleet.profiles import ProfileError
     from xeonfleet.store import StoreError, open_store
 
-    if from_store and (sysroot is not None or since or profile_name):
-        _fail("--from-store reports the stored audits as they are: drop --sysroot, --since and --profile")
-    if not from_store and (inventory is None) == (sysroot is None):
-        _fail("give either an INVENTORY (e.g. inventories/lab.py) or --sysroot DIR, not both or neither")
-    if node_name is not None and sysroot is None:
-        _fail("--node-name names the node of a --sysroot audit; an inventory names its own hosts")
+    if from_store and (sysroot is not None or local or since or profile_name):
+        _fail("--from-store reports the stored audits as they are: drop --sysroot, --local, --since and --profile")
+    if not from_store and [inventory is not None, sysroot is not None, local].count(True) != 1:
+        _fail("give either an INVENTORY (e.g. inventories/lab.py), --sysroot DIR or --local: exactly one")
+    if node_name is not None and sysroot is None and not local:
+        _fail("--node-name names the node of a --sysroot audit or a --local one; an inventory names its own hosts")
     logging.getLogger("pyinfra").setLevel(logging.CRITICAL)  # we report each host's failure in one line
     store_problem = None
     try:
@@ -77,6 +103,8 @@ def audit(inventory: str | None, profile_name: str | None, fmt: str | None, outp
                 report = latest_report(store, hosts, timedelta(hours=max_age))
         elif sysroot is not None:
             report = audit_sysroot(plan_sysroot(sysroot, profile_name, node_name))
+        elif local:
+            report = _audit_this_machine(profile_name, node_name)
         else:
             report = audit_inventory(plan_inventory(inventory, profile_name), connect_timeout=timeout)
     except (GatherError, ProfileError, NothingStored, StoreError) as exc:
