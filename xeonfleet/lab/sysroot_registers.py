@@ -43,8 +43,9 @@ def _limits(dies: UncoreDies) -> tuple[tuple[int, int], tuple[int, int]]:
 def _write_tpmi_die(out: TreeWriter, name: str, package: int, domain: int, die: UncoreDies) -> None:
     """One uncoreNN directory: limits, the die's ids (one fabric cluster per domain), agents, ELC."""
     _write_uncore_limits(out, name, *_limits(die))
+    # root-only (uncore-frequency-common.c init_attribute_root_ro: mode 0400)
     for leaf, value in (("package_id", package), ("domain_id", domain), ("fabric_cluster_id", 0)):
-        out.lines(paths.uncore_die(name, leaf), value)
+        out.lines(paths.uncore_die(name, leaf), value, mode=0o400)
     if die.agent_types:  # the kernel ends every agent with a space (show_agent_types)
         out.lines(paths.uncore_die(name, "agent_types"), "".join(f"{a} " for a in die.agent_types.split()))
     if die.elc:

@@ -46,6 +46,6 @@ class TreeWriter:
         finally:
             os.close(fd)
 
-    def lines(self, rel: str, *values: object) -> None:
+    def lines(self, rel: str, *values: object, mode: int = 0o644) -> None:
         """One value per line: most sysfs attributes are a single line with a newline."""
-        self.write(rel, "".join(f"{v}\n" for v in values))
+        self.write(rel, "".join(f"{v}\n" for v in values), mode)
