@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from xeonfleet.audit.rules import evaluate_node
 from xeonfleet.bench.remote import REMOTE_DIR
 from xeonfleet.cli.main import main
 from xeonfleet.connect import privilege
+from xeonfleet.connect.snapshot import snapshot_from_lines
 from xeonfleet.facts.probe import ALL_PARTS, probe_command, run_probe_local
 from xeonfleet.knobs import msr
 from xeonfleet.knobs.status import UNKNOWN
@@ -200,6 +202,21 @@ def test_facts_read_without_root_are_null_with_the_reason_and_their_rules_unknow
     assert {judged[rule].status for rule in msr_rules + memory_rules} - {UNKNOWN}  # root can judge them
     for rule in msr_rules + memory_rules:
         assert unjudged[rule].status == UNKNOWN, (rule, unjudged[rule].status, unjudged[rule].evidence)
+
+
+@can_switch_user
+def test_a_snapshot_keeps_the_reads_its_login_was_refused(root_only_tree: Path, tmp_path: Path) -> None:
+    """Offline, the snapshot of a probe without grants says "needs root" as the live facts did, not "no SMBIOS"."""
+    live = node_facts_from_lines(_as_nobody(str(root_only_tree)))
+    tarball = tmp_path / "snap.tar.gz"
+    snapshot_from_lines(_as_nobody(str(root_only_tree)), tarball)
+    with tarfile.open(tarball) as tar:
+        tar.extractall(tmp_path / "snap", filter="data")
+    offline = node_facts_from_lines(run_probe_local(tmp_path / "snap"))
+    refused = sorted(e for e in live["errors"] if e.startswith("needs root:"))
+    assert refused and sorted(e for e in offline["errors"] if e.startswith("needs root:")) == refused
+    memory = {f.rule: f for f in evaluate_node("h", offline, BASE)}["memory.channels"]
+    assert memory.status == UNKNOWN and "xeonfleet sudoers --role audit" in memory.evidence
 
 
 @can_switch_user

@@ -14,6 +14,10 @@ from pathlib import Path
 
 from xeonfleet.parsers.sections import ProbeOutput, parse_probe_output
 
+# The root-only files the probe was refused, one a line: probe.sh reports them again from an offline tree, so
+# the snapshot's facts say "needs root" as the live host's did, not "no SMBIOS on this host".
+NEEDS_ROOT_LIST = ".xeonfleet-needs-root"
+
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int, now: float) -> None:
     info = tarfile.TarInfo(name)
@@ -43,6 +47,8 @@ def write_snapshot(probe: ProbeOutput, out: Path) -> int:
         for tool_path in sorted(probe.tools.values()):
             # An empty executable placeholder: the probe only tests that the tool exists.
             _add(tar, tool_path.lstrip("/"), b"", 0o755, now)
+        if probe.needs_root:
+            _add(tar, NEEDS_ROOT_LIST, "".join(f"{path}\n" for path in sorted(probe.needs_root)).encode(), 0o644, now)
     return count
 
 

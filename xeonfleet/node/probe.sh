@@ -37,6 +37,7 @@ FULL_CPUINFO="${FULL_CPUINFO:-}"
 # (no sudo, no grant, a password needed or wrong): the file is named "@@@ unreadable FILE needs-root" after the
 # text lines.
 OD=/usr/bin/od
+NEEDS_ROOT_LIST=.xeonfleet-needs-root
 VIA=
 LATER=
 ASK_SUDO=
@@ -237,6 +238,10 @@ if has tools; then
             if [ -x "$d/$t" ]; then echo "@@@ tool $t /$d/$t"; break; fi
         done
     done
+fi
+# A snapshot taken by a login without the grants keeps the root-only reads it was refused (connect/snapshot.py).
+if [ -n "$ROOT" ] && [ -r "$NEEDS_ROOT_LIST" ]; then
+    while IFS= read -r f; do echo "@@@ unreadable $f needs-root"; done <"$NEEDS_ROOT_LIST"
 fi
 echo "@@@ end"
 }
