@@ -60,16 +60,19 @@ def lab() -> None:
 @click.option("--login", default=None,
               help="Log in as this user (made on every host, no sudo rights) and make sshd refuse root "
                    "(default: root).")
+@click.option("--sudoers", "roles", multiple=True,
+              help="With --login: install this role's `xeonfleet sudoers` drop-in for that user on every host "
+                   "(audit, bench, tune), repeatable.")
 @_lab_dir_option
 def up(
     count: int, hardware: tuple[str, ...], port_base: int | None, prefix: str | None, login: str | None,
-    lab_dir: Path | None,
+    roles: tuple[str, ...], lab_dir: Path | None,
 ) -> None:
     """Boot the lab to COUNT hosts (running hosts are kept) and print where they listen."""
     start = time.monotonic()
     fleet = Lab(lab_dir)
     try:
-        statuses = fleet.up(count, list(hardware) or None, port_base, prefix, login=login)
+        statuses = fleet.up(count, list(hardware) or None, port_base, prefix, login=login, sudoers=list(roles) or None)
     except LabError as exc:
         _fail(exc)
     _print_table(statuses)

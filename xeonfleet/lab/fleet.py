@@ -49,6 +49,7 @@ from xeonfleet.lab.trees import (
     shared_tree_dir,
     unmount_trees_fs,
 )
+from xeonfleet.connect.privilege import ROLES
 from xeonfleet.private_files import make_private_dirs
 from xeonfleet.resources import user_data_dir
 
@@ -134,21 +135,25 @@ class Lab:
         prefix: str | None = None,
         timeout: float = BOOT_TIMEOUT_S,
         login: str | None = None,
+        sudoers: list[str] | None = None,
     ) -> list[HostStatus]:
         """Make the lab have exactly `hosts` running hosts; keep matching ones, boot the rest.
 
         Without `hardware`/`port_base`/`prefix`/`login`, a running lab keeps its own settings, a new lab
         uses the defaults. A host that fails to boot is reported in its status; the others boot.
         `login`: the user SSH logs in as; a named user (no sudo rights: grant them with `exec`) makes every
-        host's sshd refuse root, as a CIS-hardened server does.
+        host's sshd refuse root, as a CIS-hardened server does. `sudoers`: roles whose `xeonfleet sudoers` drop-in
+        every host gets for that user at boot (audit, bench, tune).
         """
         self._require_runnable()
         state = read_state(self.state_file)
+        login = self._check_login(login, state)
         settings = {
             "hardware": [_absolute_if_path(name) for name in hardware or state.get("hardware") or DEFAULT_HARDWARE],
             "port_base": port_base or state.get("port_base") or DEFAULT_PORT_BASE,
             "prefix": prefix or state.get("prefix") or DEFAULT_PREFIX,
-            "login": self._check_login(login, state),
+            "login": login,
+            "sudoers": self._check_sudoers(sudoers, state, login),
         }
         profiles = self._check_hardware(settings["hardware"])
         wanted = plan_hosts(hosts, settings["hardware"], settings["port_base"], settings["prefix"])
@@ -166,7 +171,7 @@ class Lab:
         self._check_fit(to_boot, profiles)
 
         make_private_dirs(self.lab_dir)  # 0700 where made: its keys log in as root on every host
-        ensure_keys(self.ssh_dir, self.client_key, settings["login"])
+        ensure_keys(self.ssh_dir, self.client_key, settings["login"], tuple(settings["sudoers"]))
         for host in new:
             self._discard(host)  # leftovers of a host of that name that failed half-way
         self._prepare(to_boot, profiles)
@@ -285,6 +290,18 @@ class Lab:
         if state.get("hosts") and login != current:
             raise LabError(f"this lab logs in as {current}: run `xeonfleet lab down` first to make it log in as {login}")
         return login
+
+    @staticmethod
+    def _check_sudoers(roles: list[str] | None, state: dict, login: str) -> list[str]:
+        """The drop-in roles: the given ones, else the running lab's; a change reaches hosts as they boot."""
+        if roles is None:
+            return list(state.get("sudoers") or [])
+        unknown = [role for role in roles if role not in ROLES]
+        if unknown:
+            raise LabError(f"--sudoers {', '.join(unknown)}: not a role; choose from {', '.join(ROLES)}")
+        if roles and login == ROOT:
+            raise LabError("--sudoers needs --login USER: root needs no grant")
+        return list(roles)
 
     @staticmethod
     def _check_hardware(names: list[str]) -> dict[str, HardwareProfile]:

@@ -75,6 +75,10 @@ if [ "$login" != root ]; then
     chown "$ids" "$home/.ssh" "$home/.ssh/authorized_keys"
     chmod 700 "$home/.ssh"
     chmod 600 "$home/.ssh/authorized_keys"
+    # The lab's --sudoers drop-ins for that user (the lab's ssh/sudoers/), as an admin would install them.
+    for f in "$ssh_dir"/sudoers/xeonfleet-*; do
+        [ -e "$f" ] && install -m 0440 -o root -g root "$f" "$root/etc/sudoers.d/"
+    done
 fi
 # A server's root has a plain shell. The build machine's ~/.bashrc (pyenv init: a rehash under a lock on
 # every SSH command) would make each lab command slow, and stall it 60 s behind a lock left by a killed one.

@@ -12,9 +12,12 @@ user, who may hold sudo grants).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
+from xeonfleet import __version__
+from xeonfleet.connect.privilege import dropin
 from xeonfleet.lab.errors import LabError
 from xeonfleet.lab.hosts import LabHost
 from xeonfleet.lab.ports import ADDRESS
@@ -84,9 +87,10 @@ def sshd_config(login: str) -> str:
     return SSHD_CONFIG.format(permit_root="no", authorized_keys=".ssh/authorized_keys")
 
 
-def ensure_keys(ssh_dir: Path, client_key: Path, login: str = ROOT) -> None:
+def ensure_keys(ssh_dir: Path, client_key: Path, login: str = ROOT, sudoers: tuple[str, ...] = ()) -> None:
     """One client key and one host key per lab, made once (ssh-keygen writes private keys 0600) in a 0700
-    directory; authorized_keys and sshd_config (for `login`) rewritten every time."""
+    directory; authorized_keys, sshd_config (for `login`) and the `xeonfleet sudoers` drop-ins of the roles
+    `sudoers` for that login (host_init.sh installs them) rewritten every time."""
     make_private_dirs(ssh_dir)
     for key in (client_key, ssh_dir / "ssh_host_ed25519_key"):
         if not key.exists():
@@ -97,3 +101,8 @@ def ensure_keys(ssh_dir: Path, client_key: Path, login: str = ROOT) -> None:
             )
     write_private(ssh_dir / "authorized_keys", client_key.with_suffix(".pub").read_text())
     write_private(ssh_dir / "sshd_config", sshd_config(login))
+    dropins = ssh_dir / "sudoers"
+    shutil.rmtree(dropins, ignore_errors=True)
+    make_private_dirs(dropins)
+    for role in sudoers:
+        write_private(dropins / f"xeonfleet-{role}", dropin(role, login, __version__))
