@@ -4,12 +4,24 @@ Groups choose the profile (host data `xeonfleet_profile`, see profiles/); `tf_bu
 deploys/tf_wheel.py builds. Host keys are checked strictly against your known_hosts: pre-seed it
 (e.g. `ssh-keyscan` from a trusted network, or your CMDB) before the first run.
 
-    pyinfra inventories/prod.py deploys/ai_node.py
-    xeonfleet audit inventories/prod.py
+Nodes refuse root over SSH: xeonfleet logs in as a named user (`ops` here) and escalates with sudo, only
+for what needs it. Install the drop-ins once, as the nodes' admin (README: "Running without root login"):
+
+    pyinfra inventories/prod.py deploys/sudoers.py --sudo --data xeonfleet_sudoers_user=ops \
+        --data xeonfleet_sudoers_roles='["audit","bench","tune"]'
+
+then:
+
+    xeonfleet audit inventories/prod.py                     # the probe escalates its own root-only reads
+    pyinfra inventories/prod.py deploys/ai_node.py --sudo   # the tune deploy runs as root through sudo
+    xeonfleet bench run inventories/prod.py                 # jobs run as ops
+
+A node whose sudo wants a password takes it as host data `_sudo_password` (from your secret store, never
+written here): pyinfra never prompts host by host, a host without one fails in one line.
 """
 
 _ssh = {
-    "ssh_user": "root",
+    "ssh_user": "ops",
     "ssh_strict_host_key_checking": "yes",
     "ssh_known_hosts_file": "~/.ssh/known_hosts",
 }
