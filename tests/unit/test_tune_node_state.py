@@ -82,3 +82,41 @@ def test_set_msr_bit_without_msr_devices_fails_in_one_line(tmp_path: Path, state
     monkeypatch.setattr(node_state, "MSR_DEVICES", str(tmp_path / "none/[0-9]*/msr"))
     assert node_state.main(["set-msr-bit", "0x1a4", "0", "1"]) == 1
     assert "modprobe msr" in capsys.readouterr().err
+
+
+def test_chained_records_are_saved_by_one_run(tmp_path: Path, state_file: Path) -> None:
+    """The deploy records a host's every prior value in one python3 start: sub-commands split at ';'."""
+    gov, conf = tmp_path / "scaling_governor", tmp_path / "absent.conf"
+    gov.write_text("powersave\n")
+    assert node_state.main(["save-values", "power.governor", str(gov), ";", "save-files", str(conf), ";",
+                            "save-packages", "numactl"]) == 0
+    state = node_state.load()
+    assert state["values"][str(gov)]["content"] == "powersave"
+    assert state["files"] == {str(conf): None} and state["packages"] == ["numactl"]
+
+
+def test_a_failed_sub_command_stops_the_rest_and_keeps_what_was_recorded(tmp_path: Path, state_file: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(node_state, "MSR_DEVICES", str(tmp_path / "none/[0-9]*/msr"))
+    gov = tmp_path / "scaling_governor"
+    gov.write_text("powersave\n")
+    assert node_state.main(["save-values", "power.governor", str(gov), ";", "set-msr-bit", "0x1a4", "0", "1", ";",
+                            "save-packages", "numactl"]) == 1
+    state = node_state.load()
+    assert str(gov) in state["values"] and state["packages"] == []
+
+
+def test_chained_msr_bits_write_no_undo_log(tmp_path: Path, state_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The boot script and the deploy's MSR run only set bits: no state.json appears for them."""
+    device = tmp_path / "dev" / "0" / "msr"
+    device.parent.mkdir(parents=True)
+    device.write_bytes(b"\0" * 0x1A4 + (0).to_bytes(8, "little"))
+    monkeypatch.setattr(node_state, "MSR_DEVICES", str(tmp_path / "dev/[0-9]*/msr"))
+    assert node_state.main(["set-msr-bit", "0x1a4", "0", "1", ";", "set-msr-bit", "0x1a4", "3", "1"]) == 0
+    assert node_state.read_msr(str(device), 0x1A4) == 0b1001
+    assert not state_file.exists()
+
+
+def test_restore_runs_alone(state_file: Path) -> None:
+    assert node_state.main(["restore", ";", "save-packages", "numactl"]) == 2
+    assert not state_file.exists()

@@ -4,7 +4,7 @@ A declaration says how to read the knob (its facts), what profile key and values
 compare (base.Knob.compare), the node command that sets it, what the undo log records first, and
 whether the boot script re-applies it. Everything else is derived from the declarations: the audit's
 knob rules (rules.evaluate_node), the tune plan and its errors (tune/plan.py), the one generic tune
-operation (tune/operations.apply_knob), the boot script, restore, and the profile schema's knob keys.
+operation (tune/operations.apply_plan), the boot script, restore, and the profile schema's knob keys.
 """
 
 from __future__ import annotations

@@ -94,17 +94,18 @@ def int_key(key: str, wording: str, low: int | None = None, high: int | None = N
 class Setter:
     """How the tune deploy changes a knob on the node (all commands from xeonfleet.knobs.commands).
 
-    command(wanted, facts): the shell that sets it; record(knob_id, wanted, facts): the undo-log command
-    run first (given the knob's id, under which the undo log keeps the prior value); boot: the setting
-    does not survive a reboot, so the boot script re-runs `command`.
+    command(wanted, facts): the shell that sets it (a HelperCall when the undo-log helper sets it, so the
+    deploy can run several in one helper start); record(knob_id, wanted, facts): the undo-log command run
+    first (given the knob's id, under which the undo log keeps the prior value); boot: the setting does not
+    survive a reboot, so the boot script re-runs `command`.
     """
 
     command: Callable[[Any, Facts], str]
-    record: Callable[[str, Any, Facts], str]
+    record: Callable[[str, Any, Facts], commands.HelperCall]
     boot: bool = False
 
 
-def records_files(files: Callable[[Facts], list[str]]) -> Callable[[str, Any, Facts], str]:
+def records_files(files: Callable[[Facts], list[str]]) -> Callable[[str, Any, Facts], commands.HelperCall]:
     """`Setter.record` of a knob whose prior value is the content of the sysfs files (globs) it writes."""
     return lambda knob_id, wanted, facts: commands.record_values(knob_id, files(facts))
 
@@ -178,7 +179,7 @@ class Knob:
     def remedy(self) -> str:
         return f"pyinfra INVENTORY deploys/ai_node.py (sets {self.id})"
 
-    def record_command(self, wanted: Any, facts: Facts) -> str:
+    def record_command(self, wanted: Any, facts: Facts) -> commands.HelperCall:
         """The undo-log command run before the knob's set command (it has a setter)."""
         assert self.setter is not None, f"knob {self.id} has no setter"
         return self.setter.record(self.id, wanted, facts)

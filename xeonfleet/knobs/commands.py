@@ -55,38 +55,89 @@ def with_cpupower(arguments: list[str], fallback: str) -> str:
             f">/dev/null 2>&1 || true; fi; {fallback}")
 
 
-def record_values(knob_id: str, globs: list[str]) -> str:
-    """Undo log: keep each matching file's content before the first change (node_state.py save-values)."""
-    return sh("python3", STATE_HELPER, "save-values", knob_id, *(glob(g) for g in globs))
+class HelperCall(str):
+    """A command line of the node-side undo-log helper (undo_log.py, installed as STATE_HELPER) that keeps
+    its sub-commands' words too, so a batch runs any number of them in one python3 start (`helper_line`)
+    while each is still an ordinary command line wherever it is used alone (the boot script, tests)."""
+
+    calls: tuple[tuple[str, ...], ...]
+
+    def __new__(cls, *calls: tuple[object, ...]) -> HelperCall:
+        words = tuple(tuple(str(word) for word in call) for call in calls)
+        line = super().__new__(cls, sh("python3", STATE_HELPER, *_chained(words)))
+        line.calls = words
+        return line
 
 
-def record_files(paths: list[str]) -> str:
+def _chained(calls: tuple[tuple[str, ...], ...]) -> list[str]:
+    """The helper's argv for several sub-commands: their words with a `;` word between each two."""
+    return [word for index, call in enumerate(calls) for word in ((";",) if index else ()) + call]
+
+
+def helper_line(lines: list[HelperCall]) -> HelperCall:
+    """Every sub-command of `lines`, in order, as one helper run."""
+    return HelperCall(*(call for line in lines for call in line.calls))
+
+
+def record_values(knob_id: str, globs: list[str]) -> HelperCall:
+    """Undo log: keep each matching file's content before the first change (undo_log.py save-values)."""
+    return HelperCall(("save-values", knob_id, *(glob(g) for g in globs)))
+
+
+def record_files(paths: list[str]) -> HelperCall:
     """Undo log: keep each file's content/mode/link target, or that it was absent."""
-    return sh("python3", STATE_HELPER, "save-files", *(p for p in paths if not p.startswith(LIB_DIR)))
+    return HelperCall(("save-files", *(p for p in paths if not p.startswith(LIB_DIR))))
 
 
-def record_packages(packages: list[str]) -> str:
-    return sh("python3", STATE_HELPER, "save-packages", *packages)
+def record_packages(packages: list[str]) -> HelperCall:
+    return HelperCall(("save-packages", *packages))
 
 
-def record_module(driver: str) -> str:
+def record_module(driver: str) -> HelperCall:
     """Undo log: a CPU driver the deploy is about to load (restore unloads it, unless it was loaded already)."""
-    return sh("python3", STATE_HELPER, "save-module", driver)
+    return HelperCall(("save-module", driver))
 
 
-def record_msr(knob_id: str, address: int) -> str:
+def record_msr(knob_id: str, address: int) -> HelperCall:
     """Undo log: keep MSR `address` of every CPU (all 64 bits) before the first change."""
-    return sh("python3", STATE_HELPER, "save-msr", knob_id, hex(address))
+    return HelperCall(("save-msr", knob_id, hex(address)))
 
 
-def set_msr_bit(address: int, bit: int, on: bool) -> str:
-    """Set (on) or clear one bit of an MSR on every CPU, read-modify-write (node_state.py set-msr-bit)."""
-    return sh("python3", STATE_HELPER, "set-msr-bit", hex(address), bit, int(on))
+def set_msr_bit(address: int, bit: int, on: bool) -> HelperCall:
+    """Set (on) or clear one bit of an MSR on every CPU, read-modify-write (undo_log.py set-msr-bit)."""
+    return HelperCall(("set-msr-bit", hex(address), bit, int(on)))
 
 
-def recorded(record: str, command: str) -> str:
-    """Record, then change, in one round trip; the change runs in a subshell so its `exit 1` fails it."""
-    return f"{record} && ( {command} )"
+def batch(setup: list[str], records: list[HelperCall], changes: list[tuple[str, str]]) -> str:
+    """A host's whole tune as one command (one SSH round trip, two python3 starts instead of one per knob):
+    `setup` (installing the undo-log helper), then every record, then every change in apply order.
+
+    All records go first and in one helper run: each reads a prior value as the facts saw it, and none
+    needs an earlier change (a knob whose reading needs one, like the MSR bits needing the msr driver, is
+    unknown in the plan until the driver is loaded, so it is never in the same batch). Consecutive helper
+    changes (the MSR bits) share one run too. Each change runs in a subshell, so its `exit 1` ends only it;
+    the first that fails stops the rest and says which knob or file it was.
+
+    + setup: commands run first, each must succeed
+    + records: the undo-log commands
+    + changes: (what it sets, command), in order
+    """
+    parts = [f"{line} || exit 1" for line in [*setup, *([helper_line(records)] if records else [])]]
+    for label, command in _merged(changes):
+        parts.append(f"( {command} ) || {{ echo {shlex.quote(f'xeonfleet: could not apply {label}')} >&2; exit 1; }}")
+    return "; ".join(parts)
+
+
+def _merged(changes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Runs of consecutive HelperCall changes become one helper run, labelled with all their names."""
+    merged: list[tuple[str, str]] = []
+    for label, command in changes:
+        previous = merged[-1][1] if merged else None
+        if isinstance(command, HelperCall) and isinstance(previous, HelperCall):
+            merged[-1] = (f"{merged[-1][0]}, {label}", helper_line([previous, command]))
+        else:
+            merged.append((label, command))
+    return merged
 
 
 def write_file(path: str, content: str, mode: str) -> str:

@@ -44,8 +44,8 @@ def _knob(driver: str) -> Knob:
         read=lambda facts: (fact(facts, "os.cpu_drivers") or {}).get(driver),
         wanted=lambda profile, facts: True, applies=_applies(driver),
         setter=Setter(command=lambda wanted, facts: load_command(driver),
-                      record=lambda knob_id, wanted, facts: f"{commands.record_files([MODULES_LOAD])} && "
-                                                            f"{commands.record_module(driver)}"),
+                      record=lambda knob_id, wanted, facts: commands.helper_line(
+                          [commands.record_files([MODULES_LOAD]), commands.record_module(driver)])),
         key=driver,
     )
 

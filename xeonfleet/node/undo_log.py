@@ -13,6 +13,11 @@ value is the one restore must return to, not the value of the previous run).
     state.py set-msr-bit ADDRESS BIT 0|1  set or clear one bit of an MSR on every CPU
     state.py restore                    write every value back, put files back, drop the state
 
+Sub-commands other than restore chain in one run with a `;` word between them
+(`state.py save-values KNOB GLOB ';' save-msr KNOB ADDRESS`): the tune deploy records all of a host's
+prior values in one python3 start, and sets its MSR bits in another, instead of one start per knob. They
+run in order; the first that fails stops the rest, and what was recorded before it is still saved.
+
 MSRs are read and written as the msr driver's /dev/cpu/N/msr devices want: 8 bytes at offset = the
 register's address (pread/pwrite, as msr-tools' rdmsr/wrmsr do). The MSR knobs' setter lives here with
 the recorder so both go through the same two functions.
@@ -166,51 +171,82 @@ def restore(state: dict) -> list[str]:
     return failed
 
 
-def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__, file=sys.stderr)
-        return 2
-    command, args = argv[0], argv[1:]
-    state = load()
+SEPARATOR = ";"
+RECORDERS = {"save-values", "save-files", "save-msr", "save-module", "save-packages"}
+
+
+def split_commands(argv: list[str]) -> list[list[str]]:
+    """The sub-commands of one run: argv split at each `;` word (empty ones dropped)."""
+    chained: list[list[str]] = [[]]
+    for word in argv:
+        if word == SEPARATOR:
+            chained.append([])
+        else:
+            chained[-1].append(word)
+    return [words for words in chained if words]
+
+
+def run_one(state: dict, command: str, args: list[str]) -> int:
+    """One sub-command against the loaded state (records change `state`; the caller saves it)."""
     if command == "save-values" and args:
         save_values(state, args[0], args[1:])
     elif command == "save-files":
         save_files(state, args)
     elif command == "save-msr" and len(args) == 2:
         save_msr(state, args[0], int(args[1], 16))
+    elif command == "save-module" and len(args) == 1:
+        save_module(state, args[0])
+    elif command == "save-packages":
+        state["packages"] += [p for p in args if p not in state["packages"]]
     elif command == "set-msr-bit" and len(args) == 3:
         try:
             set_msr_bit(int(args[0], 16), int(args[1]), args[2] == "1")
         except OSError as exc:
             print(f"xeonfleet: MSR {args[0]} bit {args[1]}: {exc.strerror}", file=sys.stderr)
             return 1
-        return 0
-    elif command == "save-module" and len(args) == 1:
-        save_module(state, args[0])
-    elif command == "save-packages":
-        state["packages"] += [p for p in args if p not in state["packages"]]
-    elif command == "restore":
-        if not os.path.exists(STATE):
-            return 0
-        failed = restore(state)
-        if failed:
-            print("xeonfleet restore: could not restore " + "; ".join(failed), file=sys.stderr)
-            return 1
-        os.remove(STATE)
-        for directory in OWNED_DIRS:
-            for root, dirs, files in os.walk(directory, topdown=False):
-                for name in files:
-                    os.remove(os.path.join(root, name))
-                for name in dirs:
-                    os.rmdir(os.path.join(root, name))
-            if os.path.isdir(directory):
-                os.rmdir(directory)
-        return 0
     else:
         print(f"state.py: unknown command {command!r}; see --help in the file header", file=sys.stderr)
         return 2
-    save(state)
     return 0
+
+
+def restore_all(state: dict) -> int:
+    if not os.path.exists(STATE):
+        return 0
+    failed = restore(state)
+    if failed:
+        print("xeonfleet restore: could not restore " + "; ".join(failed), file=sys.stderr)
+        return 1
+    os.remove(STATE)
+    for directory in OWNED_DIRS:
+        for root, dirs, files in os.walk(directory, topdown=False):
+            for name in files:
+                os.remove(os.path.join(root, name))
+            for name in dirs:
+                os.rmdir(os.path.join(root, name))
+        if os.path.isdir(directory):
+            os.rmdir(directory)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    chained = split_commands(argv)
+    if not chained:
+        print(__doc__, file=sys.stderr)
+        return 2
+    state = load()
+    if chained == [["restore"]]:
+        return restore_all(state)
+    status, recorded = 0, False
+    for command, *args in chained:
+        status = run_one(state, command, args)
+        if status:
+            break
+        recorded = recorded or command in RECORDERS
+    # Only records write the state: set-msr-bit alone (the boot script) never creates it.
+    if recorded:
+        save(state)
+    return status
 
 
 if __name__ == "__main__":

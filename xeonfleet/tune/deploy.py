@@ -1,9 +1,11 @@
-"""@deploy("Tune AI node"): apply every planned knob with the one generic operation, then the files.
+"""@deploy("Tune AI node"): apply every planned knob and install the deploy's files, in one operation.
 
 The walk is the audit's own knob list (knobs_for), so what the audit checks is what this sets. Knobs that
 share a persist file (the sysctl drop-in, the profile.d env) get it rendered once from their values;
-the boot unit re-runs the boot-time knobs' own set commands. BIOS/hardware findings are printed per host
-when pyinfra disconnects, i.e. at the very end of the run, because no command can fix them.
+the boot unit re-runs the boot-time knobs' own set commands. Everything a host needs goes in one command
+(operations.apply_plan): the knobs in knobs_for order, then the persist files, boot unit and launcher.
+BIOS/hardware findings are printed per host when pyinfra disconnects, i.e. at the very end of the run,
+because no command can fix them.
 """
 
 from __future__ import annotations
@@ -49,30 +51,36 @@ def boot_steps(plan: TunePlan, facts: Facts) -> list[dict[str, str]]:
     ]
 
 
-def _install_boot_unit(profile: Profile, plan: TunePlan, facts: Facts, files: dict[str, Any]) -> None:
+def _boot_unit(profile: Profile, plan: TunePlan, facts: Facts) -> list[operations.ManagedFile]:
     steps = boot_steps(plan, facts)
     if not steps:
         host.noop("no setting that a reboot forgets applies on this host: no boot unit needed")
-        return
-    script = render("xeonfleet-tune.sh.j2", profile=profile.name, steps=steps)
-    unit = render("xeonfleet-tune.service.j2", profile=profile.name, script=BOOT_SCRIPT)
-    operations.managed_file(name=f"Boot script {BOOT_SCRIPT}", path=BOOT_SCRIPT, content=script, mode="0755",
-                            current=files.get(BOOT_SCRIPT))
-    operations.managed_file(name=f"Boot unit {UNIT_FILE}", path=UNIT_FILE, content=unit, mode="0644",
-                            current=files.get(UNIT_FILE))
-    # What `systemctl enable` does for WantedBy=multi-user.target; works without a running systemd too
-    # (lab hosts, chroots), and systemd picks the unit up at the next boot either way.
-    operations.symlink(name="Enable xeonfleet-tune.service", path=UNIT_LINK, target=UNIT_FILE, current=files.get(UNIT_LINK))
+        return []
+    return [
+        operations.ManagedFile(BOOT_SCRIPT, render("xeonfleet-tune.sh.j2", profile=profile.name, steps=steps), "0755"),
+        operations.ManagedFile(UNIT_FILE, render("xeonfleet-tune.service.j2", profile=profile.name, script=BOOT_SCRIPT)),
+        # What `systemctl enable` does for WantedBy=multi-user.target; works without a running systemd too
+        # (lab hosts, chroots), and systemd picks the unit up at the next boot either way.
+        operations.ManagedFile(UNIT_LINK, link=UNIT_FILE),
+    ]
 
 
-def _install_launcher(files: dict[str, Any]) -> None:
-    for path, source in LAUNCHER_LIBS.items():
-        operations.managed_file(name=f"Launcher lib {path}", path=path, content=source.read_text(), mode="0644",
-                                current=files.get(path))
-    operations.managed_file(name=f"Launcher {LAUNCHER_LIB}", path=LAUNCHER_LIB,
-                            content=packaged("node/launcher.py").read_text(), mode="0755", current=files.get(LAUNCHER_LIB))
-    operations.symlink(name=f"Launcher link {LAUNCHER_BIN}", path=LAUNCHER_BIN, target=LAUNCHER_LIB,
-                       current=files.get(LAUNCHER_BIN))
+def _launcher() -> list[operations.ManagedFile]:
+    return [*(operations.ManagedFile(path, source.read_text()) for path, source in LAUNCHER_LIBS.items()),
+            operations.ManagedFile(LAUNCHER_LIB, packaged("node/launcher.py").read_text(), "0755"),
+            operations.ManagedFile(LAUNCHER_BIN, link=LAUNCHER_LIB)]
+
+
+def planned_files(profile: Profile, plan: TunePlan, facts: Facts) -> list[operations.ManagedFile]:
+    """The files the deploy installs after the knobs, in order: persist files, boot unit, launcher."""
+    files = [operations.ManagedFile(persist.path, render(persist.template, profile=profile.name, path=persist.path,
+                                                         values=values), persist.mode)
+             for persist, values in plan.files.items()]
+    if "persist.service" in plan.extra_steps:
+        files += _boot_unit(profile, plan, facts)
+    if "runtime.launcher" in plan.extra_steps:
+        files += _launcher()
+    return files
 
 
 class ManualItemsReport(BaseStateCallback):
@@ -105,19 +113,12 @@ def tune_ai_node(profile: Profile, facts: Facts, plan: TunePlan, files: dict[str
     if plan.errors:
         operations.refuse(name="Check host data and facts", errors=plan.errors)
         return
-    for path, source in HELPERS.items():
-        operations.helper(name=f"xeonfleet helper {path}", path=path, content=source.read_text(), current=files.get(path))
-    for step in plan.steps:
-        if step.knob.setter is not None:
-            operations.apply_knob(name=f"{step.knob.title}: {show(step.wanted)}", step=step, facts=facts)
-    for persist, values in plan.files.items():
-        content = render(persist.template, profile=profile.name, path=persist.path, values=values)
-        operations.managed_file(name=f"Persist {persist.path}", path=persist.path, content=content, mode=persist.mode,
-                                current=files.get(persist.path))
-    if "persist.service" in plan.extra_steps:
-        _install_boot_unit(profile, plan, facts, files)
-    if "runtime.launcher" in plan.extra_steps:
-        _install_launcher(files)
+    operations.apply_plan(
+        name="Knobs, then persist files, boot unit and launcher (prior values recorded first)",
+        helpers=[operations.ManagedFile(path, source.read_text(), "0755") for path, source in HELPERS.items()],
+        steps=[step for step in plan.steps if step.knob.setter is not None],
+        files=planned_files(profile, plan, facts), facts=facts, current=files,
+    )
     operations.kernel_cmdline(name="Kernel cmdline", args=plan.cmdline_args, allowed=plan.cmdline_allowed,
                               running=fact(facts, "os.cmdline"), grub_line=files.get("@grub"))
     _report_manual_items(plan)

@@ -1,15 +1,19 @@
-"""pyinfra operations for the tune deploy: one generic operation for every knob, plus the files it installs.
+"""pyinfra operations for the tune deploy: one operation applies a host's whole plan in one command.
 
-`apply_knob` takes a planned step (the knob's own compare, the audit's, already said whether it holds)
-and either calls host.noop("... is already ...") or yields the knob's record-then-set command. Every
-change first records the prior value with the node-side undo log (node_state.py, installed by
-`state_helper`), which keeps the first value it sees, so restore returns to the pre-xeonfleet state
-however often this runs.
+`apply_plan` takes the planned steps (the knob's own compare, the audit's, already said whether each
+holds) and the files the deploy installs (compared by checksum with the ManagedFiles fact), calls
+host.noop("... is already ...") for each that holds, and yields one command for the rest: install the
+undo-log helper, record every prior value in one helper run (the undo log keeps the first value it
+sees, so restore returns to the pre-xeonfleet state however often this runs), then set the knobs and
+write the files in order. One round trip per host instead of one per knob and per file: on a fleet
+each operation is a barrier every host waits at, and each record was its own python3 start.
 """
 
 from __future__ import annotations
 
 import hashlib
+import posixpath
+from dataclasses import dataclass
 from typing import Any
 
 from pyinfra import host, logger
@@ -26,77 +30,90 @@ def sha1(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-@operation()
-def helper(path: str, content: str, current: dict[str, Any] | None):
-    """Install a node-side helper (the undo log node_state.py, the MSR tool) that later commands call.
+@dataclass(frozen=True)
+class ManagedFile:
+    """A file the deploy installs: `content` with `mode`, or (with `link`) a symlink to `link`."""
 
-    + path: where it goes under /usr/local/lib/xeonfleet (removed by restore with the directory)
-    + content: the helper's source
-    + current: ManagedFiles entry of its path
+    path: str
+    content: str = ""
+    mode: str = "0644"
+    link: str | None = None
+
+    def holds(self, current: dict[str, Any] | None) -> bool:
+        """Whether the ManagedFiles entry of the path (None: absent) is this file already."""
+        if self.link is not None:
+            return bool(current) and current.get("link") == self.link
+        return bool(current) and current.get("sha1") == sha1(self.content)
+
+    def write_command(self) -> str:
+        if self.link is None:
+            return commands.write_file(self.path, self.content, self.mode)
+        return (f"{commands.sh('mkdir', '-p', posixpath.dirname(self.path))} && "
+                f"{commands.sh('ln', '-sfn', self.link, self.path)}")
+
+    def already(self) -> str:
+        return f"{self.path} already points to {self.link}" if self.link else f"{self.path} is already up to date"
+
+
+@dataclass(frozen=True)
+class PlanCommand:
+    """What apply_plan runs on one host: `command` (None: nothing to change) and what already holds."""
+
+    command: str | None
+    in_place: list[str]
+
+
+def plan_command(helpers: list[ManagedFile], steps: list[Step], files: list[ManagedFile], facts: Facts,
+                 current: dict[str, Any]) -> PlanCommand:
+    """The one command that brings a host to its plan (see commands.batch for its order and failures).
+
+    + helpers: node-side helpers the records and MSR setters run (installed first, never recorded: restore
+      removes their directory)
+    + steps: the planned knob steps with a setter, in apply order
+    + files: the files to install after the knobs (persist files, boot unit, launcher), in order
+    + facts: NodeFacts of the host, which a knob's commands may depend on (driver, C-state table)
+    + current: the ManagedFiles fact of every path above
     """
-    if current and current.get("sha1") == sha1(content):
-        host.noop(f"{path} is already installed")
-        return
-    yield HostCommand(commands.write_file(path, content, "0755"))
+    in_place = [f"{s.knob.title} is already {show(s.wanted)}" for s in steps if s.in_place]
+    in_place += [f.already() for f in (*helpers, *files) if f.holds(current.get(f.path))]
+    to_set = [s for s in steps if not s.in_place]
+    to_write = [f for f in files if not f.holds(current.get(f.path))]
+    setup = [f.write_command() for f in helpers if not f.holds(current.get(f.path))]
+    if not setup and not to_set and not to_write:
+        return PlanCommand(None, in_place)
+    records = [s.knob.record_command(s.wanted, facts) for s in to_set]
+    recorded_paths = [f.path for f in to_write if not f.path.startswith(commands.LIB_DIR)]
+    if recorded_paths:
+        records.append(commands.record_files(recorded_paths))
+    changes = [(s.knob.id, s.knob.setter.command(s.wanted, facts)) for s in to_set]
+    changes += [(f.path, f.write_command()) for f in to_write]
+    return PlanCommand(commands.batch(setup, records, changes), in_place)
 
 
 @operation()
-def apply_knob(step: Step, facts: Facts):
-    """Bring one knob to its wanted value: its record command, then its set command, or a no-op.
+def apply_plan(helpers: list[ManagedFile], steps: list[Step], files: list[ManagedFile], facts: Facts,
+               current: dict[str, Any]):
+    """Bring one host to its plan in one command: install the helpers, record every prior value, set each
+    knob that differs, write each file that differs; or a no-op when everything holds.
 
-    + step: the planned step (knob, current, wanted, in_place from the knob's compare)
-    + facts: NodeFacts of this host, which the knob's command may depend on (driver, C-state table)
+    + helpers: node-side helpers (the undo log, which also sets the MSR bits)
+    + steps: planned knob steps with a setter, in apply order
+    + files: files to install after the knobs, in order
+    + facts: NodeFacts of this host
+    + current: ManagedFiles fact of every path of `helpers` and `files`
 
     **Example:**
 
     .. code:: python
 
-        for step in plan.steps:
-            apply_knob(name=step.knob.title, step=step, facts=facts)
+        apply_plan(name="Apply the plan", helpers=[ManagedFile(STATE_HELPER, source, "0755")],
+                   steps=plan.steps, files=[ManagedFile(DROP_IN, text)], facts=facts, current=files)
     """
-    if step.in_place:
-        host.noop(f"{step.knob.title} is already {show(step.wanted)}")
-        return
-    record, change = step.knob.record_command(step.wanted, facts), step.knob.setter.command(step.wanted, facts)
-    yield HostCommand(commands.recorded(record, change))
-
-
-@operation()
-def managed_file(path: str, content: str, mode: str, current: dict[str, Any] | None):
-    """Make `path` hold exactly `content`, recording what was there before (or that nothing was).
-
-    + path: file on the node
-    + content: rendered text
-    + mode: octal mode string
-    + current: ManagedFiles entry of the path ({"sha1": ...}, {"link": ...} or None)
-
-    **Example:**
-
-    .. code:: python
-
-        managed_file(path="/etc/profile.d/xeonfleet-ai.sh", content=text, mode="0644", current=files[path])
-    """
-    if current and current.get("sha1") == sha1(content):
-        host.noop(f"{path} is already up to date")
-        return
-    write = commands.write_file(path, content, mode)
-    # Files under LIB_DIR are xeonfleet's own: restore removes the directory, nothing to record.
-    yield HostCommand(write if path.startswith(commands.LIB_DIR) else f"{commands.record_files([path])} && {write}")
-
-
-@operation()
-def symlink(path: str, target: str, current: dict[str, Any] | None):
-    """Make `path` a symlink to `target` (how `systemctl enable` wires a unit, done by hand without systemd).
-
-    + path: link path
-    + target: what it points to
-    + current: ManagedFiles entry of the path
-    """
-    if current and current.get("link") == target:
-        host.noop(f"{path} already points to {target}")
-        return
-    yield HostCommand(f"{commands.record_files([path])} && {commands.sh('mkdir', '-p', path.rpartition('/')[0])} "
-                      f"&& {commands.sh('ln', '-sfn', target, path)}")
+    planned = plan_command(helpers, steps, files, facts, current)
+    for message in planned.in_place:
+        host.noop(message)
+    if planned.command is not None:
+        yield HostCommand(planned.command)
 
 
 @operation()
