@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,16 +50,16 @@ LabFactory = Callable[..., Lab]
 @pytest.fixture(scope="session")
 def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
     """Boot a lab in a fresh temp lab dir on free ports: `lab_factory(["icx-8380-2s", "cloud-vm"])`
-    gives one host per name (or `hosts=N` cycling over them; `login="ops"`: hosts that refuse root and log
-    that user in). Every lab is downed at session end, also when a test failed; fails the calling test if any
+    gives one host per name (or `hosts=N` cycling over them); other options go to Lab.up (`login="ops"`: hosts
+    that refuse root and log that user in; `sudoers=["audit"]`: with that role's drop-in). Every lab is downed at session end, also when a test failed; fails the calling test if any
     host did not boot."""
     labs: list[Lab] = []
 
-    def boot(hardware: list[str], hosts: int | None = None, login: str | None = None) -> Lab:
+    def boot(hardware: list[str], hosts: int | None = None, **options: Any) -> Lab:
         lab = Lab(tmp_path_factory.mktemp("lab"))
         labs.append(lab)  # before up: a half-booted lab is downed too
         count = hosts or len(hardware)
-        statuses = lab.up(count, list(hardware), find_free_port_base(count, _PORT_SEARCH_START), login=login)
+        statuses = lab.up(count, list(hardware), find_free_port_base(count, _PORT_SEARCH_START), **options)
         failed = [f"{s.host.name}: {s.error}" for s in statuses if not s.answering]
         if failed:
             pytest.fail(f"lab hosts did not boot: {'; '.join(failed)}")

@@ -247,3 +247,12 @@ def test_bench_run_as_the_named_user(lab, user_env, tmp_path):
     assert f"{host}: complete" in result.stdout
     owner = lab.exec(host, ["stat", "-c", "%U", REMOTE_DIR + "/runners"]).stdout.strip()
     assert owner == LOGIN  # the jobs ran as the login user, not root
+
+
+def test_lab_sudoers_option_installs_the_role_for_the_login(lab_factory, tmp_path):
+    fleet = lab_factory(["spr-8480-2s"], login=LOGIN, sudoers=["audit"])
+    listed = fleet.exec("lab-01", ["sudo", "-l", "-U", LOGIN]).stdout
+    assert "/usr/bin/od -An -v -tx1 /sys/firmware/dmi/tables/DMI" in listed and "ALL" not in listed.split("NOPASSWD:")[1]
+    facts = _facts(fleet, _inventory(tmp_path, fleet, ["lab-01"]))["lab-01"]
+    assert facts["memory"]["dimms"] and facts["power"]["msr"], facts["errors"]
+
