@@ -51,8 +51,8 @@ LabFactory = Callable[..., Lab]
 def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
     """Boot a lab in a fresh temp lab dir on free ports: `lab_factory(["icx-8380-2s", "cloud-vm"])`
     gives one host per name (or `hosts=N` cycling over them); other options go to Lab.up (`login="ops"`: hosts
-    that refuse root and log that user in; `sudoers=["audit"]`: with that role's drop-in). Every lab is downed at session end, also when a test failed; fails the calling test if any
-    host did not boot."""
+    that refuse root and log that user in; `sudoers=["audit"]`: with that role's drop-in). Every lab is downed
+    at session end, also when a test failed; fails the calling test if any host did not boot."""
     labs: list[Lab] = []
 
     def boot(hardware: list[str], hosts: int | None = None, **options: Any) -> Lab:
