@@ -53,15 +53,35 @@ def disk_usage(top: Path) -> int:
     return total
 
 
-def host_pss(host: LabHost) -> int:
-    """PSS in bytes of a host's `unshare` and of every process in its PID namespace."""
+def _host_pids(host: LabHost) -> list[int]:
+    """A host's `unshare` and its direct children (the sshd that serves the host's sessions)."""
     pids = [host.pid]
     try:
         pids += [int(pid) for pid in Path(f"/proc/{host.pid}/task/{host.pid}/children").read_text().split()]
     except OSError:
         pass
+    return pids
+
+
+def hosts_cpu_seconds(hosts: list[LabHost]) -> float:
+    """CPU seconds the hosts' processes used so far, ended sessions included (sshd reaps each session, so its
+    time lands in sshd's cutime/cstime): the difference across a tool's run is the node-side work of that run.
+    The lab's nodes share this machine's cores with the controller, so this work is on the same clock."""
+    ticks = 0
+    for host in hosts:
+        for pid in _host_pids(host):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def host_pss(host: LabHost) -> int:
+    """PSS in bytes of a host's `unshare` and of every process in its PID namespace."""
     total = 0
-    for pid in pids:
+    for pid in _host_pids(host):
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
         except OSError:
