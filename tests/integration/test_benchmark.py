@@ -97,6 +97,8 @@ def test_light_run_over_five_hosts_stores_every_sample(lab, bench_env, tmp_path)
     assert expected <= set(samples) | set(nulls)
     no_native = {("matmul-isa", f"{metric}_{precision}") for precision in ("bf16", "fp16")
                  for metric in ("pct_of_peak", "pct_of_used_cores_peak", "rate")}
+    no_native |= {("matmul-isa", f"rate_{precision}_{path}") for precision in ("bf16", "fp16")
+                  for path in ("layer", "gemm")}
     no_native |= {("matmul-isa", "bf16_fp32_speedup"), ("matmul-isa", "fp16_fp32_speedup")}
     assert {(j, m) for _, j, m in set(nulls) & expected} == no_native | {("numa-local", "local_remote_ratio")}, nulls
     raw = sorted((tmp_path / "raw" / run_id).glob("*/*.json"))
@@ -117,7 +119,7 @@ def _check_limits_use_what_the_process_has(raw: Path) -> None:
     assert mem["triad_gbps"]["metadata"]["stream_rule_met"] is False  # light arrays, and it says so
     matmul = json.loads((raw / "matmul-isa.json").read_text())
     rates = {s["metric"]: s for s in matmul["samples"]}
-    assert rates["rate_fp32"]["metadata"]["dispatched_isa"].startswith(("avx512", "avx2"))
+    assert rates["rate_fp32_layer"]["metadata"]["dispatched_isa"].startswith(("avx512", "avx2"))
     used = rates["pct_of_used_cores_peak_fp32"]["metadata"]
     assert used["used_cores"] == 2 and used["peak_gops"] == 80 * 2.3 * 64
     assert {"counters.busy_pct"} <= set(rates) and ("counters.ipc" in rates or "counters.ipc" in matmul["unavailable"])

@@ -88,9 +88,17 @@ def test_best_cores_per_instance_is_the_highest_total_throughput():
     assert sample.value == 1 and sample.metadata["instances_by_cores_per_instance"] == {"1": 2, "2": 1}
 
 
+def _path(times, kernel, isa, library="oneDNN", op="mkldnn Linear, prepacked weight", dtype="float32"):
+    """One measured path as the matmul instance returns it."""
+    return {"times": times, "op": op, "dtype": dtype, "library": library, "kernel": kernel, "isa": isa,
+            "src_type": None, "mkl_cpu_path": None}
+
+
 def test_matmul_speedups_are_over_fp32_and_a_skipped_precision_is_null_with_its_reason():
-    result = {"fp32": {"times": [1.0, 1.0], "kernel": {"isa": "avx512_core", "kernel": "brg_matmul:avx512_core"}},
-              "int8": {"times": [0.25, 0.25], "kernel": {"isa": "avx512_core_amx", "kernel": "brg_matmul:x_amx"}}}
+    result = {"fp32": {"layer": _path([1.0, 1.0], "brg_matmul:avx512_core", "avx512_core"),
+                       "gemm": _path([2.0, 2.0], "SGEMM", None, "MKL", "torch.mm, contiguous")},
+              "int8": {"layer": _path([0.25, 0.25], "brg_matmul:x_amx", "avx512_core_amx"),
+                       "gemm": {"error": "not offered by this stack: RuntimeError: no int8 kernel"}}}
     state = {"plan": PLAN, "skipped": {"bf16": "no avx512_bf16 or amx_bf16 in /proc/cpuinfo flags"}}
     peaks = {"int8": {"gops": 100.0, "per_core_gops": 1.25, "isa": "amx", "formula": "f"}}
     samples = matmul_isa._ParseMatmulResults(result, 1000, {"peaks": peaks}, state)
@@ -100,13 +108,40 @@ def test_matmul_speedups_are_over_fp32_and_a_skipped_precision_is_null_with_its_
     assert by["pct_of_used_cores_peak_int8"].value == pytest.approx(100 * 8.0 / 2.5)  # 2 real cores x 1.25
     assert by["bf16_fp32_speedup"].reason.startswith("no avx512_bf16")
     assert by["rate_bf16"].reason == by["pct_of_used_cores_peak_bf16"].reason == state["skipped"]["bf16"]
+    assert by["rate_bf16_layer"].reason == by["rate_bf16_gemm"].reason == state["skipped"]["bf16"]
     assert by["pct_of_peak_fp32"].reason.startswith("no peak passed")
+    # A path the stack does not offer is null with its error; the headline comes from the other one.
+    assert by["rate_int8_gemm"].reason == "gemm path not offered by this stack: RuntimeError: no int8 kernel"
+    assert by["rate_int8"].metadata["path_errors"] == {"gemm": result["int8"]["gemm"]["error"]}
+
+
+def test_matmul_headline_is_the_better_path_by_best_repeat_and_names_it():
+    # The layer path is faster on average, the raw GEMM has the best repeat: the best repeat decides, as a
+    # plain timing of torch.matmul reports it.
+    result = {"fp32": {"layer": _path([1.0, 1.0, 1.0], "brg_matmul:avx512_core", "avx512_core"),
+                       "gemm": _path([0.5, 4.0, 4.0], "SGEMM", None, "MKL", "torch.mm, contiguous")}}
+    by = {s.metric: s for s in matmul_isa._ParseMatmulResults(result, 1000, {}, {"plan": PLAN, "skipped": {}})}
+    assert by["rate_fp32_layer"].value == pytest.approx(2.0) and by["rate_fp32_gemm"].value == pytest.approx(4.0)
+    head = by["rate_fp32"]
+    assert head.value == pytest.approx(4.0) and head.metadata["best_path"] == "gemm"
+    assert head.metadata["path_rates"] == {"layer": pytest.approx(2.0), "gemm": pytest.approx(4.0)}
+    meta = head.metadata
+    assert (meta["library"], meta["kernel"], meta["dispatched_isa"]) == ("MKL", "SGEMM", None)
+    assert meta["mean_rate"] == pytest.approx(2.0 * 3 / 8.5) and meta["statistic"] == "best of repeats"
+    assert by["rate_fp32_layer"].metadata["dispatched_isa"] == "avx512_core"
+
+
+def test_matmul_fails_with_both_reasons_when_no_path_ran():
+    result = {"fp32": {"layer": {"error": "too slow to time: one call took 99.0 s"},
+                       "gemm": {"error": "not offered by this stack: AttributeError: _int_mm"}}}
+    with pytest.raises(benchlib.RunnerError, match="fp32: neither path ran: layer: too slow .*; gemm: not offered"):
+        matmul_isa._ParseMatmulResults(result, 1000, {}, {"plan": PLAN, "skipped": {}})
 
 
 def test_matmul_fp16_rate_peak_and_speedup_carry_every_input():
-    result = {"fp32": {"times": [1.0], "kernel": {"isa": "avx512_core", "kernel": "brg_matmul:avx512_core"}},
-              "fp16": {"times": [0.125], "kernel": {"isa": "avx512_core_amx_fp16", "src_type": "f16",
-                                                    "kernel": "brg_matmul:avx10_1_512_amx_fp16"}}}
+    result = {"fp32": {"layer": _path([1.0], "brg_matmul:avx512_core", "avx512_core")},
+              "fp16": {"layer": {**_path([0.125], "brg_matmul:avx10_1_512_amx_fp16", "avx512_core_amx_fp16",
+                                         dtype="float16"), "src_type": "f16"}}}
     state = {"plan": benchlib.CpuPlan([(0, 1)], PLAN.metadata), "skipped": {}}
     peaks = {"fp16": {"gops": 100.0, "per_core_gops": 10.0, "isa": "amx", "formula": "2 cores x ..."}}
     by = {s.metric: s for s in matmul_isa._ParseMatmulResults(result, 1000, {"peaks": peaks}, state)}
@@ -118,6 +153,33 @@ def test_matmul_fp16_rate_peak_and_speedup_carry_every_input():
     assert by["pct_of_peak_fp16"].metadata["peak_isa"] == "amx"
     assert by["fp16_fp32_speedup"].value == pytest.approx(8.0)
     assert by["bf16_fp32_speedup"].reason == "bf16 not in this job's precisions"
+
+
+# MKL verbose as torch 2.13's MKL 2024 prints it: the version line at the process's first verbose call (on
+# this AMD EPYC build machine: MKL's generic path; on an AMX Xeon it names AVX-512 and AMX), then call lines.
+MKL_AMD = ("MKL_VERBOSE oneMKL 2024.0 Update 2 Product build 20240605 for Intel(R) 64 architecture Intel(R) "
+           "Architecture processors, Lnx 2.45GHz lp64 gnu_thread")
+MKL_AMX = ("MKL_VERBOSE oneMKL 2024.0 Update 2 Patch 2 Product build 20240823 for Intel(R) 64 architecture Intel(R) "
+           "Advanced Vector Extensions 512 (Intel(R) AVX-512) with support for INT8, BF16, FP16 (limited) "
+           "instructions, and Intel(R) Advanced Matrix Extensions (Intel(R) AMX) with INT8 and BF16, Lnx 2.00GHz "
+           "intel_thread")
+SGEMM = ("MKL_VERBOSE SGEMM(N,N,256,256,256,0x7ffc51230b00,0x5641c7f753c0,256,0x5641c7f753c0,256,0x7ffc51230b20,"
+         "0x5641c8099900,256) 24.45ms CNR:OFF Dyn:1 FastMM:1 TID:0  NThr:2")
+
+
+def test_mkl_verbose_gives_the_code_path_in_mkls_words_and_the_functions_that_ran():
+    import measures
+
+    assert measures.mkl_cpu_path([MKL_AMD, SGEMM]) == "Intel(R) Architecture processors"
+    assert measures.mkl_cpu_path([MKL_AMX]).endswith("Extensions (Intel(R) AMX) with INT8 and BF16")
+    assert measures.mkl_cpu_path([SGEMM]) is None  # the version line comes once per process
+    assert measures.library_kernel([MKL_AMD, SGEMM, SGEMM]) == {"library": "MKL", "kernel": "SGEMM", "isa": None,
+                                                               "src_type": None}
+    onednn = ("onednn_verbose,v1,primitive,exec,cpu,matmul,brg_matmul:avx2,undef,src:f32::blocked:ab::f0,,,"
+              "256x256:256x256,1.2")
+    assert measures.library_kernel([onednn, SGEMM]) == {"library": "oneDNN", "kernel": "brg_matmul:avx2",
+                                                       "isa": "avx2", "src_type": "f32"}
+    assert measures.library_kernel(["some other output"])["library"] is None  # torch's own kernel
 
 
 @pytest.mark.parametrize("flags, skipped", [

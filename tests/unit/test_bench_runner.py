@@ -1,6 +1,7 @@
 """The node-side harness: CPU plans clamped to real CPUs, result documents, the shell wrapper."""
 
 import json
+import os
 import subprocess
 import sys
 import types
@@ -120,6 +121,37 @@ def test_matmul_isa_on_this_cpu_skips_fp16_without_its_flags_and_says_why():
     state = matmul_isa.Prepare({"n": 1024, "precisions": ["fp32", "fp16"]})
     assert state["precisions"] == ["fp32"]
     assert state["skipped"] == {"fp16": "no amx_fp16 or avx512_fp16 in /proc/cpuinfo flags: FP16 would be emulated"}
+
+
+def _run_matmul(bench_env: Path, tmp_path: Path, **params) -> dict:
+    """The real matmul-isa runner in the bench env (torch 2.13 CPU wheel), FP32 only, counters off."""
+    out = tmp_path / "matmul.json"
+    params = {"n": 256, "warmup": 1, "repeats": 3, "precisions": ["fp32"], **params}
+    subprocess.run([str(bench_env / "bin" / "python"), str(RUNNERS_DIR / "matmul_isa.py"), "--params",
+                    json.dumps(params), "--out", str(out)], check=True, cwd=RUNNERS_DIR,
+                   env={**os.environ, "XEONFLEET_COUNTERS": "off"})
+    return read_result(out)
+
+
+def test_matmul_isa_times_the_layer_and_the_raw_gemm_and_heads_with_the_better(bench_env, tmp_path):
+    doc = _run_matmul(bench_env, tmp_path)
+    assert doc["status"] == "ok", doc.get("error")
+    by = {s["metric"]: s for s in doc["samples"]}
+    layer, gemm, head = by["rate_fp32_layer"], by["rate_fp32_gemm"], by["rate_fp32"]
+    assert head["value"] == max(layer["value"], gemm["value"])
+    assert head["metadata"]["best_path"] == ("layer" if layer["value"] >= gemm["value"] else "gemm")
+    # What ran, named from the libraries' own verbose lines: oneDNN's kernel and ISA for the prepacked layer,
+    # MKL's SGEMM (and the code path MKL chose for this CPU, in its words) for torch.mm on contiguous FP32.
+    assert layer["metadata"]["library"] == "oneDNN" and layer["metadata"]["dispatched_isa"].startswith(("avx", "sse"))
+    assert (gemm["metadata"]["library"], gemm["metadata"]["kernel"]) == ("MKL", "SGEMM")
+    assert gemm["metadata"]["mkl_cpu_path"] and gemm["metadata"]["op"] == "torch.mm, contiguous"
+
+
+def test_matmul_isa_path_over_its_time_budget_is_null_and_no_path_at_all_fails(bench_env, tmp_path):
+    doc = _run_matmul(bench_env, tmp_path, path_budget_s=0)
+    assert doc["status"] == "failed"
+    assert "fp32: neither path ran: layer: too slow to time: one call of mkldnn Linear" in doc["error"]
+    assert "exceed the path budget of 0 s (parameters.path_budget_s)" in doc["error"]
 
 
 def _run_wrapper(tmp_path: Path, monkeypatch, runner_text: str, throttle_pct: int | None = None) -> dict:

@@ -1,12 +1,14 @@
-"""What the shipped runners derive from their timings: run-to-run spread, gain, % of peak, the oneDNN kernel.
+"""What the shipped runners derive from their timings: run-to-run spread, gain, % of peak, the oneDNN kernel
+or the MKL functions that ran.
 
 Shared by the shipped runners; a site runner may use it too (it is uploaded with them). Standard library at
-import time: torch is imported only inside onednn_kernel, which only the torch runners call.
+import time: torch is imported only inside onednn_kernel and mkl_lines, which only the torch runners call.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -53,24 +55,58 @@ def pct_of_peak_samples(value: float, params: dict[str, Any], precision: str, pl
             benchlib.Sample(names[1], 100.0 * value / used_peak, "%", peak_meta)]
 
 
-def onednn_kernel(call: Callable[[], Any]) -> dict[str, Any] | None:
-    """The compute kernel oneDNN ran for one call ({"isa", "kernel", "src_type"}, None when none ran
-    through oneDNN): torch's oneDNN verbose, caught on fd 1 (oneDNN printf()s), parsed by the frameworks'
-    own parser (onednn_verbose.py, uploaded with the runners). Torch only."""
+def verbose_lines(call: Callable[[], Any]) -> list[str]:
+    """The verbose lines oneDNN and MKL print while `call` runs once (torch's switches for both; MKL's only
+    where torch was built with it). They printf() to fd 1, past Python's sys.stdout, so fd 1 is caught. Torch only."""
     import ctypes
+    from contextlib import ExitStack
 
     import torch
 
-    with tempfile.TemporaryFile("w+") as sink:
+    with tempfile.TemporaryFile("w+") as sink, ExitStack() as verbose:
         sys.stdout.flush()
         saved = os.dup(1)
         os.dup2(sink.fileno(), 1)
         try:
-            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
-                call()
+            verbose.enter_context(torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON))
+            if torch.backends.mkl.is_available():
+                verbose.enter_context(torch.backends.mkl.verbose(torch.backends.mkl.VERBOSE_ON))
+            call()
+            verbose.close()
             ctypes.CDLL(None).fflush(None)
         finally:
             os.dup2(saved, 1)
             os.close(saved)
         sink.seek(0)
-        return onednn_verbose.compute_kernel(sink.read().splitlines())
+        return sink.read().splitlines()
+
+
+def onednn_kernel(call: Callable[[], Any]) -> dict[str, Any] | None:
+    """The compute kernel oneDNN ran for one call ({"isa", "kernel", "src_type"}, None when none ran
+    through oneDNN), parsed by the frameworks' own parser (onednn_verbose.py, uploaded with the runners)."""
+    return onednn_verbose.compute_kernel(verbose_lines(call))
+
+
+# MKL's verbose mode: a version line at the first verbose call of a process ("MKL_VERBOSE oneMKL 2024.0 ...
+# for Intel(R) 64 architecture <the code path MKL chose for this CPU>, Lnx 2.45GHz lp64 gnu_thread"), then one
+# line per call ("MKL_VERBOSE SGEMM(N,N,256,...) 24.45ms CNR:OFF ..."). Intel documents the version line's
+# fields and warns that its format may change: the code path is kept in MKL's words, never mapped to an ISA.
+_MKL_CPU_PATH = re.compile(r"^MKL_VERBOSE .* for Intel\(R\) 64 architecture (?P<path>.+), (?:Lnx|Win|OSX) ")
+_MKL_CALL = re.compile(r"^MKL_VERBOSE (?P<function>[A-Z][A-Z0-9_]*)\(")
+
+
+def mkl_cpu_path(lines: list[str]) -> str | None:
+    """The code path MKL says it chose for this CPU, in its own words ("Intel(R) Architecture processors" is
+    its generic path, the one it takes on AMD), from its version line; None when no such line."""
+    return next((m.group("path") for m in map(_MKL_CPU_PATH.match, lines) if m), None)
+
+
+def library_kernel(lines: list[str]) -> dict[str, Any]:
+    """What one call ran, from its verbose lines: the best oneDNN compute kernel (with its ISA), else the MKL
+    functions (MKL names no ISA per call), else library None: neither reported a call (torch's own kernel)."""
+    kernel = onednn_verbose.compute_kernel(lines)
+    if kernel:
+        return {"library": "oneDNN", **kernel}
+    functions = list(dict.fromkeys(m.group("function") for m in map(_MKL_CALL.match, lines) if m))
+    return {"library": "MKL" if functions else None, "kernel": "+".join(functions) or None, "isa": None,
+            "src_type": None}
