@@ -46,30 +46,56 @@ ATTRIBUTES: dict[str, tuple[Callable[[Facts], Any], bool]] = {
 }
 
 
-def _peers(host: str, groups: dict[str, list[str]], facts_by_host: dict[str, Facts], same_model: bool) -> list[str]:
-    """Hosts sharing a group with `host` (the whole fleet when it is in no named group)."""
-    member_of = [members for members in groups.values() if host in members]
-    pool = {h for members in member_of for h in members} if member_of else set(facts_by_host)
-    pool &= set(facts_by_host)
-    if same_model:
-        model = fact(facts_by_host[host], "cpu.model_name")
-        pool = {h for h in pool if fact(facts_by_host[h], "cpu.model_name") == model}
-    return sorted(pool)
+def _peer_pools(groups: dict[str, list[str]], facts_by_host: dict[str, Facts]) -> Callable[[str, bool], frozenset]:
+    """`pool(host, same_model)`: the hosts sharing a group with `host` (the whole fleet when it is in no named
+    group), among those with facts, and with its CPU model when `same_model`.
+
+    Hosts of the same groups (and model) share one pool, built once: a fleet of 1,000 hosts in a few groups
+    has a few pools, not 1,000 sets of 1,000 hosts for every attribute.
+    """
+    member_of: dict[str, list[str]] = {}
+    for name, members in groups.items():
+        for member in dict.fromkeys(members):
+            member_of.setdefault(member, []).append(name)
+    reporting = frozenset(facts_by_host)
+    models = {h: fact(f, "cpu.model_name") for h, f in facts_by_host.items()}
+    pools: dict[tuple, frozenset] = {}
+
+    def pool(host: str, same_model: bool) -> frozenset:
+        key = (tuple(member_of.get(host, ())), models[host] if same_model else None, same_model)
+        if key not in pools:
+            names = key[0]
+            found = frozenset(h for name in names for h in groups[name]) & reporting if names else reporting
+            pools[key] = frozenset(h for h in found if models[h] == key[1]) if same_model else found
+        return pools[key]
+
+    return pool
 
 
 def evaluate_fleet(
     groups: dict[str, list[str]], facts_by_host: dict[str, Facts], profiles: dict[str, Profile]
 ) -> list[Finding]:
-    """One finding per host x attribute its profile lists under fleet.homogeneous."""
+    """One finding per host x attribute its profile lists under fleet.homogeneous.
+
+    Each attribute is read once per host and tallied once per peer pool, so the rules grow with the fleet,
+    not with its square.
+    """
     findings: list[Finding] = []
+    pool_of = _peer_pools(groups, facts_by_host)
+    columns: dict[str, dict[str, Any]] = {}  # attribute -> {host: its value}
+    tallies: dict[tuple[str, frozenset], Counter] = {}
     for host, facts in sorted(facts_by_host.items()):
         for attribute in profiles[host].get("fleet.homogeneous", []):
             if attribute not in ATTRIBUTES:
                 continue
             read, same_model = ATTRIBUTES[attribute]
-            peers = _peers(host, groups, facts_by_host, same_model)
-            mine = read(facts)
-            values = Counter(v for v in (read(facts_by_host[p]) for p in peers) if v is not None)
+            if attribute not in columns:
+                columns[attribute] = {h: read(f) for h, f in facts_by_host.items()}
+            column, peers = columns[attribute], pool_of(host, same_model)
+            if (attribute, peers) not in tallies:
+                # in host order, as the evidence lists tied values in the order first seen
+                tallies[attribute, peers] = Counter(v for v in (column[p] for p in sorted(peers)) if v is not None)
+            values, mine = tallies[attribute, peers], column[host]
             title = f"{attribute} same as peers"
             expected, remedy = "same as peers", ""
             total = sum(values.values())
