@@ -19,15 +19,23 @@ REQUIRES = ("numpy", "faiss")
 INDEXES = ("fp32", "sq8")
 
 
+def generated_vectors(params: dict):
+    """(database, queries): seeded uniform float32 vectors of the job's sizes; perf/claim_baselines.py's exact
+    flat search runs on these same vectors."""
+    import numpy as np
+
+    d, nb, nq = (int(params[key]) for key in ("dim", "database", "queries"))
+    rng = np.random.default_rng(int(params.get("seed", 0)))
+    return rng.random((nb, d), dtype=np.float32), rng.random((nq, d), dtype=np.float32)
+
+
 def _build(params: dict, workdir: Path) -> dict[str, float]:
     """Write data, both indexes and their recall@k to workdir; return the recalls."""
     import faiss
     import numpy as np
 
-    d, nb, nq, k = (int(params[key]) for key in ("dim", "database", "queries", "k"))
-    rng = np.random.default_rng(int(params.get("seed", 0)))
-    base = rng.random((nb, d), dtype=np.float32)
-    queries = rng.random((nq, d), dtype=np.float32)
+    d, k = int(params["dim"]), int(params["k"])
+    base, queries = generated_vectors(params)
     np.save(workdir / "queries.npy", queries)
     exact = faiss.IndexFlatL2(d)
     exact.add(base)

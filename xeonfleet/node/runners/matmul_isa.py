@@ -82,18 +82,24 @@ BUILDERS = {"layer": _layer, "gemm": _gemm}
 
 def _measure_path(barrier, path: str, precision: str, n: int, warmup: int, repeats: int, budget_s: float) -> dict:
     """One path of one precision: its timings and what ran, or why it has none: the stack does not offer it,
-    or its kernel is so slow here (torch._int_mm without VNNI runs at ~1 GOP/s) that timing it would take
-    longer than `budget_s`."""
+    or its kernel is so slow here that timing it would take longer than `budget_s` (torch._int_mm without
+    VNNI runs at ~1 GOP/s: minutes per call at n 4096). The time is foreseen from a warm call at n/4 (1/64
+    of the work), so a hopeless path costs seconds, not the budget."""
+    calls, small = warmup + repeats + 1, max(n // 4, 16)
     try:
-        call, op, dtype = BUILDERS[path](precision, n)
+        probe, op, dtype = BUILDERS[path](precision, small)
+        probe()
         start = time.perf_counter()
+        probe()
+        foreseen_s = (time.perf_counter() - start) * (n / small) ** 3 * calls
+        if foreseen_s > budget_s:
+            return {"error": f"too slow to time: one call of {op} at n {small} foretells about {foreseen_s:.0f} s "
+                             f"for {calls} calls at n {n}, over the path budget of {budget_s:g} s "
+                             "(parameters.path_budget_s)"}
+        call = BUILDERS[path](precision, n)[0]
         lines = measures.verbose_lines(call)
-        probe_s = time.perf_counter() - start
     except NOT_OFFERED as exc:
         return {"error": f"not offered by this stack: {type(exc).__name__}: {exc}".splitlines()[0]}
-    if probe_s * (warmup + repeats) > budget_s:
-        return {"error": f"too slow to time: one call of {op} took {probe_s:.1f} s, {warmup + repeats} calls would "
-                         f"exceed the path budget of {budget_s:g} s (parameters.path_budget_s)"}
     barrier.wait()
     return {"op": op, "dtype": dtype, "times": benchlib.timed_repeats(call, warmup, repeats),
             "mkl_cpu_path": measures.mkl_cpu_path(lines), **measures.library_kernel(lines)}
