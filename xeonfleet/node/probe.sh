@@ -146,7 +146,9 @@ if has os; then
     set -- "$@" proc/sys/kernel/osrelease proc/cmdline etc/os-release \
         sys/kernel/mm/transparent_hugepage/enabled sys/kernel/mm/transparent_hugepage/defrag \
         etc/profile.d/xeonfleet-ai.sh
-    for s in $SYSCTLS; do set -- "$@" "proc/sys/$s"; done
+    L=
+    for s in $SYSCTLS; do L="$L proc/sys/$s"; done
+    set -- "$@" $L
 fi
 if has devices; then
     set -- "$@" sys/class/net/*/operstate sys/class/net/*/speed sys/block/*/queue/rotational \
@@ -166,9 +168,11 @@ if has power; then
         $U/uncore[0-9]*/elc_*_enable dev/cpu/[0-9]*/msr/0x*
 fi
 if has devices; then
+    L=
     for a in current_link_speed current_link_width max_link_speed max_link_width numa_node; do
-        set -- "$@" sys/class/net/*/device/$a sys/class/nvme/*/device/$a
+        L="$L sys/class/net/*/device/$a sys/class/nvme/*/device/$a"
     done
+    set -- "$@" $L
 fi
 
 echo "@@@ text"
