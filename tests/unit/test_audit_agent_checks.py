@@ -73,6 +73,7 @@ def test_service_and_cron_run_the_same_command_with_the_same_env_file() -> None:
     assert f". {agent.ENV_FILE}" in entry
     # The same user both ways, never root.
     assert entry.split()[5] == agent.AGENT_USER and f"\nUser={agent.AGENT_USER}\n" in service
+    assert f"\nWorkingDirectory={agent.STATE_DIR}\n" in service  # cron runs it from the user's home, STATE_DIR
     assert "OnUnitActiveSec=1h" in files[f"{agent.SYSTEMD_DIR}/{agent.UNIT}.timer"]
 
 

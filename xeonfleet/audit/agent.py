@@ -55,6 +55,7 @@ from xeonfleet.frameworks.wheelhouse import (LINUX_X86_64_PLATFORMS, MANIFEST, c
 from xeonfleet.connect.file_transfer import use_working_file_transfer
 from xeonfleet.connect.hostcommand import HostCommand, fail_host
 from xeonfleet.connect.privilege import dropin
+from xeonfleet.connect.sudo_access import require_root
 from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError, load_profile, profile_path
 from xeonfleet.resources import packaged
 from xeonfleet.store import POSTGRES_SCHEMES
@@ -132,7 +133,7 @@ class AgentSettings:
     def files(self) -> dict[str, AgentFile]:
         """{path on the node: AgentFile} of the env file, the units and the cron fallback."""
         values = {"node": self.node, "profile": self.profile, "command": self.command(), "env_file": ENV_FILE,
-                  "db": self.db, "unit": UNIT, "log_file": LOG_FILE, "user": AGENT_USER,
+                  "db": self.db, "unit": UNIT, "log_file": LOG_FILE, "user": AGENT_USER, "state_dir": STATE_DIR,
                   "shared": self.db.startswith(POSTGRES_SCHEMES),
                   # Spread thousands of cron nodes over the hour, stable per node.
                   "minute": int(hashlib.sha256(self.node.encode()).hexdigest(), 16) % 60}
@@ -362,7 +363,8 @@ def _clone_root() -> Path | None:
 
 
 def install_agent() -> None:
-    """What deploys/audit_agent.py runs on each host: check the host data and the node, find or build the
+    """What deploys/audit_agent.py runs on each host: check the host data, that the login gets root as its
+    arguments say (require_root: a sudo prompt never holds the fleet) and the node, find or build the
     wheelhouse (from the clone; an installed wheel has none, so it takes host data xeonfleet_agent_wheelhouse),
     then audit_agent. A bad host fails alone in one line; the others are installed.
 
@@ -375,6 +377,8 @@ def install_agent() -> None:
     """
     try:
         settings = settings_from_host_data(host.name, host.data)
+        if not require_root("tune"):
+            return  # the host is failed, in one line naming the grant or the password it lacks
         node = host.get_fact(AgentNode)
         if node["python"] is None:
             raise AgentError("no python3 that can make a venv on this node: install python3 and python3-venv")
