@@ -150,7 +150,7 @@ def test_deploy_installs_offline_and_a_rerun_changes_nothing(lab, inventory, dep
         assert ssh(lab, name, f"passwd -S {agent.AGENT_USER}").split()[1] == "L"
         assert ssh(lab, name, f"test -e /home/{agent.AGENT_USER} || echo none").strip() == "none"
         # The drop-in is the audit role for the agent alone, and the node's sudo takes it.
-        assert ssh(lab, name, f"cat {agent.SUDOERS_FILE}") == agent.sudoers_dropin()
+        assert ssh(lab, name, f"cat {agent.SUDOERS_FILE}") == agent.agent_dropin()
         assert ssh_run(lab, name, "visudo -c").returncode == 0
         # Cron and systemd run the same command as the same user.
         user, command = cron_entry(lab, name)

@@ -16,6 +16,7 @@ import pytest
 
 from xeonfleet import __version__
 from xeonfleet.audit import agent as agent
+from xeonfleet.connect.sudoers_file import checked_install
 from xeonfleet.profiles import ProfileError
 
 PASSWORD = "p&ss-Xf9-agent-secret"
@@ -120,22 +121,22 @@ def test_the_store_password_is_only_in_the_env_file_the_agent_alone_reads() -> N
 def test_the_dropin_grants_the_audit_role_to_the_agent_alone() -> None:
     from xeonfleet.connect.privilege import dropin
 
-    text = agent.sudoers_dropin()
-    assert text == dropin("audit", agent.AGENT_USER, __version__)
+    text = agent.agent_dropin()
+    assert text == dropin("audit", agent.AGENT_USER, __version__, agent.SUDOERS_FILE)
     (grant,) = [line for line in text.splitlines() if "NOPASSWD" in line and not line.startswith("#")]
     assert grant.startswith(f"{agent.AGENT_USER} ALL=(root) NOPASSWD: ") and "ALL" not in grant.split("NOPASSWD:")[1]
 
 
 def _install(dest: Path, content: str) -> subprocess.CompletedProcess:
     Path(f"{dest}.xeonfleet-new").write_text(content)  # where the deploy uploads it
-    return subprocess.run(["sh", "-c", agent.checked_install(str(dest))], capture_output=True, text=True, check=False)
+    return subprocess.run(["sh", "-c", checked_install(str(dest))], capture_output=True, text=True, check=False)
 
 
 @needs_root_and_visudo
 def test_a_dropin_visudo_refuses_never_lands(tmp_path: Path) -> None:
     dest = tmp_path / "xeonfleet-agent"
-    result = _install(dest, agent.sudoers_dropin() + "xeonfleet-agent ALL=(root) NOPASSWD /usr/bin/od\n")  # no colon
-    assert result.returncode == 1 and "visudo refused the audit agent's sudoers drop-in (the file alone)" in result.stderr
+    result = _install(dest, agent.agent_dropin() + "xeonfleet-agent ALL=(root) NOPASSWD /usr/bin/od\n")  # no colon
+    assert result.returncode == 1 and f"visudo refused the sudoers drop-in {dest} (the file alone)" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing landed, nothing staged is left
 
     dest.write_text("# the drop-in already installed\n")
@@ -146,11 +147,11 @@ def test_a_dropin_visudo_refuses_never_lands(tmp_path: Path) -> None:
 @needs_root_and_visudo
 def test_a_good_dropin_lands_root_owned_0440(tmp_path: Path) -> None:
     dest = tmp_path / "xeonfleet-agent"
-    result = _install(dest, agent.sudoers_dropin())
+    result = _install(dest, agent.agent_dropin())
     assert result.returncode == 0, result.stderr
     info = dest.stat()
     assert (oct(info.st_mode & 0o777), info.st_uid, info.st_gid) == ("0o440", 0, 0)
-    assert dest.read_text() == agent.sudoers_dropin() and sorted(p.name for p in tmp_path.iterdir()) == [dest.name]
+    assert dest.read_text() == agent.agent_dropin() and sorted(p.name for p in tmp_path.iterdir()) == [dest.name]
 
 
 def _can_unshare_mounts() -> bool:
@@ -166,19 +167,19 @@ def test_a_dropin_the_whole_configuration_refuses_is_taken_back(tmp_path: Path, 
     (older sudo stops on it). In a private mount namespace, over a copy of this machine's /etc/sudoers.d."""
     sudoers_d = tmp_path / "sudoers.d"
     shutil.copytree("/etc/sudoers.d", sudoers_d)
-    alias = re.search(r"^Cmnd_Alias (\w+)", agent.sudoers_dropin(), re.M).group(1)
+    alias = re.search(r"^Cmnd_Alias (\w+)", agent.agent_dropin(), re.M).group(1)
     (sudoers_d / "site").write_text(f"Cmnd_Alias {alias} = /usr/bin/true\n")
     (sudoers_d / "site").chmod(0o440)
     before = "# the agent's drop-in of an earlier deploy\n"
     if installed_before:
         (sudoers_d / "xeonfleet-agent").write_text(before)
         (sudoers_d / "xeonfleet-agent").chmod(0o440)
-    (sudoers_d / "xeonfleet-agent.xeonfleet-new").write_text(agent.sudoers_dropin())
+    (sudoers_d / "xeonfleet-agent.xeonfleet-new").write_text(agent.agent_dropin())
     script = (f"mount --make-rprivate / && mount --bind {sudoers_d} /etc/sudoers.d && "
-              f"{agent.checked_install('/etc/sudoers.d/xeonfleet-agent')}")
+              f"{checked_install('/etc/sudoers.d/xeonfleet-agent')}")
     result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, check=False)
     assert result.returncode == 1
-    assert "refused the audit agent's sudoers drop-in (with the other sudoers files)" in result.stderr
+    assert "refused the sudoers drop-in /etc/sudoers.d/xeonfleet-agent (with the other sudoers files)" in result.stderr
     assert alias in result.stderr  # visudo's own line says which alias
     left = {p.name for p in sudoers_d.iterdir()}
     assert left == {*os.listdir("/etc/sudoers.d"), "site", *(["xeonfleet-agent"] if installed_before else [])}

@@ -33,7 +33,6 @@ import email.parser
 import hashlib
 import io
 import json
-import shlex
 import shutil
 import subprocess
 import sys
@@ -45,8 +44,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pyinfra import host
-from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
-from pyinfra.facts.files import Sha256File
+from pyinfra.api import FactBase, deploy, operation
 from pyinfra.operations import files, server, systemd
 
 from xeonfleet import __version__
@@ -56,6 +54,7 @@ from xeonfleet.connect.file_transfer import use_working_file_transfer
 from xeonfleet.connect.hostcommand import HostCommand, fail_host
 from xeonfleet.connect.privilege import dropin
 from xeonfleet.connect.sudo_access import require_root
+from xeonfleet.connect.sudoers_file import sudoers_dropin
 from xeonfleet.profiles import DEFAULT_PROFILE, ProfileError, load_profile, profile_path
 from xeonfleet.resources import packaged
 from xeonfleet.store import POSTGRES_SCHEMES
@@ -145,30 +144,9 @@ class AgentSettings:
         }
 
 
-def sudoers_dropin() -> str:
+def agent_dropin() -> str:
     """The agent's drop-in: exactly the probe's root-only reads, for the agent's user alone."""
-    return dropin("audit", AGENT_USER, __version__)
-
-
-def checked_install(dest: str) -> str:
-    """Shell putting the sudoers file staged at `dest`.xeonfleet-new (a name with a dot, which sudo's includedir
-    skips) at `dest` only if visudo accepts it: alone (`visudo -c -f`), then the whole configuration with it in place
-    (`visudo -c`: an alias another drop-in defines too passes alone, and older sudo stops on it), else `dest` gets
-    its previous content back (or goes). Moved by a rename, so sudo never reads half a file. Exits 1 on refusal.
-
-    The same staging as xeonfleet/tune/sudoers.py sudoers_dropin, which audit cannot import (tune imports audit),
-    plus the whole-configuration check."""
-    staged, old = (shlex.quote(f"{dest}{suffix}") for suffix in (".xeonfleet-new", ".xeonfleet-old"))
-    dest = shlex.quote(dest)
-    return (f"refused() {{ rm -f {staged} {old}; echo \"error: visudo refused the audit agent's sudoers drop-in "
-            f"($1): {dest} is as it was\" >&2; exit 1; }}; "
-            f"visudo -c -q -f {staged} || refused 'the file alone'; "
-            f"chown root:root {staged} && chmod 0440 {staged} || refused 'it could not be made root-only'; "
-            f"if [ -f {dest} ]; then cp -p {dest} {old}; fi; "
-            f"mv -f {staged} {dest} || refused 'it could not be renamed'; "
-            f"if ! visudo -c >/dev/null; then "
-            f"if [ -f {old} ]; then mv -f {old} {dest}; else rm -f {dest}; fi; refused 'with the other sudoers files'; fi; "
-            f"rm -f {old}")
+    return dropin("audit", AGENT_USER, __version__, SUDOERS_FILE)
 
 
 def settings_from_host_data(node: str, data: Any) -> AgentSettings:
@@ -277,26 +255,6 @@ def agent_venv(wheel_name: str, wheel_sha256: str, installed: str | None):
 
 
 @operation()
-def agent_sudoers(content: str):
-    """Put the agent's sudoers drop-in in place once visudo accepted it (checked_install): a file sudo cannot
-    parse in /etc/sudoers.d stops sudo for every user of the node.
-
-    + content: the drop-in (sudoers_dropin())
-
-    **Example:**
-
-    .. code:: python
-
-        agent_sudoers(name="Agent sudoers", content=sudoers_dropin())
-    """
-    if host.get_fact(Sha256File, path=SUDOERS_FILE) == hashlib.sha256(content.encode()).hexdigest():
-        host.noop(f"{SUDOERS_FILE} is up to date")
-        return
-    yield FileUploadCommand(io.StringIO(content), f"{SUDOERS_FILE}.xeonfleet-new")
-    yield HostCommand(checked_install(SUDOERS_FILE))
-
-
-@operation()
 def agent_textfile(exists: bool):
     """Create the agent's textfile, empty, before its first run, so node_exporter's link to it is never dangling
     (a scrape error until the first run). Created as the agent (runuser): root never writes in the agent's
@@ -338,7 +296,8 @@ def audit_agent(settings: AgentSettings, wheelhouse: Path, node: dict[str, Any])
     files.sync(name="Upload the agent wheelhouse", src=str(wheelhouse), dest=WHEELHOUSE, delete=True)
     agent_venv(name=f"Install {wheel.name} into {AGENT_DIR}", wheel_name=wheel.name, wheel_sha256=sha256(wheel),
                installed=node["installed"])
-    agent_sudoers(name=f"Sudoers drop-in {SUDOERS_FILE} (checked by visudo)", content=sudoers_dropin())
+    sudoers_dropin(name=f"Sudoers drop-in {SUDOERS_FILE} (checked by visudo)", path=SUDOERS_FILE,
+                   content=agent_dropin())
     agent_textfile(name=f"The agent's textfile {AGENT_TEXTFILE}", exists=node["textfile"])
     files.directory(name=f"Textfile directory {settings.textfile_dir}", path=settings.textfile_dir)
     # force: a file left there (an agent that wrote it in place) is replaced by the link.

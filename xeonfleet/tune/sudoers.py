@@ -1,56 +1,26 @@
 """Install the `xeonfleet sudoers` drop-ins on nodes: what deploys/sudoers.py runs, as the nodes' admin.
 
 The drop-in of each role (xeonfleet/connect/privilege.py) lets the named login user do exactly that role's root
-work. A sudoers file with a syntax error locks everyone out of sudo, so a drop-in is uploaded under a name
-sudo's `#includedir` skips (it holds a '.'), checked with the node's own `visudo -c`, and only then moved into
-place, 0440 root:root; a rejected one is removed and the host fails in one line. Unchanged drop-ins are no-ops.
+work; each is put in place only once the node's visudo accepts it (xeonfleet/connect/sudoers_file.py), 0440
+root:root. Unchanged drop-ins are no-ops.
 """
 
 from __future__ import annotations
 
-import hashlib
-from io import StringIO
-
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, deploy, operation
-from pyinfra.facts.files import Sha256File
+from pyinfra.api import deploy
 
 from xeonfleet import __version__
-from xeonfleet.connect.hostcommand import HostCommand, fail_host
+from xeonfleet.connect.hostcommand import fail_host
 from xeonfleet.connect.privilege import ROLES, check_user, dropin
 from xeonfleet.connect.sudo_access import require_root
-from xeonfleet.knobs.commands import sh
+from xeonfleet.connect.sudoers_file import sudoers_dropin
 
 SUDOERS_DIR = "/etc/sudoers.d"
 
 
 def dropin_path(role: str) -> str:
     return f"{SUDOERS_DIR}/xeonfleet-{role}"
-
-
-@operation()
-def sudoers_dropin(path: str, content: str):
-    """Install a sudoers drop-in once the node's visudo accepts it.
-
-    + path: /etc/sudoers.d/NAME (NAME without '.' or '~', or sudo ignores it)
-    + content: the drop-in's text
-
-    **Example:**
-
-    .. code:: python
-
-        sudoers_dropin(path="/etc/sudoers.d/xeonfleet-audit", content=dropin("audit", "ops", __version__))
-    """
-    if host.get_fact(Sha256File, path=path) == hashlib.sha256(content.encode()).hexdigest():
-        host.noop(f"{path} is already this drop-in")
-        return
-    staged = f"{path}.xeonfleet-new"  # '.': `#includedir` skips it, so it never takes effect unchecked
-    yield FileUploadCommand(StringIO(content), staged)
-    yield HostCommand(
-        f"if visudo -c -q -f {sh(staged)}; then chown root:root {sh(staged)} && chmod 0440 {sh(staged)} "
-        f"&& mv -f {sh(staged)} {sh(path)}; "
-        f"else rm -f {sh(staged)}; echo 'visudo rejected the drop-in for {path}: nothing installed' >&2; exit 1; fi"
-    )
 
 
 def _settings() -> tuple[list[str], str]:
