@@ -45,7 +45,16 @@ def search_dirs(kind: str) -> list[Path]:
     """The existing `kind` directories (profiles, hardware, benchmarks) in lookup order."""
     roots = [Path(entry) for entry in os.environ.get(PATH_VAR, "").split(os.pathsep) if entry]
     candidates = [root / kind for root in (*roots, Path.cwd())] + [packaged(f"data/{kind}")]
-    return [directory for directory in candidates if directory.is_dir()]
+    return [directory for directory in candidates if _readable_dir(directory)]
+
+
+def _readable_dir(path: Path) -> bool:
+    """A directory this user can list: a `profiles/` under a cwd it may not enter (a service user started in
+    /root) is not on its path, rather than a PermissionError for every lookup."""
+    try:
+        return path.is_dir() and os.access(path, os.R_OK | os.X_OK)
+    except OSError:
+        return False
 
 
 def locate(kind: str, name: str) -> Path:

@@ -68,3 +68,18 @@ def test_a_site_job_reuses_a_shipped_runner_and_its_own_runner_shadows_the_shipp
     uploaded = {path.name: path for path in remote.runner_files()}
     assert uploaded[gemm["runner"]] == site / "benchmarks" / "runners" / gemm["runner"]
     assert uploaded["benchlib.py"] == RUNNERS_DIR / "benchlib.py"
+
+
+def test_a_cwd_this_user_may_not_enter_is_left_off_the_path(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service user started in /root: stat of /root/profiles is EACCES (Path.is_dir raises it), not "missing"."""
+    blocked = Path.cwd() / "profiles"
+    is_dir = Path.is_dir
+
+    def denied(path: Path) -> bool:
+        if path == blocked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return is_dir(path)
+
+    monkeypatch.setattr(Path, "is_dir", denied)
+    assert blocked not in resources.search_dirs("profiles")
+    assert load_profile("xeon-ai-base").name == "xeon-ai-base"
