@@ -10,6 +10,7 @@ Which profile judges a host: the CLI's `--profile` for all hosts, else the host'
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -115,6 +116,25 @@ def audit_sysroot(plan: AuditPlan) -> AuditReport:
     started, started_at = _now()
     (host,) = plan.profiles
     return build_report(plan, {host: gather_sysroot(plan.sysroot or host)}, {}, started, started_at)
+
+
+def plan_local(profile_override: str | None = None, node_name: str | None = None) -> AuditPlan:
+    """This machine as a one-node fleet named `node_name` (default: its hostname)."""
+    host = node_name or socket.gethostname()
+    return AuditPlan(inventory="local", profiles=load_profiles({host: profile_override or DEFAULT_PROFILE}),
+                     groups={}, sysroot=None)
+
+
+def audit_local(plan: AuditPlan) -> AuditReport:
+    """This machine probed live (what the audit agent runs): ROOT "" rather than --sysroot's "/", which the probe
+    reads as a copied tree, so as any user but root it sends its root-only reads through `sudo -n` (the agent's
+    drop-in) instead of reporting them as needing root."""
+    from xeonfleet.facts.probe import run_probe_local
+    from xeonfleet.parsers.node import node_facts_from_lines
+
+    started, started_at = _now()
+    (host,) = plan.profiles
+    return build_report(plan, {host: node_facts_from_lines(run_probe_local(""))}, {}, started, started_at)
 
 
 def record(store: Store, report: AuditReport, since_last: bool) -> None:

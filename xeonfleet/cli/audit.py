@@ -14,14 +14,10 @@ import sys
 from datetime import timedelta
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from xeonfleet.cli.output import emit, output_options, resolve_format
-
-if TYPE_CHECKING:
-    from xeonfleet.audit.report import AuditReport
 
 EXIT_PROBLEM = 2
 # format -> module in xeonfleet/audit/formats with `render(report)`; imported on use so other
@@ -33,25 +29,6 @@ FORMATS = tuple(RENDERERS)
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_PROBLEM)
-
-
-def _audit_this_machine(profile_name: str | None, node_name: str | None) -> AuditReport:
-    """This machine as a one-node fleet named `node_name` (default: its hostname), probed live: ROOT "" rather than
-    --sysroot's "/", which the probe reads as a copied tree, so as any user but root it sends its root-only reads
-    through `sudo -n` (the audit agent's drop-in) instead of reporting them as needing root."""
-    import socket
-    import time
-    from dataclasses import replace
-    from datetime import datetime, timezone
-
-    from xeonfleet.audit.run import build_report, plan_sysroot
-    from xeonfleet.facts.probe import run_probe_local
-    from xeonfleet.parsers.node import node_facts_from_lines
-
-    plan = replace(plan_sysroot("/", profile_name, node_name or socket.gethostname()), inventory="local", sysroot=None)
-    (host,) = plan.profiles
-    started, started_at = time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return build_report(plan, {host: node_facts_from_lines(run_probe_local(""))}, {}, started, started_at)
 
 
 @click.command("audit")
@@ -82,7 +59,8 @@ def audit(inventory: str | None, profile_name: str | None, fmt: str | None, outp
         from xeonfleet.connect.gevent_patch import patch_for_pyinfra
 
         patch_for_pyinfra()
-    from xeonfleet.audit.run import audit_inventory, audit_sysroot, plan_inventory, plan_sysroot, record
+    from xeonfleet.audit.run import (audit_inventory, audit_local, audit_sysroot, plan_inventory, plan_local,
+                                     plan_sysroot, record)
     from xeonfleet.audit.stored import NothingStored, latest_report
     from xeonfleet.connect.gather import GatherError, load_inventory
     from xeonfleet.profiles import ProfileError
@@ -104,7 +82,7 @@ def audit(inventory: str | None, profile_name: str | None, fmt: str | None, outp
         elif sysroot is not None:
             report = audit_sysroot(plan_sysroot(sysroot, profile_name, node_name))
         elif local:
-            report = _audit_this_machine(profile_name, node_name)
+            report = audit_local(plan_local(profile_name, node_name))
         else:
             report = audit_inventory(plan_inventory(inventory, profile_name), connect_timeout=timeout)
     except (GatherError, ProfileError, NothingStored, StoreError) as exc:
