@@ -38,3 +38,13 @@ def test_a_null_figure_gives_no_ratio_and_no_verdict():
     assert comparison.ratio is None and not comparison.below
     assert comparison.line() == ("matmul-isa int8: job 37.6 vs baseline null GOP/s (baseline null: too slow to "
                                  "time): no ratio")
+
+
+def test_rounds_keep_the_best_job_and_the_best_baseline_figure_each():
+    rounds = [[claims.Comparison("matmul-isa fp32", 29.1, 86.3, "GFLOP/s", "round 1")],
+              [claims.Comparison("matmul-isa fp32", 69.3, 54.7, "GFLOP/s", "round 2")],
+              [claims.Comparison("matmul-isa fp32", None, 60.0, "GFLOP/s", "round 3")]]
+    (best,) = claims.best_of(rounds)
+    assert (best.job, best.baseline, best.note) == (69.3, 86.3, "round 1")
+    assert best.below and "ratio 0.80, BELOW" in best.line()
+    assert claims.best_of([]) == []
