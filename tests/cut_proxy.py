@@ -21,7 +21,7 @@ def _pump(source: socket.socket, sink: socket.socket, budget: int | None) -> int
     sent = 0
     try:
         while budget is None or sent < budget:
-            data = source.recv(4096)
+            data = source.recv(4096 if budget is None else min(4096, budget - sent))  # exactly `budget` bytes
             if not data:
                 break
             sink.sendall(data)

@@ -528,17 +528,21 @@ def test_frameworks_deploy_on_a_host_without_sftp_falls_back_to_scp(no_sftp_lab)
 def test_host_dies_between_two_operations_and_a_rerun_converges(lab, cut_host, tmp_path: Path) -> None:
     """lab-01's session drops part-way through the tune deploy's operations: it fails alone with pyinfra's
     one-line error while the other hosts finish; the re-run on the live fleet converges (a second one
-    changes nothing). Where to cut is measured: a full run's bytes, cut at 90 % (past the facts, which
-    come first, inside the operations)."""
-    tally = tmp_path / "tally"
+    changes nothing). Where to cut is measured: a --dry run's bytes (the facts, which come first) and a
+    full run's; the cut falls halfway between, inside the operations (they send back little: one command)."""
+    facts_tally, tally = tmp_path / "facts-tally", tmp_path / "tally"
+    dry = run("pyinfra", "-y", str(cut_host("lab-01", 10**9, facts_tally)), "deploys/ai_node.py", "--limit", "lab-01",
+              "--dry", env=lab_env(lab))
+    assert dry.returncode == 0, output_of(dry)[-3000:]
     measured = run("pyinfra", "-y", str(cut_host("lab-01", 10**9, tally)), "deploys/ai_node.py", "--limit", "lab-01",
                    env=lab_env(lab))
     assert measured.returncode == 0, output_of(measured)[-3000:]
     restored = run("pyinfra", "-y", "inventories/lab.py", "deploys/restore.py", "--limit", "lab-01", env=lab_env(lab))
     assert restored.returncode == 0, output_of(restored)[-3000:]
+    facts_bytes = max(int(n) for n in facts_tally.read_text().split())
     full_run_bytes = max(int(n) for n in tally.read_text().split())
 
-    result = run("pyinfra", "-y", str(cut_host("lab-01", full_run_bytes * 9 // 10)), "deploys/ai_node.py",
+    result = run("pyinfra", "-y", str(cut_host("lab-01", (facts_bytes + full_run_bytes) // 2)), "deploys/ai_node.py",
                  env=lab_env(lab))
     assert_clean_failure(result, 1, r"\[lab-01\] Error: ")
     operations = output_of(result).partition("--> Beginning operation run")[2]
