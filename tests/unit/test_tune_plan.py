@@ -4,15 +4,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-from xeonfleet.lab.hardware import load_hardware
-from xeonfleet.lab.sysroot import build_sysroot
-from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.facts.probe import run_probe_local
+from tests.node_sysroots import lab_host_facts
 from xeonfleet.profiles import load_profile
 from xeonfleet.knobs.kernel_cmdline import cmdline_advice
 from xeonfleet.knobs.sysctl import SYSCTL_FILE
@@ -22,20 +18,10 @@ from xeonfleet.tune.deploy import boot_steps
 from xeonfleet.tune.plan import plan_host
 
 
-@lru_cache(maxsize=None)
-def _facts_cached(hardware: str, root: str) -> dict:
-    build_sysroot(load_hardware(hardware), Path(root), "unit")
-    facts = node_facts_from_lines(run_probe_local(root))
-    # A sysroot holds only /proc and /sys; the lab hosts run on a Debian root with the tools installed.
-    facts["tools"] = {"numactl": True, "cpupower": True, "dmidecode": True}
-    facts["os"]["distro"] = {"id": "debian", "version_id": "12", "pretty_name": "Debian GNU/Linux 12"}
-    return facts
-
-
 @pytest.fixture(scope="module")
 def facts(tmp_path_factory: pytest.TempPathFactory):
     def get(hardware: str) -> dict:
-        return _facts_cached(hardware, str(tmp_path_factory.getbasetemp() / f"tune-{hardware}"))
+        return lab_host_facts(hardware, str(tmp_path_factory.getbasetemp() / f"tune-{hardware}"))
 
     return get
 
