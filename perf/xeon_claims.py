@@ -194,11 +194,12 @@ def load_average() -> str:
 
 
 def best_of(rounds: list[list[Comparison]]) -> list[Comparison]:
-    """Each comparison with the best job figure and the best baseline figure over the rounds (same order)."""
+    """Each comparison of the round where the job did best (its note: the path that won then), with the best
+    baseline figure over the rounds (the comparisons of every round come in the same order)."""
     def best(values: list[float | None]) -> float | None:
         return max((v for v in values if v is not None), default=None)
 
-    return [replace(same[0], job=best([c.job for c in same]), baseline=best([c.baseline for c in same]))
+    return [replace(max(same, key=lambda c: c.job or 0.0), baseline=best([c.baseline for c in same]))
             for same in zip(*rounds)]
 
 
@@ -251,7 +252,7 @@ def main() -> int:
                 print("".join(f"    {comparison.line()}\n" for comparison in rounds[-1]), end="")
         final = best_of(rounds)
         if len(rounds) > 1:
-            print(f"  best of {len(rounds)} rounds, job and baseline each:")
+            print(f"  best of {len(rounds)} rounds, job and baseline each (the note of the job's best round):")
             print("".join(f"    {comparison.line()}\n" for comparison in final), end="")
         below += [comparison.label for comparison in final if comparison.below]
     print(f"load average after {load_average()}")

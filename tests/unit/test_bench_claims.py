@@ -45,6 +45,6 @@ def test_rounds_keep_the_best_job_and_the_best_baseline_figure_each():
               [claims.Comparison("matmul-isa fp32", 69.3, 54.7, "GFLOP/s", "round 2")],
               [claims.Comparison("matmul-isa fp32", None, 60.0, "GFLOP/s", "round 3")]]
     (best,) = claims.best_of(rounds)
-    assert (best.job, best.baseline, best.note) == (69.3, 86.3, "round 1")
+    assert (best.job, best.baseline, best.note) == (69.3, 86.3, "round 2")  # the note of the job's best round
     assert best.below and "ratio 0.80, BELOW" in best.line()
     assert claims.best_of([]) == []
