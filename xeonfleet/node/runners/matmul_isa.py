@@ -46,7 +46,8 @@ DEFAULT_PATH_BUDGET_S = 120.0
 
 
 def _layer(precision: str, n: int) -> tuple[Callable[[], Any], str, str]:
-    """(call, what it is, operand dtypes) of the prepacked layer, built in the instance process (torch loads there)."""
+    """(call, what it is, operand dtypes) of the prepacked layer, built in the instance process (torch loads
+    there)."""
     import torch
     from torch.utils import mkldnn
 

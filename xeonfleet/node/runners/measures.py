@@ -2,7 +2,7 @@
 or the MKL functions that ran.
 
 Shared by the shipped runners; a site runner may use it too (it is uploaded with them). Standard library at
-import time: torch is imported only inside onednn_kernel and mkl_lines, which only the torch runners call.
+import time: torch is imported only inside verbose_lines (and onednn_kernel), which only the torch runners call.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def pct_of_peak_samples(value: float, params: dict[str, Any], precision: str, pl
 
 def verbose_lines(call: Callable[[], Any]) -> list[str]:
     """The verbose lines oneDNN and MKL print while `call` runs once (torch's switches for both; MKL's only
-    where torch was built with it). They printf() to fd 1, past Python's sys.stdout, so fd 1 is caught. Torch only."""
+    where torch was built with it). They printf() to fd 1, past Python's sys.stdout, so fd 1 is caught."""
     import ctypes
     from contextlib import ExitStack
 
