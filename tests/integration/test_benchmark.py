@@ -100,7 +100,11 @@ def test_light_run_over_five_hosts_stores_every_sample(lab, bench_env, tmp_path)
     no_native |= {("matmul-isa", f"rate_{precision}_{path}") for precision in ("bf16", "fp16")
                   for path in ("layer", "gemm")}
     no_native |= {("matmul-isa", "bf16_fp32_speedup"), ("matmul-isa", "fp16_fp32_speedup")}
-    assert {(j, m) for _, j, m in set(nulls) & expected} == no_native | {("numa-local", "local_remote_ratio")}, nulls
+    # torch._int_mm has no fast kernel on the VM's real CPU (no VNNI): under the lab's load it may pass its budget.
+    slow = {(j, m) for (_, j, m), reason in nulls.items() if reason.startswith("gemm path too slow to time")}
+    assert slow <= {("matmul-isa", "rate_int8_gemm")}, slow
+    found = {(j, m) for _, j, m in set(nulls) & expected} - slow
+    assert found == no_native | {("numa-local", "local_remote_ratio")}, nulls
     raw = sorted((tmp_path / "raw" / run_id).glob("*/*.json"))
     assert len(raw) == HOSTS * len(light)
     doc = json.loads(raw[0].read_text())
