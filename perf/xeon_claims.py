@@ -215,7 +215,7 @@ def _print_job(name: str, doc: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--python", required=True, help="python with numpy and torch")
+    parser.add_argument("--python", required=True, help="python with numpy, torch and faiss-cpu")
     parser.add_argument("--light", action="store_true", help="the jobs' light sizes")
     parser.add_argument("--jobs", default=",".join(JOBS), help=f"comma-separated, default {','.join(JOBS)}")
     parser.add_argument("--rounds", type=int, default=1, help="job then baseline, this many times; the ratio "
