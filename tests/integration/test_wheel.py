@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from xeonfleet.lab.ports import find_free_port_base
-
 REPO = Path(__file__).resolve().parents[2]
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
 # This venv's own xeonfleet (the editable install of the clone) must stay invisible to the wheel's venv.
@@ -114,9 +112,9 @@ def test_facts_and_audit_of_this_machine_from_any_directory(installed: Path, els
 
 
 @pytest.mark.lab
-def test_lab_up_and_down_with_a_users_hardware_profile(installed: Path, elsewhere: Path) -> None:
+def test_lab_up_and_down_with_a_users_hardware_profile(installed: Path, elsewhere: Path, lab_port_base) -> None:
     lab_dir = elsewhere / "lab"
-    port = str(find_free_port_base(2))
+    port = str(lab_port_base(2))
     up = _xeonfleet(installed, elsewhere, "lab", "up", "--hosts", "2", "--hardware", "site-vm",
                     "--hardware", "icx-8380-2s", "--port-base", port, "--lab-dir", str(lab_dir))
     try:
@@ -131,11 +129,11 @@ def test_lab_up_and_down_with_a_users_hardware_profile(installed: Path, elsewher
 
 
 @pytest.mark.lab
-def test_a_light_bench_run_from_the_wheel_keeps_its_results_in_the_users_data_dir(installed: Path, elsewhere: Path,
-                                                                                   bench_env: Path) -> None:
+def test_a_light_bench_run_from_the_wheel_keeps_its_results_in_the_users_data_dir(
+        installed: Path, elsewhere: Path, bench_env: Path, lab_port_base) -> None:
     lab_dir = elsewhere / "lab"
     up = _xeonfleet(installed, elsewhere, "lab", "up", "--hosts", "1", "--hardware", "icx-8380-2s",
-                    "--port-base", str(find_free_port_base(1)), "--lab-dir", str(lab_dir))
+                    "--port-base", str(lab_port_base(1)), "--lab-dir", str(lab_dir))
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         (elsewhere / "fleet.py").write_text(
