@@ -92,6 +92,7 @@ def test_resnet50_measures_fp32_and_bf16_where_the_isa_has_it(torch_env, tmp_pat
     assert doc["versions"]["torch"].startswith("2.13.0")
 
 
+@pytest.mark.heavy  # inductor compiles ResNet-50 twice (batch and single image): ~90 s of CPU, nothing to share
 def test_resnet50_int8_without_ipex_goes_through_inc_pt2e(torch_env, tmp_path, monkeypatch):
     """torch 2.13 has no IPEX: INT8 is INC's PT2E flow, compiled by inductor (g++ from the bootstrap)."""
     doc = _run(tmp_path, monkeypatch, torch_env, {"precisions": ["int8"]})
