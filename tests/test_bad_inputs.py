@@ -528,22 +528,24 @@ def test_frameworks_deploy_on_a_host_without_sftp_falls_back_to_scp(no_sftp_lab)
 def test_host_dies_between_two_operations_and_a_rerun_converges(lab, cut_host, tmp_path: Path) -> None:
     """lab-01's session drops part-way through the tune deploy's operations: it fails alone with pyinfra's
     one-line error while the other hosts finish; the re-run on the live fleet converges (a second one
-    changes nothing). Where to cut is measured: a --dry run's bytes (the facts, which come first) and a
-    full run's; the cut falls halfway between, inside the operations (they send back little: one command)."""
-    facts_tally, tally = tmp_path / "facts-tally", tmp_path / "tally"
-    dry = run("pyinfra", "-y", str(cut_host("lab-01", 10**9, facts_tally)), "deploys/ai_node.py", "--limit", "lab-01",
-              "--dry", env=lab_env(lab))
-    assert dry.returncode == 0, output_of(dry)[-3000:]
-    measured = run("pyinfra", "-y", str(cut_host("lab-01", 10**9, tally)), "deploys/ai_node.py", "--limit", "lab-01",
-                   env=lab_env(lab))
-    assert measured.returncode == 0, output_of(measured)[-3000:]
+    changes nothing). Where to cut is measured: a --dry run's bytes (the facts, which come first) and a full
+    run's give the operations' bytes (they send back little: one command); a second --dry run after the restore
+    gives the facts' bytes in the state the cut run starts from (a host earlier tests left tuned sends more);
+    the cut falls halfway through the operations."""
+    def tallied(*options: str) -> int:
+        tally = tmp_path / f"tally-{len(list(tmp_path.glob('tally-*')))}"
+        result = run("pyinfra", "-y", str(cut_host("lab-01", 10**9, tally)), "deploys/ai_node.py", "--limit",
+                     "lab-01", *options, env=lab_env(lab))
+        assert result.returncode == 0, output_of(result)[-3000:]
+        return max(int(n) for n in tally.read_text().split())
+
+    facts_bytes = tallied("--dry")
+    operations_bytes = tallied() - facts_bytes
     restored = run("pyinfra", "-y", "inventories/lab.py", "deploys/restore.py", "--limit", "lab-01", env=lab_env(lab))
     assert restored.returncode == 0, output_of(restored)[-3000:]
-    facts_bytes = max(int(n) for n in facts_tally.read_text().split())
-    full_run_bytes = max(int(n) for n in tally.read_text().split())
+    cut = tallied("--dry") + operations_bytes // 2
 
-    result = run("pyinfra", "-y", str(cut_host("lab-01", (facts_bytes + full_run_bytes) // 2)), "deploys/ai_node.py",
-                 env=lab_env(lab))
+    result = run("pyinfra", "-y", str(cut_host("lab-01", cut)), "deploys/ai_node.py", env=lab_env(lab))
     assert_clean_failure(result, 1, r"\[lab-01\] Error: ")
     operations = output_of(result).partition("--> Beginning operation run")[2]
     assert "[lab-01] Error: " in operations and "[lab-02] Success" in operations  # died between operations

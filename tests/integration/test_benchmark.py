@@ -3,8 +3,9 @@ numpy/faiss runs on the node side, real SQLite store).
 
 The python env the jobs use is one venv on this machine's root filesystem: every lab host's root is
 an overlay over it, so all hosts see the same env (a real fleet gets it from deploys/frameworks.py).
-Lab hosts share this VM's 2 cores (and whatever else runs on it), so thresholds are loose and the slowed host's runner may run only 5 % of the time (host data
-xeonfleet_bench_throttle_pct, SIGSTOP/SIGCONT like cpulimit). Pinning it to one core
+Lab hosts share this VM's 2 cores (and whatever else runs on it), so thresholds are loose and the slowed host's
+runner may run only 5 % of the time (host data xeonfleet_bench_throttle_pct, SIGSTOP/SIGCONT like cpulimit, at
+nice 19 so the suite's other worker cannot hand it back the time). Pinning it to one core
 (xeonfleet_bench_cpus) was tried first: with other work on the VM's 2 cores a 2-thread GEMM is no
 faster than a 1-thread one, so that slowdown drowned in the noise; 20 % was not enough either, since
 five hosts on 2 cores give each host about 0.4 core anyway."""

@@ -83,8 +83,10 @@ def runner_command(job: JobSpec, params: dict, env: str, out: str, cpus: str | N
     run = (f"{pin}timeout {job.timeout_s} \"$py\" {shlex.quote(job.runner)} "
            f"--params {shlex.quote(json.dumps(params, sort_keys=True))} --out {shlex.quote(out)}")
     if throttle_pct:
-        # setsid: the runner and its instance processes get a process group of their own to stop.
-        run = f"setsid {run} & pid=$!; {throttle_loop(int(throttle_pct))}"
+        # setsid: the runner and its instance processes get a process group of their own to stop. nice 19: on a
+        # loaded machine the loop's shell waits for a core after each CONT while the runner keeps running, so
+        # the runner also yields to everything else and the slowdown holds whatever the load.
+        run = f"setsid nice -n 19 {run} & pid=$!; {throttle_loop(int(throttle_pct))}"
     return (
         f"mkdir -p {shlex.quote(os.path.dirname(out))} && rm -f {shlex.quote(out)} && "
         f"py={python}; [ -x \"$py\" ] || py=python3; "
