@@ -20,15 +20,20 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from xeonfleet.bench.analyze import Thresholds, analyze_run
 from xeonfleet.bench.jobs import load_jobs, select_jobs
+from xeonfleet.resources import packaged
 from xeonfleet.store import open_store
 
 pytestmark = pytest.mark.lab
 XEONFLEET = str(Path(sys.executable).with_name("xeonfleet"))
 HOSTS = 5
 LOOSE = ["--min-pct", "40", "--outlier-pct", "40"]
+# gemm-fp32 at its light size as a job of its own, the way a site adds jobs (benchmarks/ on $XEONFLEET_PATH): the
+# verdict tests need a GEMM that takes seconds, not gemm-fp32's full n 4096 ten times over on five hosts.
+SMALL_GEMM = "gemm-2k"
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +53,22 @@ def _inventory(tmp_path: Path, lab, env: Path, slowed: str | None = None) -> str
     return str(path)
 
 
-def _bench(tmp_path: Path, db: Path, *args: str, wait: bool = True) -> subprocess.CompletedProcess | subprocess.Popen:
-    env = {**os.environ, "XEONFLEET_DB": str(db), "XEONFLEET_RESULTS_DIR": str(tmp_path / "raw")}
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """A site directory holding SMALL_GEMM: gemm-fp32's spec with its light sizes as the job's own."""
+    spec = yaml.safe_load((packaged("data/benchmarks") / "gemm-fp32.yaml").read_text())
+    spec.update(name=SMALL_GEMM, parameters={**spec["parameters"], "n": spec["light"]["n"]},
+                repeats=spec["light"]["repeats"])
+    root = tmp_path_factory.mktemp("site")
+    (root / "benchmarks").mkdir()
+    (root / "benchmarks" / f"{SMALL_GEMM}.yaml").write_text(yaml.safe_dump(spec))
+    return root
+
+
+def _bench(tmp_path: Path, db: Path, *args: str, wait: bool = True, site: Path | None = None
+           ) -> subprocess.CompletedProcess | subprocess.Popen:
+    env = {**os.environ, "XEONFLEET_DB": str(db), "XEONFLEET_RESULTS_DIR": str(tmp_path / "raw"),
+           **({"XEONFLEET_PATH": str(site)} if site else {})}
     command = [XEONFLEET, "bench", *args]
     if not wait:
         return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -131,22 +150,24 @@ def _check_limits_use_what_the_process_has(raw: Path) -> None:
 
 
 @pytest.mark.timeout(1200)
-def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, bench_env, tmp_path):
+def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, bench_env, site, tmp_path):
     db = tmp_path / "bench.db"
-    common = ["--jobs", "gemm-fp32", *LOOSE, "--min-baseline-runs", "1"]  # a verdict after one earlier run
-    first = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), *common)
+    common = ["--jobs", SMALL_GEMM, *LOOSE, "--min-baseline-runs", "1"]  # a verdict after one earlier run
+    first = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), *common, site=site)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     slowed = "lab-03"
-    second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common)
+    second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common, site=site)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
     with open_store(str(db), read_only=True) as store:
-        analysis = analyze_run(store, _latest_run(db), load_jobs(), Thresholds(min_pct=40, outlier_pct=40, min_runs=1))
+        jobs = load_jobs(site / "benchmarks")
+        analysis = analyze_run(store, _latest_run(db), jobs, Thresholds(min_pct=40, outlier_pct=40, min_runs=1))
     flagged = {(f.kind, f.host) for f in analysis.findings if f.metric == "gflops"}
     assert flagged == {("regression", slowed), ("outlier", slowed)}, second.stdout
     assert {f.host for f in analysis.findings} == {slowed}
-    assert f"REGRESSION {slowed} gemm-fp32/gflops" in second.stdout
-    compare = _bench(tmp_path, db, "compare", _latest_run_pair(db)[0], _latest_run_pair(db)[1], "--min-pct", "40")
-    assert compare.returncode == 1 and f"WORSE {slowed} gemm-fp32/gflops" in compare.stdout
+    assert f"REGRESSION {slowed} {SMALL_GEMM}/gflops" in second.stdout
+    compare = _bench(tmp_path, db, "compare", _latest_run_pair(db)[0], _latest_run_pair(db)[1], "--min-pct", "40",
+                     site=site)
+    assert compare.returncode == 1 and f"WORSE {slowed} {SMALL_GEMM}/gflops" in compare.stdout
 
 
 def _latest_run_pair(db: Path) -> tuple[str, str]:
@@ -155,16 +176,16 @@ def _latest_run_pair(db: Path) -> tuple[str, str]:
     return rows[1][0], rows[0][0]
 
 
-def test_concurrent_nightly_starts_one_runs_one_exits_on_the_lock(lab, bench_env, tmp_path):
+def test_concurrent_nightly_starts_one_runs_one_exits_on_the_lock(lab, bench_env, site, tmp_path):
     db, lock = tmp_path / "bench.db", tmp_path / "nightly.lock"
     inventory = _inventory(tmp_path, lab, bench_env)
-    args = ["nightly", inventory, "--jobs", "gemm-fp32", "--lock", str(lock), "--html", str(tmp_path / "r.html"),
+    args = ["nightly", inventory, "--jobs", SMALL_GEMM, "--lock", str(lock), "--html", str(tmp_path / "r.html"),
             *LOOSE]
-    first = _bench(tmp_path, db, *args, wait=False)
+    first = _bench(tmp_path, db, *args, wait=False, site=site)
     deadline = time.monotonic() + 30
     while not (lock.exists() and lock.read_text().startswith("pid")) and time.monotonic() < deadline:
         time.sleep(0.1)
-    second = _bench(tmp_path, db, *args)
+    second = _bench(tmp_path, db, *args, site=site)
     out, err = first.communicate(timeout=600)
     assert second.returncode == 75 and f"holds the lock (pid {first.pid}" in second.stderr
     assert first.returncode == 0, out[-2000:] + err[-2000:]
