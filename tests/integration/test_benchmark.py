@@ -31,9 +31,11 @@ pytestmark = pytest.mark.lab
 XEONFLEET = str(Path(sys.executable).with_name("xeonfleet"))
 HOSTS = 5
 LOOSE = ["--min-pct", "40", "--outlier-pct", "40"]
-# gemm-fp32 at its light size as a job of its own, the way a site adds jobs (benchmarks/ on $XEONFLEET_PATH): the
-# verdict tests need a GEMM that takes seconds, not gemm-fp32's full n 4096 ten times over on five hosts.
-SMALL_GEMM = "gemm-2k"
+# Shipped jobs at their light sizes as jobs of their own, the way a site adds jobs (benchmarks/ on $XEONFLEET_PATH):
+# the verdict tests need a GEMM that takes seconds, not gemm-fp32's full n 4096 ten times over on five hosts, and
+# the killed-host test two short jobs, not the whole light set.
+SMALL_GEMM, SMALL_STREAM = "gemm-2k", "stream-48m"
+LIGHT_AS_JOBS = {SMALL_GEMM: "gemm-fp32", SMALL_STREAM: "mem-bandwidth"}
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +57,15 @@ def _inventory(tmp_path: Path, lab, env: Path, slowed: str | None = None) -> str
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    """A site directory holding SMALL_GEMM: gemm-fp32's spec with its light sizes as the job's own."""
-    spec = yaml.safe_load((packaged("data/benchmarks") / "gemm-fp32.yaml").read_text())
-    spec.update(name=SMALL_GEMM, parameters={**spec["parameters"], "n": spec["light"]["n"]},
-                repeats=spec["light"]["repeats"])
+    """A site directory holding LIGHT_AS_JOBS: each shipped job's spec with its light sizes as the job's own."""
     root = tmp_path_factory.mktemp("site")
     (root / "benchmarks").mkdir()
-    (root / "benchmarks" / f"{SMALL_GEMM}.yaml").write_text(yaml.safe_dump(spec))
+    for name, shipped in LIGHT_AS_JOBS.items():
+        spec = yaml.safe_load((packaged("data/benchmarks") / f"{shipped}.yaml").read_text())
+        light = spec.pop("light")
+        spec.update(name=name, parameters={**spec["parameters"], **{k: v for k, v in light.items() if k != "repeats"}},
+                    repeats=light.get("repeats", spec["repeats"]))
+        (root / "benchmarks" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
     return root
 
 
@@ -215,9 +219,11 @@ def test_a_node_without_env_or_sftp_is_incomplete_in_one_line_exit_1(lab_factory
     assert "gemm-fp32 skipped: numpy not importable" in no_sftp.stdout  # the runner went over, the result came back
 
 
-def test_host_killed_mid_run_keeps_finished_jobs_marked_incomplete(lab, bench_env, tmp_path):
+def test_host_killed_mid_run_keeps_finished_jobs_marked_incomplete(lab, bench_env, site, tmp_path):
     db, victim = tmp_path / "bench.db", "lab-05"
-    run = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), "--jobs", "light", wait=False)
+    jobs = [SMALL_GEMM, SMALL_STREAM]
+    run = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), "--jobs", ",".join(jobs), wait=False,
+                 site=site)
     # Kill the victim once its first job is stored (fetched and ingested), before its last one is.
     deadline = time.monotonic() + 300
     while not _stored_jobs(db, victim) and time.monotonic() < deadline:
@@ -225,13 +231,12 @@ def test_host_killed_mid_run_keeps_finished_jobs_marked_incomplete(lab, bench_en
     lab.stop(victim)
     out, err = run.communicate(timeout=600)
     run_id = _latest_run(db)
-    light, _ = select_jobs(load_jobs(), "light")
     with open_store(str(db), read_only=True) as store:
         hosts = dict(store.execute("SELECT host, status FROM bench_hosts WHERE run_id = :run_id", {"run_id": run_id}))
         done = store.execute("SELECT job FROM bench_results WHERE run_id = :run_id AND host = :host AND status = 'ok'",
                              {"run_id": run_id, "host": victim})
     assert hosts[victim] == "incomplete", out[-2000:] + err[-2000:]
-    assert 1 <= len(done) < len(light)
+    assert 1 <= len(done) < len(jobs)
     assert all(status == "complete" for host, status in hosts.items() if host != victim), out[-3000:] + err[-3000:]
     assert f"{victim}: incomplete" in out
     lab.start(victim)
