@@ -542,9 +542,8 @@ def test_host_dies_between_two_operations_and_a_rerun_converges(lab, cut_host, t
 
     facts_bytes = tallied("--dry")
     operations_bytes = tallied() - facts_bytes
-    for attempt in range(9):
-        restored = run("pyinfra", "-y", "inventories/lab.py", "deploys/restore.py", "--limit", "lab-01",
-                       env=lab_env(lab))
+    for attempt in range(9):  # every host restored: a missed try tuned the others too
+        restored = run("pyinfra", "-y", "inventories/lab.py", "deploys/restore.py", env=lab_env(lab))
         assert restored.returncode == 0, output_of(restored)[-3000:]
         cut = tallied("--dry") + operations_bytes * (1 + attempt % 3) // 4
         result = run("pyinfra", "-y", str(cut_host("lab-01", cut)), "deploys/ai_node.py", env=lab_env(lab))

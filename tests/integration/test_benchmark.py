@@ -32,8 +32,8 @@ XEONFLEET = str(Path(sys.executable).with_name("xeonfleet"))
 HOSTS = 5
 LOOSE = ["--min-pct", "40", "--outlier-pct", "40"]
 # Shipped jobs at their light sizes as jobs of their own, the way a site adds jobs (benchmarks/ on $XEONFLEET_PATH):
-# the verdict tests need a GEMM that takes seconds, not gemm-fp32's full n 4096 ten times over on five hosts, and
-# the killed-host test two short jobs, not the whole light set.
+# the nightly-lock test needs a GEMM that takes seconds, not gemm-fp32's full n 4096 on five hosts, and the
+# killed-host test two short jobs, not the whole light set.
 SMALL_GEMM, SMALL_STREAM = "gemm-2k", "stream-48m"
 LIGHT_AS_JOBS = {SMALL_GEMM: "gemm-fp32", SMALL_STREAM: "mem-bandwidth"}
 
@@ -154,24 +154,24 @@ def _check_limits_use_what_the_process_has(raw: Path) -> None:
 
 
 @pytest.mark.timeout(1200)
-def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, bench_env, site, tmp_path):
+def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, bench_env, tmp_path):
+    """gemm-fp32 at full size: at the light size one GEMM lasts a few throttle periods, and under the other
+    worker's load the baseline run of the host to slow came out as slow as the throttle makes it."""
     db = tmp_path / "bench.db"
-    common = ["--jobs", SMALL_GEMM, *LOOSE, "--min-baseline-runs", "1"]  # a verdict after one earlier run
-    first = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), *common, site=site)
+    common = ["--jobs", "gemm-fp32", *LOOSE, "--min-baseline-runs", "1"]  # a verdict after one earlier run
+    first = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), *common)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     slowed = "lab-03"
-    second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common, site=site)
+    second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
     with open_store(str(db), read_only=True) as store:
-        jobs = load_jobs(site / "benchmarks")
-        analysis = analyze_run(store, _latest_run(db), jobs, Thresholds(min_pct=40, outlier_pct=40, min_runs=1))
+        analysis = analyze_run(store, _latest_run(db), load_jobs(), Thresholds(min_pct=40, outlier_pct=40, min_runs=1))
     flagged = {(f.kind, f.host) for f in analysis.findings if f.metric == "gflops"}
     assert flagged == {("regression", slowed), ("outlier", slowed)}, second.stdout
     assert {f.host for f in analysis.findings} == {slowed}
-    assert f"REGRESSION {slowed} {SMALL_GEMM}/gflops" in second.stdout
-    compare = _bench(tmp_path, db, "compare", _latest_run_pair(db)[0], _latest_run_pair(db)[1], "--min-pct", "40",
-                     site=site)
-    assert compare.returncode == 1 and f"WORSE {slowed} {SMALL_GEMM}/gflops" in compare.stdout
+    assert f"REGRESSION {slowed} gemm-fp32/gflops" in second.stdout
+    compare = _bench(tmp_path, db, "compare", _latest_run_pair(db)[0], _latest_run_pair(db)[1], "--min-pct", "40")
+    assert compare.returncode == 1 and f"WORSE {slowed} gemm-fp32/gflops" in compare.stdout
 
 
 def _latest_run_pair(db: Path) -> tuple[str, str]:
