@@ -14,22 +14,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 RUNNERS = Path(__file__).resolve().parents[1] / "xeonfleet" / "node" / "runners"
+sys.path.insert(0, str(RUNNERS))
+
+from benchlib import timed_repeats  # noqa: E402  (the jobs' own timing loop: baselines time alike)
 TRIAD_SCALAR = 3.0
 STREAM_TRIAD_BYTES = 24  # per element, as STREAM counts a triad (and as mem-bandwidth does)
-
-
-def _timed(call: Callable[[], Any], warmup: int, repeats: int) -> list[float]:
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def _rates(work: float, times: list[float]) -> dict[str, float]:
@@ -53,7 +45,7 @@ def torch_matmul(params: dict) -> dict:
                 dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
                 a, b = (torch.randn(n, n, dtype=dtype) for _ in range(2))
                 op, call = "torch.matmul", lambda a=a, b=b: torch.matmul(a, b)
-            out[precision] = {"op": op, **_rates(2.0 * n**3, _timed(call, int(params["warmup"]),
+            out[precision] = {"op": op, **_rates(2.0 * n**3, timed_repeats(call, int(params["warmup"]),
                                                                      int(params["repeats"])))}
     return out
 
@@ -64,7 +56,7 @@ def numpy_dot(params: dict) -> dict:
 
     n = int(params["n"])
     a, b = (np.random.default_rng(seed).random((n, n)).astype(params["dtype"]) for seed in (0, 1))
-    return {"op": "np.dot", **_rates(2.0 * n**3, _timed(lambda: np.dot(a, b), int(params["warmup"]),
+    return {"op": "np.dot", **_rates(2.0 * n**3, timed_repeats(lambda: np.dot(a, b), int(params["warmup"]),
                                                          int(params["repeats"])))}
 
 
@@ -79,7 +71,7 @@ def numpy_triad(params: dict) -> dict:
     def triad() -> None:
         a = b + TRIAD_SCALAR * c  # noqa: F841  (the plain expression is the baseline)
 
-    return {"op": "a = b + s*c", **_rates(STREAM_TRIAD_BYTES * elements, _timed(triad, 1, int(params["repeats"])))}
+    return {"op": "a = b + s*c", **_rates(STREAM_TRIAD_BYTES * elements, timed_repeats(triad, 1, int(params["repeats"])))}
 
 
 def faiss_flat(params: dict) -> dict:
@@ -87,7 +79,6 @@ def faiss_flat(params: dict) -> dict:
     vectors), all queries per call, faiss's own threads, for the job's `seconds`: queries per second."""
     import faiss
 
-    sys.path.insert(0, str(RUNNERS))
     import faiss_hnsw  # the job's vector generator: the same data, not a copy of it
 
     base, queries = faiss_hnsw.generated_vectors(params)
