@@ -13,7 +13,7 @@ from xeonfleet.audit.numa_rules import check_cxl_default_policy
 from xeonfleet.audit.rules import evaluate_node
 from xeonfleet.parsers.cpulist import format_cpulist, parse_cpulist
 from xeonfleet.parsers.numa import parse_numa
-from xeonfleet.parsers.sections import ProbeOutput
+from xeonfleet.parsers.sections import ProbeOutput, to_int
 from xeonfleet.profiles import load_profile
 
 NODE = "sys/devices/system/node"
@@ -58,11 +58,13 @@ def split(sizes: list[list[int]]) -> tuple[dict[int, list[int]], dict[int, int]]
 
 
 def numa_of(probe: ProbeOutput, **cpu_changes: Any) -> tuple[dict[str, Any], list[str]]:
-    """parse_numa with every CPU the node lists name online."""
+    """parse_numa with every CPU the nodes list online, in the package its physical_package_id names (None
+    without one, as the topology parser leaves it)."""
     errors: list[str] = []
     online = sorted(cpu for path, lines in probe.files.items() if path.endswith("/cpulist")
                     for cpu in parse_cpulist(lines[0]) or [])
-    return parse_numa(probe, online, cpu_facts(**cpu_changes), None, errors), errors
+    package_of = {cpu: to_int(probe.value(f"{CPU}/cpu{cpu}/topology/physical_package_id")) for cpu in online}
+    return parse_numa(probe, package_of, cpu_facts(**cpu_changes), None, errors), errors
 
 
 # --- nodes per socket, counted by package ids -------------------------------------------------------------
@@ -88,7 +90,7 @@ def test_missing_package_ids_one_socket_counts_all_two_sockets_cannot_tell() -> 
     assert (numa["nodes_per_socket"], numa["snc_mode"]) == (2, "SNC2") and not errors
     nodes, _ = split([[20], [20]])
     numa, errors = numa_of(probe_of(nodes, None), sockets=2)
-    assert numa["nodes_per_socket"] is None and any("no physical_package_id" in e for e in errors)
+    assert numa["nodes_per_socket"] is None and any("no package id" in e for e in errors)
 
 
 def test_cpu_less_nodes_never_count_towards_snc() -> None:

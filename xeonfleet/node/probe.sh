@@ -96,20 +96,26 @@ kernel/nmi_watchdog kernel/perf_event_paranoid net/core/somaxconn net/core/rmem_
 set --
 if has cpu || has power || has numa; then
     # cpuinfo is most of the output on a big host: sent raw (no per-line path prefix).
+    # x86 prints each online CPU's "physical id" and "core id" in cpuinfo, the values of sysfs's
+    # topology/physical_package_id and core_id: the awk exits 0 when every CPU had both, and then those
+    # ~2 reads per CPU are skipped (xeonfleet/parsers/topology.py reads either).
+    IDS_IN_CPUINFO=
     if [ -r proc/cpuinfo ]; then
         echo "@@@ file proc/cpuinfo"
         if [ -z "$FULL_CPUINFO" ] && command -v awk >/dev/null 2>&1; then
-            awk 'seen < 2 { print; if ($0 ~ /^processor[ \t]*:/) seen = 1; else if (seen && $0 ~ /^[ \t]*$/) seen = 2; next }
-                 /^(processor|physical id|core id|microcode)[ \t]*:/' proc/cpuinfo 2>/dev/null
+            awk 'seen < 2 { print; if ($0 ~ /^processor[ \t]*:/) seen = 1; else if (seen && $0 ~ /^[ \t]*$/) seen = 2 }
+                 /^processor[ \t]*:/ { cpus++ } /^physical id[ \t]*:/ { pkgs++ } /^core id[ \t]*:/ { cores++ }
+                 seen == 2 && /^(processor|physical id|core id|microcode)[ \t]*:/ { print }
+                 END { exit !(cpus && pkgs == cpus && cores == cpus) }' proc/cpuinfo 2>/dev/null && IDS_IN_CPUINFO=1
         else
             cat proc/cpuinfo 2>/dev/null
         fi
     fi
     set -- "$@" $C/online $C/offline $C/present $C/possible $C/smt/active $C/smt/control \
-        $C/cpu[0-9]*/topology/physical_package_id $C/cpu[0-9]*/topology/core_id \
         $C/cpu0/cpufreq/cpuinfo_max_freq $C/cpu0/cpufreq/cpuinfo_min_freq \
         $C/cpu0/cpufreq/base_frequency \
         sys/hypervisor/type sys/devices/system/clocksource/clocksource0/available_clocksource
+    [ -n "$IDS_IN_CPUINFO" ] || set -- "$@" $C/cpu[0-9]*/topology/physical_package_id $C/cpu[0-9]*/topology/core_id
     # Per-CPU online flags only matter when the kernel's online list is missing (old kernels).
     [ -r $C/online ] || set -- "$@" $C/cpu[0-9]*/online
     # Sibling lists only matter when a kernel or a foreign snapshot has no core_id.
@@ -165,7 +171,9 @@ if has power; then
     U=$C/intel_uncore_frequency
     set -- "$@" $U/package_*_die_*/*_freq_khz $U/uncore[0-9]*/*_freq_khz $U/uncore[0-9]*/package_id \
         $U/uncore[0-9]*/domain_id $U/uncore[0-9]*/agent_types $U/uncore[0-9]*/elc_*_percent \
-        $U/uncore[0-9]*/elc_*_enable dev/cpu/[0-9]*/msr/0x*
+        $U/uncore[0-9]*/elc_*_enable
+    # A snapshot's registers are text files under dev/cpu/N/msr/; a live host's msr is a device (read below).
+    [ -d dev/cpu/0/msr ] && set -- "$@" dev/cpu/[0-9]*/msr/0x*
 fi
 if has devices; then
     L=
@@ -180,17 +188,14 @@ echo "@@@ text"
 grep -s -H '' "$@" 2>/dev/null
 # MSRs of the knobs (xeonfleet/knobs/msr.py) on the first CPU of each package, as text lines
 # "dev/cpu/N/msr/ADDRESS:HEX": od reads the 8 bytes at the register's address, as rdmsr's pread does.
+# The packages' first CPUs come from cpuinfo's "physical id" (x86 prints it for every CPU; CPU 0 without it).
 # The device is root-only: the first register read decides how (via_root), once per run.
 MSRS="0x1a4 0x1fc 0xe2"
 if has power && [ -e dev/cpu/0/msr ] && [ ! -d dev/cpu/0/msr ] && command -v od >/dev/null 2>&1; then
-    seen=" "
+    firsts=$(awk -F: '/^processor[ \t]*:/ { cpu = $2 + 0 }
+                      /^physical id[ \t]*:/ { if (!(($2 + 0) in seen)) { seen[$2 + 0]; print cpu } }' proc/cpuinfo 2>/dev/null)
     how=
-    for f in $C/cpu[0-9]*/topology/physical_package_id; do
-        read -r pkg < "$f" 2>/dev/null || continue
-        case $seen in *" $pkg "*) continue ;; esac
-        seen="$seen$pkg "
-        cpu=${f#$C/cpu}
-        cpu=${cpu%%/*}
+    for cpu in ${firsts:-0}; do
         for reg in $MSRS; do
             args="-An -v -tx8 -j $((reg)) -N 8"
             if [ -z "$how" ]; then via_root "dev/cpu/$cpu/msr" $args || break 2; how=1; fi

@@ -37,11 +37,11 @@ def base_ghz_and_source(identity: dict, base_khz: int | None) -> tuple[float | N
     return None, None
 
 
-def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
+def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, dict[int, int | None]]:
     blocks = cpuinfo.parse_cpuinfo_blocks(probe.lines("proc/cpuinfo"))
     identity = cpuinfo.summarize_cpuinfo(blocks, errors)
     topo = topology.parse_topology(probe, blocks, errors)
-    online = topo.pop("online")
+    package_of = topo.pop("package_of")
     dump, cpuid_missing = cpuid.from_probe(probe, identity["x86_flags"] is not None, errors)
     isa, isa_source = cpuid.merge_isa(identity["x86_flags"], dump)
     amx_usable, amx_reason = cpuid.amx_usable(identity["x86_flags"], dump, cpuid_missing,
@@ -81,7 +81,7 @@ def _cpu(probe: ProbeOutput, errors: list[str]) -> tuple[dict, list[int]]:
         "segment_note": segment_note if microarch.generations(arch_name) else None,
         "flags": identity["flags"],
     }
-    return cpu, online
+    return cpu, package_of
 
 
 def build_node_facts(probe: ProbeOutput) -> dict:
@@ -89,7 +89,7 @@ def build_node_facts(probe: ProbeOutput) -> dict:
     errors: list[str] = []
     if not probe.complete:
         errors.append("probe output incomplete (no end marker): some facts may be missing")
-    cpu, online = _cpu(probe, errors)
+    cpu, package_of = _cpu(probe, errors)
     total = memory.mem_total_bytes(probe.lines("proc/meminfo"), [])
     table = _smbios(probe, errors)
     cpu["hypervisor"] = hypervisor.detect_hypervisor(
@@ -99,7 +99,7 @@ def build_node_facts(probe: ProbeOutput) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "cpu": cpu,
-        "numa": numa.parse_numa(probe, online, cpu, total, errors),
+        "numa": numa.parse_numa(probe, package_of, cpu, total, errors),
         "memory": memory.parse_memory(
             probe.lines("proc/meminfo"), table, microarch.channels_per_socket(cpu["microarch"], cpu["model_name"]),
             errors,
@@ -109,7 +109,7 @@ def build_node_facts(probe: ProbeOutput) -> dict:
             **(table["system"] if table else {"manufacturer": None, "product": None}),
             "cpu_sockets_populated": table["cpu_sockets_populated"] if table else None,
         },
-        "power": power.parse_power(probe, online, cpu["flags"], errors),
+        "power": power.parse_power(probe, sorted(package_of), cpu["flags"], errors),
         "os": os.parse_os(probe, errors),
         "nics": devices.parse_nics(probe),
         "disks": devices.parse_disks(probe),

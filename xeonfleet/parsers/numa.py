@@ -17,7 +17,6 @@ from xeonfleet.parsers.cpulist import format_cpulist, parse_cpulist, parse_cpuma
 from xeonfleet.parsers.sections import ProbeOutput, to_int
 
 NODE = "sys/devices/system/node/"
-PACKAGE_ID = "topology/physical_package_id"
 # Documentation/ABI/testing/sysfs-kernel-mm-memory-tiers: memory_tierN/nodelist, a smaller N is faster.
 MEMORY_TIER = "sys/devices/virtual/memory_tiering/memory_tier"
 # mm/memory-tiers.c: "true"/"false", whether reclaim demotes pages to the next slower tier.
@@ -65,21 +64,21 @@ def parse_nodes(probe: ProbeOutput, online: list[int], mem_total_bytes: int | No
     return nodes
 
 
-def nodes_per_socket(probe: ProbeOutput, cpu_nodes: list[dict], sockets: int | None,
+def nodes_per_socket(package_of: dict[int, int | None], cpu_nodes: list[dict], sockets: int | None,
                      errors: list[str]) -> int | None:
-    """NUMA nodes with CPUs on each socket, counted by the physical_package_id of their CPUs; None with
-    the reason when sockets differ or the package ids are missing (a one-socket host needs none)."""
+    """NUMA nodes with CPUs on each socket, counted by the package of their CPUs (`package_of`, the topology
+    parser's placement); None with the reason when sockets differ or the package ids are missing (a
+    one-socket host needs none)."""
     if not cpu_nodes:
         return None
-    package_of = {cpu: to_int(text) for cpu, text in probe.per_cpu(PACKAGE_ID).items()}
     nodes_on: dict[int, set[int]] = defaultdict(set)
     for node in cpu_nodes:
         packages = {package_of.get(cpu) for cpu in node["cpus"]}
         if None in packages:
             if sockets == 1:
                 return len(cpu_nodes)
-            errors.append(f"numa.nodes_per_socket unknown: no physical_package_id for the CPUs of node "
-                          f"{node['id']} (old kernel or a snapshot without topology ids)")
+            errors.append(f"numa.nodes_per_socket unknown: no package id for the CPUs of node {node['id']} "
+                          "(no sysfs physical_package_id, no cpuinfo 'physical id')")
             return None
         for package in packages:
             nodes_on[package].add(node["id"])
@@ -142,10 +141,13 @@ def _demotion(probe: ProbeOutput) -> bool | None:
     return {"true": True, "false": False}.get(probe.value(DEMOTION) or "")
 
 
-def parse_numa(probe: ProbeOutput, online: list[int], cpu: dict[str, Any], mem_total_bytes: int | None,
-               errors: list[str]) -> dict:
-    """The numa.* block: nodes with their kind and tier, nodes per socket, SNC (Intel) or NPS (AMD)."""
-    nodes = parse_nodes(probe, online, mem_total_bytes, errors)
+def parse_numa(probe: ProbeOutput, package_of: dict[int, int | None], cpu: dict[str, Any],
+               mem_total_bytes: int | None, errors: list[str]) -> dict:
+    """The numa.* block: nodes with their kind and tier, nodes per socket, SNC (Intel) or NPS (AMD).
+
+    `package_of` is {online CPU: package} from the topology parser (node.py), which knows where each id
+    came from (sysfs or cpuinfo)."""
+    nodes = parse_nodes(probe, sorted(package_of), mem_total_bytes, errors)
     tiers, cxl = memory_tiers(probe), cxl_nodes(probe)
     xeon_max = bool(_XEON_MAX.search(cpu["model_name"] or ""))
     for node in nodes:
@@ -154,7 +156,7 @@ def parse_numa(probe: ProbeOutput, online: list[int], cpu: dict[str, Any], mem_t
         if node["kind"] in ("hbm", "memory-only") and cpu["offline_cpus"]:
             errors.append(f"NUMA node {node['id']} has no online CPU while CPUs {format_cpulist(cpu['offline_cpus'])} "
                           "are offline: it may be a CPU node emptied by them, not memory without CPUs")
-    per_socket = nodes_per_socket(probe, [node for node in nodes if node["cpus"]], cpu["sockets"], errors)
+    per_socket = nodes_per_socket(package_of, [node for node in nodes if node["cpus"]], cpu["sockets"], errors)
     intel = cpu["vendor"] == "GenuineIntel"
     mode = None
     if intel and per_socket:

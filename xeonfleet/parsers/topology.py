@@ -1,7 +1,10 @@
 """CPU topology: present/online/offline CPUs, sockets, cores and threads.
 
-sysfs topology is preferred (it knows CPUs cpuinfo cannot describe); cpuinfo's "physical id" and
-"core id" fill in where sysfs has none (old kernels, some containers).
+sysfs topology ids are used where the probe sent them; cpuinfo's "physical id" and "core id" fill in
+where it did not. x86 prints those two in cpuinfo for every online CPU, with the values of sysfs's
+physical_package_id and core_id, so the probe reads sysfs's per-CPU ids only when cpuinfo lacks them
+(other arches, old kernels, some containers) or for a snapshot: on a 2-socket host that is 500 file reads
+fewer per run.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def _placement(probe: ProbeOutput, blocks: list[dict[str, str]], online: list[in
 def parse_topology(probe: ProbeOutput, blocks: list[dict[str, str]], errors: list[str]) -> dict:
     """Sockets, cores, threads and CPU counts, honest about offline CPUs.
 
-    "online" (the online CPU ids) is for the other parsers; node.py drops it from the JSON.
+    "package_of" ({online CPU: package}) is for the NUMA parser; node.py drops it from the JSON.
     """
     online = online_cpus(probe, blocks)
     present = present_cpus(probe, online)
@@ -113,5 +116,5 @@ def parse_topology(probe: ProbeOutput, blocks: list[dict[str, str]], errors: lis
         "offline_cpus": sorted(set(present) - set(online)),
         "physical_cores": len(threads_by_core) or None,
         "smt_enabled": (threads > 1 or smt_active == "1") if threads is not None else None,
-        "online": online,
+        "package_of": {cpu: package for cpu, (package, _) in placement.items()},
     }
