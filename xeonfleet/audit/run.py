@@ -93,12 +93,12 @@ def _now() -> tuple[float, str]:
     return time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def audit_inventory(plan: AuditPlan, connect_timeout: int = 10) -> AuditReport:
+def audit_inventory(plan: AuditPlan, connect_timeout: int = 10, parallel: int | None = None) -> AuditReport:
     """Gather NodeFacts from every host of the planned inventory in parallel, then judge."""
     from xeonfleet.connect.gather import gather_inventory
 
     started, started_at = _now()
-    gathered = gather_inventory(plan.inventory, connect_timeout=connect_timeout, loaded=plan.loaded)
+    gathered = gather_inventory(plan.inventory, connect_timeout=connect_timeout, loaded=plan.loaded, parallel=parallel)
     return build_report(plan, gathered.results, gathered.unreachable, started, started_at)
 
 

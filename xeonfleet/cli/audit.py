@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from xeonfleet.cli.facts import parallel_option
 from xeonfleet.cli.output import emit, output_options, resolve_format
 
 EXIT_PROBLEM = 2
@@ -51,9 +52,10 @@ def _fail(message: str) -> None:
 @click.option("--db", help="Results store: a SQLite path or postgresql:// URL (default $XEONFLEET_DB or "
               "$XDG_DATA_HOME/xeonfleet/results.db).")
 @click.option("--timeout", default=10, show_default=True, help="SSH connect timeout per host, seconds.")
+@parallel_option
 def audit(inventory: str | None, profile_name: str | None, fmt: str | None, output: Path | None,
           failures_only: bool, since: str | None, sysroot: str | None, local: bool, node_name: str | None,
-          from_store: bool, max_age: float, db: str | None, timeout: int) -> None:
+          from_store: bool, max_age: float, db: str | None, timeout: int, parallel: int | None) -> None:
     """Audit INVENTORY's nodes against their profiles; store the run; render it."""
     if inventory is not None:  # before the imports below bring in pyinfra
         from xeonfleet.connect.gevent_patch import patch_for_pyinfra
@@ -84,7 +86,7 @@ def audit(inventory: str | None, profile_name: str | None, fmt: str | None, outp
         elif local:
             report = audit_local(plan_local(profile_name, node_name))
         else:
-            report = audit_inventory(plan_inventory(inventory, profile_name), connect_timeout=timeout)
+            report = audit_inventory(plan_inventory(inventory, profile_name), connect_timeout=timeout, parallel=parallel)
     except (GatherError, ProfileError, NothingStored, StoreError) as exc:
         _fail(str(exc))
 

@@ -43,7 +43,14 @@ def emit_and_exit(text: str, output: Path | None, fmt: str, unreachable: dict[st
         sys.exit(EXIT_PROBLEM)
 
 
-def gather_facts(inventory: str | None, sysroot: str | None, timeout: int) -> tuple[dict, dict]:
+# --parallel of facts, recommend and audit: how many hosts are probed at once (xeonfleet/connect/gather.py).
+parallel_option = click.option(
+    "--parallel", type=click.IntRange(min=1), default=None,
+    help="Hosts probed at once (default: pyinfra's, 20 per controller CPU within the open-files limit).")
+
+
+def gather_facts(inventory: str | None, sysroot: str | None, timeout: int,
+                 parallel: int | None = None) -> tuple[dict, dict]:
     """(facts by host, unreachable by host) from an inventory or one sysroot: what facts and recommend read.
     Wrong input is one error line and exit 2."""
     if inventory is not None:
@@ -58,7 +65,7 @@ def gather_facts(inventory: str | None, sysroot: str | None, timeout: int) -> tu
         if sysroot is not None:
             return {sysroot: gather_sysroot(sysroot)}, {}
         _quiet_pyinfra()
-        gathered = gather_inventory(inventory, connect_timeout=timeout)
+        gathered = gather_inventory(inventory, connect_timeout=timeout, parallel=parallel)
         return gathered.results, gathered.unreachable
     except GatherError as exc:
         _fail(str(exc))
@@ -110,14 +117,15 @@ def _print_schema(ctx: click.Context, _param: click.Parameter, wanted: bool) -> 
 @output_options(FORMATS, "table")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--timeout", default=10, show_default=True, help="SSH connect timeout per host, seconds.")
+@parallel_option
 def facts_command(inventory: str | None, sysroot: str | None, fmt: str | None, output: Path | None, as_json: bool,
-                  timeout: int) -> None:
+                  timeout: int, parallel: int | None) -> None:
     """Gather node facts from every host of INVENTORY (or from --sysroot DIR).
 
     Exit 0 when every host answered, 2 when any host was unreachable or the input was wrong.
     """
     fmt = "json" if as_json else resolve_format(fmt, output, FORMATS, "table")
-    results, unreachable = gather_facts(inventory, sysroot, timeout)
+    results, unreachable = gather_facts(inventory, sysroot, timeout, parallel)
     if fmt == "json":
         # A sysroot is one node: its facts as they are; an inventory: keyed by host.
         shown = results[sysroot] if sysroot is not None else dict(sorted(results.items()))
