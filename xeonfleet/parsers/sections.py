@@ -99,15 +99,14 @@ class ProbeOutput:
         return self._cpu_leaves.get(leaf, {})
 
     def _index_cpu_leaves(self) -> dict[str, dict[int, str]]:
+        # One pass in the probe's own order, no sort: this runs once per host of a fleet gather.
         leaves: dict[str, dict[int, str]] = {}
-        paths = self._sorted_paths()
-        for path in paths[bisect_left(paths, CPU_DIR) :]:
-            if not path.startswith(CPU_DIR):
-                break
-            number, sep, leaf = path[len(CPU_DIR) :].partition("/")
-            lines = self.files[path]
-            if sep and number.isdigit() and lines and (text := lines[0].strip()):
-                leaves.setdefault(leaf, {})[int(number)] = text
+        start = len(CPU_DIR)
+        for path, lines in self.files.items():
+            if lines and path.startswith(CPU_DIR):
+                number, sep, leaf = path[start:].partition("/")
+                if sep and number.isdigit() and (text := lines[0].strip()):
+                    leaves.setdefault(leaf, {})[int(number)] = text
         return leaves
 
     def _sorted_paths(self) -> list[str]:
