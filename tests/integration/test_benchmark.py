@@ -31,11 +31,13 @@ pytestmark = pytest.mark.lab
 XEONFLEET = str(Path(sys.executable).with_name("xeonfleet"))
 HOSTS = 5
 LOOSE = ["--min-pct", "40", "--outlier-pct", "40"]
-# Shipped jobs at their light sizes as jobs of their own, the way a site adds jobs (benchmarks/ on $XEONFLEET_PATH):
-# the nightly-lock test needs a GEMM that takes seconds, not gemm-fp32's full n 4096 on five hosts, and the
-# killed-host test two short jobs, not the whole light set.
-SMALL_GEMM, SMALL_STREAM = "gemm-2k", "stream-48m"
-LIGHT_AS_JOBS = {SMALL_GEMM: "gemm-fp32", SMALL_STREAM: "mem-bandwidth"}
+# Shipped jobs at other sizes as jobs of their own, the way a site adds jobs (benchmarks/ on $XEONFLEET_PATH):
+# the nightly-lock test needs a GEMM that takes seconds, not gemm-fp32's full n 4096 on five hosts, the killed-host
+# test two short jobs, not the whole light set, and the slowed-host test GEMMs long enough to average out the other
+# worker's load (n 3072: 5 s each on a host's share of the cores) without the full size's 20 minutes of throttled work.
+SMALL_GEMM, SMALL_STREAM, MID_GEMM = "gemm-2k", "stream-48m", "gemm-3k"
+SITE_JOBS = {SMALL_GEMM: ("gemm-fp32", "light"), SMALL_STREAM: ("mem-bandwidth", "light"),
+             MID_GEMM: ("gemm-fp32", {"n": 3072, "repeats": 3})}
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +59,15 @@ def _inventory(tmp_path: Path, lab, env: Path, slowed: str | None = None) -> str
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    """A site directory holding LIGHT_AS_JOBS: each shipped job's spec with its light sizes as the job's own."""
+    """A site directory holding SITE_JOBS: each a shipped job's spec at its light sizes or the sizes given."""
     root = tmp_path_factory.mktemp("site")
     (root / "benchmarks").mkdir()
-    for name, shipped in LIGHT_AS_JOBS.items():
+    for name, (shipped, sizes) in SITE_JOBS.items():
         spec = yaml.safe_load((packaged("data/benchmarks") / f"{shipped}.yaml").read_text())
         light = spec.pop("light")
-        spec.update(name=name, parameters={**spec["parameters"], **{k: v for k, v in light.items() if k != "repeats"}},
-                    repeats=light.get("repeats", spec["repeats"]))
+        sizes = light if sizes == "light" else sizes
+        spec.update(name=name, parameters={**spec["parameters"], **{k: v for k, v in sizes.items() if k != "repeats"}},
+                    repeats=sizes.get("repeats", spec["repeats"]))
         (root / "benchmarks" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
     return root
 
@@ -154,24 +157,26 @@ def _check_limits_use_what_the_process_has(raw: Path) -> None:
 
 
 @pytest.mark.timeout(1200)
-def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, bench_env, tmp_path):
-    """gemm-fp32 at full size: at the light size one GEMM lasts a few throttle periods, and under the other
+def test_slowed_host_is_flagged_as_regression_and_outlier_others_are_not(lab, bench_env, site, tmp_path):
+    """GEMMs of n 3072 (MID_GEMM): at the light size one GEMM lasts a few throttle periods, and under the other
     worker's load the baseline run of the host to slow came out as slow as the throttle makes it."""
     db = tmp_path / "bench.db"
-    common = ["--jobs", "gemm-fp32", *LOOSE, "--min-baseline-runs", "1"]  # a verdict after one earlier run
-    first = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), *common)
+    common = ["--jobs", MID_GEMM, *LOOSE, "--min-baseline-runs", "1"]  # a verdict after one earlier run
+    first = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env), *common, site=site)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     slowed = "lab-03"
-    second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common)
+    second = _bench(tmp_path, db, "run", _inventory(tmp_path, lab, bench_env, slowed), *common, site=site)
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
+    jobs = {**load_jobs(), **load_jobs(site / "benchmarks")}
     with open_store(str(db), read_only=True) as store:
-        analysis = analyze_run(store, _latest_run(db), load_jobs(), Thresholds(min_pct=40, outlier_pct=40, min_runs=1))
+        analysis = analyze_run(store, _latest_run(db), jobs, Thresholds(min_pct=40, outlier_pct=40, min_runs=1))
     flagged = {(f.kind, f.host) for f in analysis.findings if f.metric == "gflops"}
     assert flagged == {("regression", slowed), ("outlier", slowed)}, second.stdout
     assert {f.host for f in analysis.findings} == {slowed}
-    assert f"REGRESSION {slowed} gemm-fp32/gflops" in second.stdout
-    compare = _bench(tmp_path, db, "compare", _latest_run_pair(db)[0], _latest_run_pair(db)[1], "--min-pct", "40")
-    assert compare.returncode == 1 and f"WORSE {slowed} gemm-fp32/gflops" in compare.stdout
+    assert f"REGRESSION {slowed} {MID_GEMM}/gflops" in second.stdout
+    compare = _bench(tmp_path, db, "compare", _latest_run_pair(db)[0], _latest_run_pair(db)[1], "--min-pct", "40",
+                     site=site)
+    assert compare.returncode == 1 and f"WORSE {slowed} {MID_GEMM}/gflops" in compare.stdout
 
 
 def _latest_run_pair(db: Path) -> tuple[str, str]:
