@@ -58,6 +58,17 @@ def test_fleet_table_has_a_row_per_host(lab):
         assert microarch in by_host[host.name]
 
 
+def test_one_host_at_a_time_gathers_the_same_facts(lab, live_facts):
+    """--parallel 1: the hosts queue for the one slot and each answers as when all ran at once; 0 is refused."""
+    result = run(lab, "xeonfleet", "facts", "inventories/lab.py", "--json", "--parallel", "1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout).keys() == live_facts.keys()
+    for host, facts in json.loads(result.stdout).items():
+        assert facts["cpu"] == live_facts[host]["cpu"] and facts["numa"] == live_facts[host]["numa"], host
+    refused = run(lab, "xeonfleet", "facts", "inventories/lab.py", "--parallel", "0")
+    assert refused.returncode == 2 and "--parallel" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_snapshot_gives_the_same_facts_offline(lab, live_facts, tmp_path):
     host = lab.hosts[0]
     archive = tmp_path / "snap.tar.gz"
