@@ -175,8 +175,11 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        lab.down()
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            lab.down()
+            shutil.rmtree(work, ignore_errors=True)
+        except LabError as exc:  # the figures printed above stand; the lab is left for a later `down`
+            print(f"lab teardown: {exc} (xeonfleet lab down --lab-dir {lab.lab_dir})", file=sys.stderr)
     if not rows:
         return 1
     print_summary(rows, args.repeat)
