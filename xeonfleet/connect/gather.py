@@ -293,10 +293,10 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
 
     Not connect_all + get_facts: those wait for every connection before the first probe, drop
     the reason a host failed, and raise "No hosts remaining" when all fail. One greenlet per host
-    (connect, probe, disconnect) keeps hosts independent and the reasons one line each. The bound is
-    what keeps a big fleet linear: every open paramiko transport wakes ten times a second while it
-    waits, so a thousand hosts connected at once cost the controller more CPU per host the longer
-    the run lasts, and one file descriptor or more each.
+    (connect, probe, disconnect) keeps hosts independent and the reasons one line each. The bound keeps the
+    open connections within the open-files limit (pyinfra's default counts it), and every open paramiko
+    transport polls ten times a second while it waits: a 984-host audit all at once took the same CPU and
+    78 s against 66 s with the default bound.
     """
     import gevent
     from gevent.lock import BoundedSemaphore
@@ -316,12 +316,12 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
     slots = BoundedSemaphore(state.config.PARALLEL)
-
-    def one_host(host: Host) -> tuple[Any, str | None]:
-        with slots:
-            return _run_on_host(state, host, fact, probe_timeout, transport_log)
-
     with _transport_log() as transport_log:
+
+        def one_host(host: Host) -> tuple[Any, str | None]:
+            with slots:
+                return _run_on_host(state, host, fact, probe_timeout, transport_log)
+
         greenlets = {gevent.spawn(one_host, host): host for host in hosts}
         _join(greenlets)
     gathered = FleetGather()

@@ -23,8 +23,9 @@ HASHED = "|1|"
 class IndexedHostKeys(HostKeys):
     """paramiko's HostKeys over the same entries, with `lookup` reading an index instead of every entry.
 
-    The index is rebuilt when the number of entries changes (paramiko adds a new host's key by appending),
-    so it never answers from a stale file."""
+    Each lookup first indexes the entries appended since the last one (paramiko adds a new host's key by
+    appending, and load() appends line by line); a list that changed any other way is indexed anew, so the
+    index never answers from stale entries."""
 
     def __init__(self, entries: list[HostKeyEntry] | None = None) -> None:
         super().__init__()

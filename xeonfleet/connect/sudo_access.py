@@ -53,7 +53,8 @@ def run_arguments(state: State, host: Host, keys: tuple[str, ...] = SUDO_ARGUMEN
 
 def sudo_password(state: State, host: Host) -> str | None:
     """The host's `_sudo_password` (host data, or one pyinfra prompted for earlier), None without one."""
-    return run_arguments(state, host, ("_sudo_password",))["_sudo_password"] or host.connector_data.get("prompted_sudo_password")
+    password = run_arguments(state, host, ("_sudo_password",))["_sudo_password"]
+    return password or host.connector_data.get("prompted_sudo_password")
 
 
 @dataclass(frozen=True)
