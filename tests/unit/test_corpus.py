@@ -7,6 +7,9 @@ cannot tell (the architecture: `lscpu --sysroot` prints the running machine's; h
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ import yaml
 
 from xeonfleet.parsers.cpuinfo import ISA_FLAGS
 from xeonfleet.parsers.node import node_facts_from_lines
-from xeonfleet.facts.probe import run_probe_local
+from xeonfleet.facts.probe import probe_command, run_probe_local
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 TREES = sorted(path.name for path in CORPUS.iterdir() if (path / "root").is_dir())
@@ -93,3 +96,18 @@ def test_every_tree_gives_an_online_cpu_list_and_no_crash(tree_facts: tuple[str,
     name, facts, _ = tree_facts
     assert facts["cpu"]["online_cpus"] == facts["cpu"]["logical_cpus"], name
     assert sum(len(node["cpus"]) for node in facts["numa"]["nodes"]) == facts["cpu"]["online_cpus"], name
+
+
+def test_a_node_without_awk_gives_the_same_facts(tree_facts: tuple[str, dict, dict], tmp_path: Path) -> None:
+    """awk trims cpuinfo and builds the per-CPU paths; without it (a minimal image) the probe sends cpuinfo whole
+    and globs the per-CPU files: the corpus's sibling-list-only and cpumap-only trees take those fallbacks too."""
+    name, facts, _ = tree_facts
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("sh", "grep", "od", "cat", "id", "gzip", "base64", "tr"):
+        found = shutil.which(tool)
+        assert found, f"{tool} is not on this machine's PATH"
+        os.symlink(found, tools / tool)
+    result = subprocess.run(["sh", "-c", probe_command(root=str(CORPUS / name / "root"), pack=False)],
+                            capture_output=True, text=True, check=True, env={**os.environ, "PATH": str(tools)})
+    assert "@@@ file proc/cpuinfo" in result.stdout and node_facts_from_lines(result.stdout.splitlines()) == facts, name
