@@ -9,6 +9,9 @@ median of --repeat runs:
   floor   perf/ssh_floor.py: paramiko connect + `true` on every host, --workers at a time, every step with
           a deadline; its timed-out and failed hosts are printed, and a floor that lost hosts is no floor
           (no ratio is computed against it);
+  pyinfra `pyinfra inventories/lab.py fact server.Hostname`: pyinfra's own CLI, one one-command fact a host
+          (perf/measure.py): the least a tool on pyinfra's inventory and connector costs, so pyinfra / floor is
+          the bound under any such tool's ratio, printed beside each target;
   audit   `xeonfleet audit inventories/lab.py --format json` (gather, rules, store, render).
 For each: wall time, the controller's CPU seconds (its own rusage) and the lab nodes' CPU seconds (the
 nodes share this machine's cores: their probe work is on the same clock), and the audit's peak RSS. Per
@@ -34,7 +37,7 @@ MB = 1024 * 1024
 sys.path.insert(0, str(REPO))
 
 from lab_boot import mem_available  # noqa: E402  (perf/ is this script's directory)
-from measure import ToolRun, loadavg, run_tool, tool_env  # noqa: E402
+from measure import ToolRun, bare_pyinfra_command, loadavg, run_tool, tool_env  # noqa: E402
 from xeonfleet.lab.errors import LabError  # noqa: E402
 from xeonfleet.lab.fleet import Lab  # noqa: E402
 from xeonfleet.lab.ports import ADDRESS, find_free_port_base  # noqa: E402
@@ -48,11 +51,12 @@ PORT_SEARCH_START = 12000
 
 @dataclass(frozen=True)
 class SizeResult:
-    """One fleet size: the median floor and audit runs (None for a floor that lost hosts)."""
+    """One fleet size: the median floor, bare pyinfra and audit runs (None for a run that lost hosts)."""
 
     size: int
     floor: ToolRun | None
     floor_summary: str
+    pyinfra: ToolRun | None
     audit: ToolRun
 
 
@@ -80,6 +84,22 @@ def measure_floor(lab: Lab, env: dict[str, str], workers: int, repeat: int) -> t
                     f"ssh_floor's own cpu {result['cpu_seconds']:.2f} s")
 
 
+def measure_pyinfra(lab: Lab, env: dict[str, str], repeat: int) -> ToolRun | None:
+    """pyinfra's one-command fact `repeat` times: the median run, or None when any run missed a host."""
+    runs = [run_tool(bare_pyinfra_command(BIN), env, lab.hosts, cwd=REPO) for _ in range(repeat)]
+    answered = [(run.stdout + run.stderr).count('": "lab-') for run in runs]
+    if any(count != len(lab.hosts) for count in answered):
+        print(f"bare pyinfra: {min(answered)} of {len(lab.hosts)} hosts answered in a run: no bound at this size",
+              flush=True)
+        return None
+    return median_run(runs)
+
+
+def ratio_text(top: ToolRun | None, bottom: ToolRun | None) -> str:
+    """"1.23x", or "-" when either run lost hosts."""
+    return f"{top.seconds / bottom.seconds:.2f}x" if top and bottom else "-"
+
+
 def measure_audit(lab: Lab, env: dict[str, str], repeat: int) -> ToolRun:
     """`xeonfleet audit` `repeat` times (exit 0 or 1: rules may fail on the mis-tuned hosts): the median run."""
     runs = []
@@ -100,17 +120,19 @@ def print_summary(rows: list[SizeResult], repeat: int) -> int:
     60 s / that many hosts a minute.
     """
     print(f"\n{repeat} runs each (median); wall s, controller cpu s, nodes cpu s")
-    print(f"{'hosts':>5}  {'floor s':>7}  {'audit s':>7}  {'audit/floor':>11}  {'ctrl cpu s':>10}  "
+    print(f"{'hosts':>5}  {'floor s':>7}  {'pyinfra s':>9}  {'pyinfra/floor':>13}  {'audit s':>7}  {'audit/floor':>11}  "
+          f"{'ctrl cpu s':>10}  "
           f"{'cpu ms/host':>11}  {'nodes cpu s':>11}  {'ctrl MB':>7}  {'kB/host':>7}  {'hosts/core-min':>14}")
     previous = None
     for row in rows:
         audit = row.audit
         per_host_cpu = (audit.cpu_seconds / row.size if previous is None else
                         (audit.cpu_seconds - previous.audit.cpu_seconds) / (row.size - previous.size))
-        floor, ratio = (f"{row.floor.seconds:.2f}", f"{audit.seconds / row.floor.seconds:.2f}x") if row.floor \
-            else ("lost", "-")
+        floor = f"{row.floor.seconds:.2f}" if row.floor else "lost"
+        pyinfra = f"{row.pyinfra.seconds:.2f}" if row.pyinfra else "lost"
         per_minute = f"{60 / per_host_cpu:.0f}" if per_host_cpu > 0 else "-"
-        print(f"{row.size:>5}  {floor:>7}  {audit.seconds:>7.2f}  {ratio:>11}  {audit.cpu_seconds:>10.2f}  "
+        print(f"{row.size:>5}  {floor:>7}  {pyinfra:>9}  {ratio_text(row.pyinfra, row.floor):>13}  "
+              f"{audit.seconds:>7.2f}  {ratio_text(audit, row.floor):>11}  {audit.cpu_seconds:>10.2f}  "
               f"{per_host_cpu * 1000:>11.1f}  {audit.node_cpu_seconds:>11.2f}  {audit.peak_rss / MB:>7.0f}  "
               f"{audit.peak_rss / row.size / 1024:>7.0f}  {per_minute:>14}")
         previous = row
@@ -130,7 +152,7 @@ def print_summary(rows: list[SizeResult], repeat: int) -> int:
             met = ratio <= TARGET_RATIO
             missed += not met
             print(f"target audit <= {TARGET_RATIO}x ssh floor at {size} hosts: {'met' if met else 'NOT met'} "
-                  f"({ratio:.2f}x)")
+                  f"({ratio:.2f}x; bare pyinfra alone {ratio_text(row.pyinfra, row.floor)} the floor)")
     return missed
 
 
@@ -162,13 +184,16 @@ def main() -> int:
             if down:
                 raise RuntimeError(f"{len(down)} lab hosts did not boot: {down[:5]}")
             if not rows:  # untimed: writes the bytecode caches, as a user's install has them
+                measure_pyinfra(lab, env, 1)
                 measure_audit(lab, env, 1)
             load = loadavg()
             floor, floor_summary = measure_floor(lab, env, args.workers, args.repeat)
+            pyinfra = measure_pyinfra(lab, env, args.repeat)
             audit = measure_audit(lab, env, args.repeat)
-            rows.append(SizeResult(size, floor, floor_summary, audit))
+            rows.append(SizeResult(size, floor, floor_summary, pyinfra, audit))
             print(f"{size:>5} hosts (grown in {boot:.0f} s, MemAvailable -{lab_memory / MB:.0f} MB = "
                   f"{lab_memory / size / MB:.1f} MB/host; loadavg {load} -> {loadavg()}): {floor_summary}; "
+                  f"bare pyinfra {pyinfra.seconds if pyinfra else float('nan'):.2f} s; "
                   f"audit {audit.seconds:.2f} s, cpu {audit.cpu_seconds:.2f} s, "
                   f"nodes cpu {audit.node_cpu_seconds:.2f} s, peak {audit.peak_rss / MB:.0f} MB", flush=True)
     except (RuntimeError, LabError) as exc:

@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from measure import ToolRun, loadavg, run_tool, tool_env  # noqa: E402  (perf/ is this script's directory)
+from measure import ToolRun, bare_pyinfra_command, loadavg, run_tool, tool_env  # noqa: E402  (perf/ is this script's directory)
 from xeonfleet.lab.fleet import Lab  # noqa: E402
 from xeonfleet.lab.ports import ADDRESS, find_free_port_base  # noqa: E402
 
@@ -118,7 +118,7 @@ def main() -> int:
                 "ansible": ([str(VENV_BIN / "ansible"), "all", "-m", "setup"], ansible_env,
                             lambda run: run.stdout.count("| SUCCESS =>")),
                 "floor": (floor_command(lab), env, lambda run: args.hosts if run.returncode == 0 else 0),
-                "pyinfra": ([str(VENV_BIN / "pyinfra"), "inventories/lab.py", "fact", "server.Hostname"], env,
+                "pyinfra": (bare_pyinfra_command(VENV_BIN), env,
                             lambda run: (run.stdout + run.stderr).count('": "bench-')),
                 "facts": ([str(VENV_BIN / "xeonfleet"), "facts", "inventories/lab.py", "--json"], env, facts_answered),
             }

@@ -37,6 +37,13 @@ class ToolRun:
     stderr: str
 
 
+def bare_pyinfra_command(bin_dir: Path) -> list[str]:
+    """pyinfra's own CLI reading one one-command fact (`server.Hostname`) from every lab host: start-up, imports,
+    inventory, state, connect and one command a host. What pyinfra itself costs, below which no tool built on its
+    inventory and connector (as xeonfleet is) can go; stdout+stderr hold one `"HOST": "NAME"` per host."""
+    return [str(bin_dir / "pyinfra"), "inventories/lab.py", "fact", "server.Hostname"]
+
+
 def tool_env(cache_dir: Path, **extra: str) -> dict[str, str]:
     """This environment with the bytecode cache on (written under `cache_dir`) and `extra` set."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
