@@ -18,7 +18,8 @@ node-side work (the probe, ansible's setup module) is on the same clock as the c
 prints each tool's wall time, its controller CPU and the nodes' CPU, and /proc/loadavg (other jobs may
 load the machine, so a ratio only compares numbers of one run). Then the medians, and the median of the
 per-run ratios against the targets (issue 20): facts <= 1.15x the bare pyinfra probe, ansible >= 8x
-facts, one "target ...: met / NOT met" line each. Exit 1 when a tool fails, 0 otherwise.
+facts, one "target ...: met / NOT met" line each; beside the second, ansible / bare pyinfra, its bound (xeonfleet
+runs on pyinfra's connector, so it cannot be faster than pyinfra's own one-command fact). Exit 1 when a tool fails, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -157,8 +158,10 @@ def main() -> int:
           f"(what start-up and pyinfra add to the connections)")
     print(f"target facts <= {PYINFRA_TARGET}x the bare pyinfra probe: "
           f"{'met' if facts_vs_pyinfra <= PYINFRA_TARGET else 'NOT met'} ({facts_vs_pyinfra:.2f}x)")
+    # A tool on pyinfra's connector is at best bare pyinfra: ansible / bare pyinfra bounds ansible / facts.
     print(f"target ansible >= {ANSIBLE_TARGET:g}x facts: "
-          f"{'met' if ansible_vs_facts >= ANSIBLE_TARGET else 'NOT met'} ({ansible_vs_facts:.2f}x)")
+          f"{'met' if ansible_vs_facts >= ANSIBLE_TARGET else 'NOT met'} ({ansible_vs_facts:.2f}x; "
+          f"ansible / bare pyinfra {ratio('ansible', 'pyinfra'):.2f}x)")
     return 0
 
 
