@@ -23,6 +23,7 @@ from xeonfleet.parsers.node import node_facts_from_lines
 from xeonfleet.facts.probe import as_login_user, run_probe_local
 from xeonfleet.connect.known_hosts import index_known_hosts
 from xeonfleet.connect.progress import fleet_progress
+from xeonfleet.connect.resolver import numeric_addresses_in_place
 from xeonfleet.connect.sudo_access import sudo_password
 
 if TYPE_CHECKING:
@@ -314,7 +315,7 @@ def gather_fact(spec: str, fact: type[FactBase], only: str | None = None,
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
     slots = BoundedSemaphore(state.config.PARALLEL)
-    with _transport_log() as transport_log:
+    with _transport_log() as transport_log, numeric_addresses_in_place():
 
         def one_host(host: Host) -> tuple[Any, str | None]:
             with slots:
