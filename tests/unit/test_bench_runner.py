@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import types
@@ -158,6 +159,8 @@ def _run_wrapper(tmp_path: Path, monkeypatch, runner_text: str, throttle_pct: in
     runners = tmp_path / "runners"
     runners.mkdir(exist_ok=True)
     (runners / "gemm_fp32.py").write_text(runner_text)
+    for lib in remote.NODE_LIBS:  # uploaded beside the runners, as the deploy does
+        shutil.copy(lib, runners / lib.name)
     monkeypatch.setattr(remote, "REMOTE_DIR", str(tmp_path))
     out = str(tmp_path / "results" / "gemm.json")
     command = remote.runner_command(load_jobs()["gemm-fp32"], {"n": 1}, "/nonexistent-env", out,
@@ -191,7 +194,7 @@ def test_throttle_runs_the_runner_only_part_of_the_time(tmp_path, monkeypatch):
     throttled = _run_wrapper(tmp_path, monkeypatch, SPIN, throttle_pct=20)["cpu_share"]
     assert throttled < 0.5 * free
     with pytest.raises(ValueError, match="xeonfleet_bench_throttle_pct must be 1..99"):
-        remote.throttle_loop(100)
+        remote.throttle_command(100)
 
 
 def test_malformed_result_files_are_named(tmp_path):

@@ -20,9 +20,10 @@ RESULTS_DIR_VAR = "XEONFLEET_RESULTS_DIR"
 BENCH_DIR = user_data_dir() / "bench"  # the controller's raw results and nightly files, per user, wherever installed
 # The node modules benchlib imports (node/siblings.py), uploaded beside the runners: the instance planner and
 # the topology reader the launcher uses too, and the frameworks' oneDNN verbose parser and ISA names
-# (matmul-isa and resnet50 name the kernel with them).
+# (matmul-isa and resnet50 name the kernel with them); and the throttle (xeonfleet_bench_throttle_pct).
+THROTTLE = "throttle.py"
 NODE_LIBS = [packaged(f"node/{name}") for name in ("siblings.py", "instances.py", "topology.py", "onednn_verbose.py",
-                                                    "isa_names.py")]
+                                                    "isa_names.py", THROTTLE)]
 
 
 def results_dir() -> Path:
@@ -56,14 +57,13 @@ def runner_files() -> list[Path]:
     return [runners[name] for name in sorted(runners)] + NODE_LIBS
 
 
-def throttle_loop(pct: int) -> str:
-    """Shell that lets the process group of $pid run `pct` % of each 100 ms (SIGSTOP/SIGCONT), the way
-    cpulimit does: a deterministic slowdown for testing regression detection, whatever else runs."""
+def throttle_command(pct: int) -> str:
+    """Shell that lets the process group of $pid run `pct` % of each 100 ms (node/throttle.py, run by the same
+    python as the runner), then waits for it: a deterministic slowdown for testing regression detection."""
     if not 1 <= pct <= 99:
         raise ValueError(f"xeonfleet_bench_throttle_pct must be 1..99 (got {pct})")
-    on, off = pct * 0.001, (100 - pct) * 0.001
-    return (f"while kill -0 $pid 2>/dev/null; do kill -STOP -$pid 2>/dev/null; sleep {off:.3f}; "
-            f"kill -CONT -$pid 2>/dev/null; sleep {on:.3f}; done; wait $pid")
+    # The runner's `cd` runs in its background list, so the throttle is named by its full path.
+    return f"\"$py\" {shlex.quote(f'{REMOTE_DIR}/runners/{THROTTLE}')} $pid {pct}; wait $pid"
 
 
 def runner_command(job: JobSpec, params: dict, env: str, out: str, cpus: str | None = None,
@@ -83,10 +83,9 @@ def runner_command(job: JobSpec, params: dict, env: str, out: str, cpus: str | N
     run = (f"{pin}timeout {job.timeout_s} \"$py\" {shlex.quote(job.runner)} "
            f"--params {shlex.quote(json.dumps(params, sort_keys=True))} --out {shlex.quote(out)}")
     if throttle_pct:
-        # setsid: the runner and its instance processes get a process group of their own to stop. nice 19: on a
-        # loaded machine the loop's shell waits for a core after each CONT while the runner keeps running, so
-        # the runner also yields to everything else and the slowdown holds whatever the load.
-        run = f"setsid nice -n 19 {run} & pid=$!; {throttle_loop(int(throttle_pct))}"
+        # setsid: the runner and its instance processes get a process group of their own to stop. nice 19: the
+        # throttle, at normal priority, takes the core back at once after each on-time, whatever else runs.
+        run = f"setsid nice -n 19 {run} & pid=$!; {throttle_command(int(throttle_pct))}"
     return (
         f"mkdir -p {shlex.quote(os.path.dirname(out))} && rm -f {shlex.quote(out)} && "
         f"py={python}; [ -x \"$py\" ] || py=python3; "
