@@ -205,3 +205,14 @@ def test_malformed_result_files_are_named(tmp_path):
     bad.write_text("{")
     with pytest.raises(ResultError, match="bad.json: unreadable"):
         read_result(bad)
+
+
+def test_throttle_script_checks_its_arguments_and_ends_with_its_group():
+    script = [sys.executable, str(next(lib for lib in remote.NODE_LIBS if lib.name == remote.THROTTLE))]
+    bad = subprocess.run([*script, "1", "100"], capture_output=True, text=True, timeout=10)
+    assert bad.returncode == 2 and "PCT must be 1..99 (got 100)" in bad.stderr
+    assert subprocess.run([*script, "x"], capture_output=True, text=True, timeout=10).returncode == 2
+    # A group whose leader has ended (or never was): nothing to throttle, it returns at once.
+    done = subprocess.Popen(["true"])
+    done.wait()
+    assert subprocess.run([*script, str(done.pid), "50"], timeout=10).returncode == 0
