@@ -191,7 +191,7 @@ def test_throttle_runs_the_runner_only_part_of_the_time(tmp_path, monkeypatch):
     # Share of the CPU time the runner got over one second of wall time, relative to an unthrottled run:
     # a ratio, so the load of the machine cancels out.
     free = _run_wrapper(tmp_path, monkeypatch, SPIN)["cpu_share"]
-    throttled = _run_wrapper(tmp_path, monkeypatch, SPIN, throttle_pct=20)["cpu_share"]
+    throttled = _run_wrapper(tmp_path, monkeypatch, SPIN, throttle_pct=10)["cpu_share"]  # 10 % of this machine's CPUs
     assert throttled < 0.5 * free
     with pytest.raises(ValueError, match="xeonfleet_bench_throttle_pct must be 1..99"):
         remote.throttle_command(100)

@@ -58,8 +58,8 @@ def runner_files() -> list[Path]:
 
 
 def throttle_command(pct: int) -> str:
-    """Shell that lets the process group of $pid run `pct` % of each 100 ms (node/throttle.py, run by the same
-    python as the runner), then waits for it: a deterministic slowdown for testing regression detection."""
+    """Shell that holds the process group of $pid to `pct` % of the CPU it could use (node/throttle.py, run by the
+    same python as the runner), then waits for it: a deterministic slowdown for testing regression detection."""
     if not 1 <= pct <= 99:
         raise ValueError(f"xeonfleet_bench_throttle_pct must be 1..99 (got {pct})")
     # The runner's `cd` runs in its background list, so the throttle is named by its full path.
@@ -83,9 +83,8 @@ def runner_command(job: JobSpec, params: dict, env: str, out: str, cpus: str | N
     run = (f"{pin}timeout {job.timeout_s} \"$py\" {shlex.quote(job.runner)} "
            f"--params {shlex.quote(json.dumps(params, sort_keys=True))} --out {shlex.quote(out)}")
     if throttle_pct:
-        # setsid: the runner and its instance processes get a process group of their own to stop. nice 19: the
-        # throttle, at normal priority, takes the core back at once after each on-time, whatever else runs.
-        run = f"setsid nice -n 19 {run} & pid=$!; {throttle_command(int(throttle_pct))}"
+        # setsid: the runner and its instance processes get a process group of their own to stop.
+        run = f"setsid {run} & pid=$!; {throttle_command(int(throttle_pct))}"
     return (
         f"mkdir -p {shlex.quote(os.path.dirname(out))} && rm -f {shlex.quote(out)} && "
         f"py={python}; [ -x \"$py\" ] || py=python3; "
