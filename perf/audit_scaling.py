@@ -37,7 +37,7 @@ MB = 1024 * 1024
 sys.path.insert(0, str(REPO))
 
 from lab_boot import mem_available  # noqa: E402  (perf/ is this script's directory)
-from measure import ToolRun, bare_pyinfra_command, loadavg, run_tool, tool_env  # noqa: E402
+from measure import ToolRun, bare_pyinfra_answered, bare_pyinfra_command, loadavg, run_tool, tool_env  # noqa: E402
 from xeonfleet.lab.errors import LabError  # noqa: E402
 from xeonfleet.lab.fleet import Lab  # noqa: E402
 from xeonfleet.lab.ports import ADDRESS, find_free_port_base  # noqa: E402
@@ -87,7 +87,7 @@ def measure_floor(lab: Lab, env: dict[str, str], workers: int, repeat: int) -> t
 def measure_pyinfra(lab: Lab, env: dict[str, str], repeat: int) -> ToolRun | None:
     """pyinfra's one-command fact `repeat` times: the median run, or None when any run missed a host."""
     runs = [run_tool(bare_pyinfra_command(BIN), env, lab.hosts, cwd=REPO) for _ in range(repeat)]
-    answered = [(run.stdout + run.stderr).count('": "lab-') for run in runs]
+    answered = [bare_pyinfra_answered(run, "lab") for run in runs]
     if any(count != len(lab.hosts) for count in answered):
         print(f"bare pyinfra: {min(answered)} of {len(lab.hosts)} hosts answered in a run: no bound at this size",
               flush=True)
@@ -193,7 +193,7 @@ def main() -> int:
             rows.append(SizeResult(size, floor, floor_summary, pyinfra, audit))
             print(f"{size:>5} hosts (grown in {boot:.0f} s, MemAvailable -{lab_memory / MB:.0f} MB = "
                   f"{lab_memory / size / MB:.1f} MB/host; loadavg {load} -> {loadavg()}): {floor_summary}; "
-                  f"bare pyinfra {pyinfra.seconds if pyinfra else float('nan'):.2f} s; "
+                  f"bare pyinfra {f'{pyinfra.seconds:.2f} s' if pyinfra else 'lost hosts'}; "
                   f"audit {audit.seconds:.2f} s, cpu {audit.cpu_seconds:.2f} s, "
                   f"nodes cpu {audit.node_cpu_seconds:.2f} s, peak {audit.peak_rss / MB:.0f} MB", flush=True)
     except (RuntimeError, LabError) as exc:

@@ -34,7 +34,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from measure import ToolRun, bare_pyinfra_command, loadavg, run_tool, tool_env  # noqa: E402  (perf/ is this script's directory)
+from measure import (ToolRun, bare_pyinfra_answered, bare_pyinfra_command, loadavg, run_tool,  # noqa: E402
+                     tool_env)  # (perf/ is this script's directory)
 from xeonfleet.lab.fleet import Lab  # noqa: E402
 from xeonfleet.lab.ports import ADDRESS, find_free_port_base  # noqa: E402
 
@@ -119,8 +120,7 @@ def main() -> int:
                 "ansible": ([str(VENV_BIN / "ansible"), "all", "-m", "setup"], ansible_env,
                             lambda run: run.stdout.count("| SUCCESS =>")),
                 "floor": (floor_command(lab), env, lambda run: args.hosts if run.returncode == 0 else 0),
-                "pyinfra": (bare_pyinfra_command(VENV_BIN), env,
-                            lambda run: (run.stdout + run.stderr).count('": "bench-')),
+                "pyinfra": (bare_pyinfra_command(VENV_BIN), env, lambda run: bare_pyinfra_answered(run, "bench")),
                 "facts": ([str(VENV_BIN / "xeonfleet"), "facts", "inventories/lab.py", "--json"], env, facts_answered),
             }
             runs: dict[str, list[ToolRun]] = {name: [] for name in TOOLS}

@@ -44,6 +44,12 @@ def bare_pyinfra_command(bin_dir: Path) -> list[str]:
     return [str(bin_dir / "pyinfra"), "inventories/lab.py", "fact", "server.Hostname"]
 
 
+def bare_pyinfra_answered(run: ToolRun, prefix: str) -> int:
+    """Hosts a bare_pyinfra_command run read a hostname from: its `"HOST": "PREFIX-..."` lines (the lab names its
+    hosts PREFIX-01, PREFIX-02, ...)."""
+    return (run.stdout + run.stderr).count(f'": "{prefix}-')
+
+
 def tool_env(cache_dir: Path, **extra: str) -> dict[str, str]:
     """This environment with the bytecode cache on (written under `cache_dir`) and `extra` set."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
