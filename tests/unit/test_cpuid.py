@@ -21,7 +21,7 @@ from xeonfleet.node import env_checks, node_env
 from xeonfleet.frameworks.dispatch import dispatch_rule_input
 from xeonfleet.lab.hardware import HardwareProfileError, load_hardware
 from xeonfleet.lab.sysroot import build_sysroot
-from xeonfleet.parsers.cpuid import LEAVES, amx_usable, decode, merge_isa, parse_leaves
+from xeonfleet.parsers.cpuid import LEAVES, amx_usable, decode, leaf_runs, merge_isa, parse_leaves
 from xeonfleet.parsers.node import node_facts_from_lines
 from xeonfleet.facts.probe import PROBE_PATH, run_probe_local
 from xeonfleet.connect.snapshot import snapshot_from_lines
@@ -189,6 +189,9 @@ def test_a_profile_without_cpuid_leaves_the_cpuid_only_keys_null_and_says_why() 
 def test_the_probe_reads_exactly_the_leaves_the_parser_decodes() -> None:
     (line,) = re.findall(r'^CPUID_LEAVES="([^"]*)"', PROBE_PATH.read_text(), re.M)
     assert line.split() == [f"0x{leaf:x}.0x{subleaf:x}" for leaf, subleaf in LEAVES]
+    (reads,) = re.findall(r'^CPUID_READS="([^"]*)"', PROBE_PATH.read_text(), re.M)
+    assert reads.split() == [f"0x{first:x}-0x{last:x}.0x{subleaf:x}" for first, subleaf, last in leaf_runs()]
+    assert leaf_runs() == ((0x0, 0, 0x24), (0x7, 1, 0xD))  # two reads: subleaf 0 up to 24H, subleaf 1 from 7 to 0DH
 
 
 @pytest.mark.skipif(not os.access(DEVICE, os.R_OK), reason="needs a readable /dev/cpu/0/cpuid (root, cpuid driver)")

@@ -77,10 +77,14 @@ def test_the_msr_reads_are_the_knobs_registers_of_any_cpu_number() -> None:
     assert "/usr/bin/od -An -v -tx8 -j 420 -N 8 /dev/cpu/[0-9]/msr" in reads  # 0x1a4: MISC_FEATURE_CONTROL
 
 
-def test_the_cpuid_reads_are_the_parsers_leaves_at_the_drivers_offsets() -> None:
-    offsets = [int(re.search(r"-j (\d+) ", c).group(1)) for c in privilege.cpuid_reads()]
-    assert offsets == [leaf | subleaf << 32 for leaf, subleaf in LEAVES]
-    assert 0x7 | 1 << 32 in offsets  # 7.1: AMX-FP16, AVX-VNNI-INT8, AVX10
+def test_the_cpuid_reads_cover_the_parsers_leaves_at_the_drivers_offsets() -> None:
+    """A read at first | subleaf << 32 of 16 x N bytes gives leaves first .. first + N - 1 of that subleaf."""
+    covered = set()
+    for command in privilege.cpuid_reads():
+        offset, size = map(int, re.search(r"-j (\d+) -N (\d+) ", command).groups())
+        covered |= {((offset & 0xFFFFFFFF) + i, offset >> 32) for i in range(size // 16)}
+    assert set(LEAVES) <= covered and len(privilege.cpuid_reads()) == 2  # one sudo od per subleaf
+    assert (0x7, 1) in covered and len(covered) == 0x25 + 7  # 7.1: AMX-FP16, AVX-VNNI-INT8, AVX10
     assert all(c.endswith(f" /{CPUID_DIR}") for c in privilege.cpuid_reads())
 
 

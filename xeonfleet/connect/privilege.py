@@ -3,7 +3,7 @@ each role (`xeonfleet sudoers --role audit|bench|tune`).
 
 Operators log in as a named user and escalate only for what needs it. The probe (xeonfleet/node/probe.sh) runs
 as that user and sends only three kinds of read through `sudo -n`, each a fixed `od` command line built here
-from the constants the probe's own lists are tested against (knobs/msr.py ADDRESSES, parsers/cpuid.py LEAVES):
+from the constants the probe's own lists are tested against (knobs/msr.py ADDRESSES, parsers/cpuid.py leaf_runs):
 the SMBIOS table, the MSRs the knobs read, CPU 0's CPUID leaves. No `*` anywhere: sudoers' `*` matches spaces
 too, so `/dev/cpu/*/msr` would also let `od ... /dev/cpu/0 /etc/shadow /dev/cpu/0/msr` through. The CPU number,
 the one part that varies (the first CPU of each package), is matched by one to four `[0-9]` classes instead:
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from xeonfleet.knobs.msr import ADDRESSES as MSR_ADDRESSES
-from xeonfleet.parsers.cpuid import CPUID_DIR, LEAVES as CPUID_LEAVES
+from xeonfleet.parsers.cpuid import CPUID_DIR, leaf_runs
 from xeonfleet.parsers.node import DMI_TABLE
 
 OD = "/usr/bin/od"  # coreutils' od (busybox's too) is /usr/bin/od on every distro, /bin/od only a merged-/usr link
@@ -39,8 +39,10 @@ def msr_reads() -> list[str]:
 
 
 def cpuid_reads() -> list[str]:
-    """CPU 0's leaves: 16 bytes (EAX EBX ECX EDX) at offset leaf | subleaf << 32 (arch/x86/kernel/cpuid.c)."""
-    return [f"{OD} -An -v -tx4 -j {leaf | subleaf << 32} -N 16 /{CPUID_DIR}" for leaf, subleaf in CPUID_LEAVES]
+    """CPU 0's leaves, one read per subleaf: 16 bytes (EAX EBX ECX EDX) a leaf from offset first | subleaf << 32
+    to the last leaf (arch/x86/kernel/cpuid.c moves on one leaf per 16 bytes)."""
+    return [f"{OD} -An -v -tx4 -j {first | subleaf << 32} -N {16 * (last - first + 1)} /{CPUID_DIR}"
+            for first, subleaf, last in leaf_runs()]
 
 
 @dataclass(frozen=True)

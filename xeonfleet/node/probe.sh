@@ -217,16 +217,29 @@ if has power && [ -e dev/cpu/0/msr ] && [ ! -d dev/cpu/0/msr ] && command -v od 
     done
 fi
 # The CPUID leaves xeonfleet/parsers/cpuid.py decodes (its LEAVES), from CPU 0, as text lines
-# "dev/cpu/0/cpuid/0xLEAF.0xSUBLEAF:EAX EBX ECX EDX": od reads the 16 bytes at offset leaf | subleaf << 32,
-# as the cpuid driver wants. The device is root-only: the first leaf read decides how (via_root).
+# "dev/cpu/0/cpuid/0xLEAF.0xSUBLEAF:EAX EBX ECX EDX". The cpuid driver answers a read at offset
+# leaf | subleaf << 32 with 16 bytes a leaf, moving on one leaf per 16 bytes: one od per subleaf (CPUID_READS,
+# first-last leaf, its leaf_runs) reads them all, and each od line (one leaf) is kept when CPUID_LEAVES names it.
+# The device is root-only: the first read decides how (via_root).
 CPUID_LEAVES="0x0.0x0 0x1.0x0 0x7.0x0 0x7.0x1 0xd.0x0 0xd.0x1 0x24.0x0"
+CPUID_READS="0x0-0x24.0x0 0x7-0xd.0x1"
 CPUID=dev/cpu/0/cpuid
 if has cpu && [ -e $CPUID ] && [ ! -d $CPUID ] && command -v od >/dev/null 2>&1; then
+    want=
+    for l in $CPUID_LEAVES; do want="$want $((${l%%.*})).$((${l#*.}))"; done
     how=
-    for l in $CPUID_LEAVES; do
-        args="-An -v -tx4 -j $(( ${l%%.*} | (${l#*.} << 32) )) -N 16"
+    for r in $CPUID_READS; do
+        first=$((${r%%-*})) last=${r#*-} sub=$((${r#*.}))
+        last=$((${last%%.*}))
+        args="-An -v -tx4 -j $(( first | (sub << 32) )) -N $(( 16 * (last - first + 1) ))"
         if [ -z "$how" ]; then via_root $CPUID $args || break; how=1; fi
-        v=$(od_root $CPUID $args) && [ -n "$v" ] && echo "$CPUID/$l:${v# }"
+        od_root $CPUID $args | {
+            leaf=$first
+            while read -r a b c d; do
+                case "$want " in *" $leaf.$sub "*) printf '%s/0x%x.0x%x:%s %s %s %s\n' $CPUID $leaf $sub $a $b $c $d ;; esac
+                leaf=$((leaf + 1))
+            done
+        }
     done
 fi
 # The root-only files this run could not read, in sections of their own after the text lines.

@@ -23,8 +23,17 @@ from xeonfleet.parsers.cpuinfo import ISA_FLAGS
 from xeonfleet.parsers.sections import ProbeOutput, needs_root_reason
 
 CPUID_DIR = "dev/cpu/0/cpuid"
-# (leaf, subleaf) the probe reads: its CPUID_LEAVES line in xeonfleet/node/probe.sh must list exactly these.
+# (leaf, subleaf) the probe sends: its CPUID_LEAVES line in xeonfleet/node/probe.sh must list exactly these.
 LEAVES = ((0x0, 0), (0x1, 0), (0x7, 0), (0x7, 1), (0xD, 0), (0xD, 1), (0x24, 0))
+
+
+def leaf_runs(leaves: tuple[tuple[int, int], ...] = LEAVES) -> tuple[tuple[int, int, int], ...]:
+    """(first leaf, subleaf, last leaf) per subleaf: the probe's reads (its CPUID_READS line). The driver answers
+    a read of 16 x N bytes at leaf | subleaf << 32 with N consecutive leaves of that subleaf, so two reads give
+    all seven: through sudo, one `sudo od` costs ~9 ms of the node's CPU and a line in its auth log."""
+    subleaves = sorted({subleaf for _, subleaf in leaves})
+    return tuple((min(leaf for leaf, s in leaves if s == subleaf), subleaf,
+                  max(leaf for leaf, s in leaves if s == subleaf)) for subleaf in subleaves)
 EAX, EBX, ECX, EDX = range(4)
 # ISA keys no mainline kernel prints in /proc/cpuinfo: only CPUID can say yes or no.
 CPUID_ONLY = ("amx_fp16", "amx_complex", "avx_vnni_int8", "avx10")
