@@ -98,6 +98,25 @@ def test_every_tree_gives_an_online_cpu_list_and_no_crash(tree_facts: tuple[str,
     assert sum(len(node["cpus"]) for node in facts["numa"]["nodes"]) == facts["cpu"]["online_cpus"], name
 
 
+@pytest.mark.parametrize("wrapping_base64", [False, True], ids=["base64 -w 0", "base64 without -w"])
+def test_the_packed_output_gives_the_same_facts(tree_facts: tuple[str, dict, dict], wrapping_base64: bool,
+                                                 tmp_path: Path) -> None:
+    """PACK=1 (over SSH) sends one line of gzip + base64; a base64 without -w (older busybox) refuses the option
+    before reading, and tr joins its wrapped lines instead."""
+    name, facts, _ = tree_facts
+    env = dict(os.environ)
+    if wrapping_base64:
+        (tmp_path / "base64").write_text('#!/bin/sh\ncase "$1" in -w*) echo "base64: unrecognized option: w" >&2; '
+                                         f'exit 1 ;; esac\nexec {shutil.which("base64")} "$@"\n')
+        (tmp_path / "base64").chmod(0o755)
+        env["PATH"] = f"{tmp_path}:{env['PATH']}"
+    result = subprocess.run(["sh", "-c", probe_command(root=str(CORPUS / name / "root"), pack=True)],
+                            capture_output=True, text=True, check=True, env=env)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and lines[0] == "@@@ packed gzip base64", lines[:3]
+    assert node_facts_from_lines(lines) == facts, name
+
+
 def test_a_node_without_awk_gives_the_same_facts(tree_facts: tuple[str, dict, dict], tmp_path: Path) -> None:
     """awk trims cpuinfo and builds the per-CPU paths; without it (a minimal image) the probe sends cpuinfo whole
     and globs the per-CPU files: the corpus's sibling-list-only and cpumap-only trees take those fallbacks too."""

@@ -283,8 +283,9 @@ echo "@@@ end"
 
 if [ -n "$PACK" ] && command -v gzip >/dev/null 2>&1 && command -v base64 >/dev/null 2>&1; then
     echo "@@@ packed gzip base64"
-    # One line (tr drops base64's wrapping): the controller reads ~300 wrapped lines one call at a time.
-    probe | gzip -1 | base64 | tr -d '\n'
+    # One line: the controller reads ~300 wrapped lines one call at a time. base64 -w 0 (coreutils, toybox, newer
+    # busybox) does not wrap; a base64 without -w refuses it before reading, and tr drops the wrapping instead.
+    probe | gzip -1 | { base64 -w 0 2>/dev/null || base64 | tr -d '\n'; }
     echo
 else
     probe
