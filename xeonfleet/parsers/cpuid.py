@@ -25,6 +25,14 @@ from xeonfleet.parsers.sections import ProbeOutput, needs_root_reason
 CPUID_DIR = "dev/cpu/0/cpuid"
 # (leaf, subleaf) the probe sends: its CPUID_LEAVES line in xeonfleet/node/probe.sh must list exactly these.
 LEAVES = ((0x0, 0), (0x1, 0), (0x7, 0), (0x7, 1), (0xD, 0), (0xD, 1), (0x24, 0))
+EAX, EBX, ECX, EDX = range(4)
+# ISA keys no mainline kernel prints in /proc/cpuinfo: only CPUID can say yes or no.
+CPUID_ONLY = ("amx_fp16", "amx_complex", "avx_vnni_int8", "avx10")
+ISA_KEYS = (*ISA_FLAGS, *CPUID_ONLY)
+AMX_KERNEL = (5, 16)  # first Linux with the AMX tile state and arch_prctl(ARCH_REQ_XCOMP_PERM) (commit db8268df)
+
+_PATH = re.compile(r"^0x([0-9a-f]+)\.0x([0-9a-f]+)$")
+_RELEASE = re.compile(r"^(\d+)\.(\d+)")
 
 
 def leaf_runs(leaves: tuple[tuple[int, int], ...] = LEAVES) -> tuple[tuple[int, int, int], ...]:
@@ -34,14 +42,6 @@ def leaf_runs(leaves: tuple[tuple[int, int], ...] = LEAVES) -> tuple[tuple[int, 
     subleaves = sorted({subleaf for _, subleaf in leaves})
     return tuple((min(leaf for leaf, s in leaves if s == subleaf), subleaf,
                   max(leaf for leaf, s in leaves if s == subleaf)) for subleaf in subleaves)
-EAX, EBX, ECX, EDX = range(4)
-# ISA keys no mainline kernel prints in /proc/cpuinfo: only CPUID can say yes or no.
-CPUID_ONLY = ("amx_fp16", "amx_complex", "avx_vnni_int8", "avx10")
-ISA_KEYS = (*ISA_FLAGS, *CPUID_ONLY)
-AMX_KERNEL = (5, 16)  # first Linux with the AMX tile state and arch_prctl(ARCH_REQ_XCOMP_PERM) (commit db8268df)
-
-_PATH = re.compile(r"^0x([0-9a-f]+)\.0x([0-9a-f]+)$")
-_RELEASE = re.compile(r"^(\d+)\.(\d+)")
 
 
 @dataclass(frozen=True)
