@@ -4,6 +4,7 @@ node's tools (FrameworkEnvs / CondaTools / FrameworkPython parsers)."""
 import json
 
 from xeonfleet.facts.frameworks import FrameworkPython, parse_conda_tools, parse_env_records
+from xeonfleet.node.env_checks import tensorflow_onednn_verdict
 from xeonfleet.node.env_install import install_error_line
 from xeonfleet.node.node_env import best_isa, failure_line
 from xeonfleet.node.onednn_verbose import parse_onednn_verbose
@@ -125,3 +126,29 @@ def test_failure_line_is_the_last_exception_else_the_last_line():
     assert failure_line(lines, 1) == "ModuleNotFoundError: No module named 'faiss'"
     assert failure_line(["Segmentation fault"], -11) == "Segmentation fault"
     assert failure_line(["onednn_verbose,info"], -9) == "exit -9"
+
+
+# --- TensorFlow's oneDNN: a fault, or TensorFlow's own default on a CPU without NN features ---------------------
+
+ICX = {"avx2", "avx512f", "avx512_vnni"}
+ZEN3 = {"avx2", "fma"}  # and Skylake-SP: AVX-512 without VNNI
+
+
+def test_tensorflow_with_onednn_on_is_ok() -> None:
+    assert tensorflow_onednn_verdict(True, None, ICX) == (True, None)
+
+
+def test_tensorflow_onednn_off_on_a_cpu_without_nn_features_is_its_own_default() -> None:
+    ok, note = tensorflow_onednn_verdict(False, None, ZEN3 | {"avx512f"})
+    assert ok and note.startswith("off, TensorFlow's default on this CPU") and "TF_ENABLE_ONEDNN_OPTS=1" in note
+
+
+def test_tensorflow_onednn_off_is_a_fault_where_tf_would_turn_it_on_or_was_told_not_to() -> None:
+    assert tensorflow_onednn_verdict(False, None, ICX) == (
+        False, "oneDNN is off although this CPU has avx512_vnni: this TensorFlow build has no oneDNN")
+    assert tensorflow_onednn_verdict(False, "0", ZEN3) == (False, "TF_ENABLE_ONEDNN_OPTS=0 turns oneDNN off")
+    assert tensorflow_onednn_verdict(False, "false", ICX)[0] is False
+    assert tensorflow_onednn_verdict(False, "1", ZEN3) == (
+        False, "oneDNN is off although TF_ENABLE_ONEDNN_OPTS=1: this TensorFlow build has no oneDNN")
+    assert tensorflow_onednn_verdict(None, None, ZEN3)[0] is False
+    assert tensorflow_onednn_verdict(False, None, {"avx2", "avx_vnni"})[0] is False  # Sierra Forest, Alder Lake

@@ -153,6 +153,30 @@ def _check_openvino(variant):
             "precisions": run_precisions(kernels, cpu_flags())}
 
 
+# TensorFlow's own default on Linux x86 (DefaultOneDnnPolicy, tensorflow/core/util/port.cc): oneDNN on only for
+# a CPU with one of these; on the others (Skylake-SP, Broadwell, AMD Zen 3) it is off unless TF_ENABLE_ONEDNN_OPTS=1.
+TF_ONEDNN_DEFAULT_FLAGS = frozenset({"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"})
+
+
+def tensorflow_onednn_verdict(onednn, forced, flags):
+    """(ok, why oneDNN is off, or None) of a TensorFlow env. Off is a fault where it was forced off
+    (TF_ENABLE_ONEDNN_OPTS=0) or where TF would have it on (a CPU with NN features: Cascade Lake on, Sierra Forest's
+    AVX-VNNI); on a CPU without them it is TF's own choice, and the env works on Eigen. None (TF did not say) is
+    a fault too."""
+    if onednn:
+        return True, None
+    if onednn is None:
+        return False, "TensorFlow does not say whether oneDNN is on (no _pywrap_util_port.IsMklEnabled)"
+    if forced is not None and forced.lower() in ("0", "false"):
+        return False, f"TF_ENABLE_ONEDNN_OPTS={forced} turns oneDNN off"
+    has = sorted(flags & TF_ONEDNN_DEFAULT_FLAGS)
+    if forced is None and not has:
+        return True, ("off, TensorFlow's default on this CPU: it turns oneDNN on only with one of "
+                      f"{', '.join(sorted(TF_ONEDNN_DEFAULT_FLAGS))} in the CPU flags (TF_ENABLE_ONEDNN_OPTS=1 forces it)")
+    why = f"TF_ENABLE_ONEDNN_OPTS={forced}" if forced is not None else f"this CPU has {', '.join(has)}"
+    return False, f"oneDNN is off although {why}: this TensorFlow build has no oneDNN"
+
+
 def _check_tensorflow(variant):
     import tensorflow as tf
 
@@ -163,7 +187,8 @@ def _check_tensorflow(variant):
         onednn = bool(_pywrap_util_port.IsMklEnabled())
     except (ImportError, AttributeError):
         pass
-    if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0":
+    forced = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    if forced is not None and forced.lower() in ("0", "false"):
         onednn = False
     x = tf.random.uniform((1, 16, 16, 3))
     y = tf.keras.layers.Conv2D(8, 3)(x)
@@ -181,8 +206,10 @@ def _check_tensorflow(variant):
 
     kernels = {"fp32": fp32, "bf16": bf16,
                "int8": "TensorFlow has no INT8 matmul/conv outside a quantised graph (INC or the model zoo make those)"}
-    return {"onednn_enabled": onednn, "output_shape": list(y.shape), "ok": bool(onednn),
-            "precisions": run_precisions(kernels, cpu_flags())}
+    flags = cpu_flags()
+    ok, onednn_note = tensorflow_onednn_verdict(onednn, forced, flags)
+    return {"onednn_enabled": onednn, "onednn_note": onednn_note, "output_shape": list(y.shape), "ok": ok,
+            **({} if ok else {"error": onednn_note}), "precisions": run_precisions(kernels, flags)}
 
 
 def _pytorch_kernels(torch):
