@@ -158,6 +158,11 @@ def _check_openvino(variant):
 TF_ONEDNN_DEFAULT_FLAGS = frozenset({"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"})
 
 
+def turns_onednn_off(forced):
+    """Whether a TF_ENABLE_ONEDNN_OPTS value (None: unset) turns oneDNN off, as TensorFlow reads it."""
+    return forced is not None and forced.lower() in ("0", "false")
+
+
 def tensorflow_onednn_verdict(onednn, forced, flags):
     """(ok, why oneDNN is off, or None) of a TensorFlow env. Off is a fault where it was forced off
     (TF_ENABLE_ONEDNN_OPTS=0) or where TF would have it on (a CPU with NN features: Cascade Lake on, Sierra Forest's
@@ -167,7 +172,7 @@ def tensorflow_onednn_verdict(onednn, forced, flags):
         return True, None
     if onednn is None:
         return False, "TensorFlow does not say whether oneDNN is on (no _pywrap_util_port.IsMklEnabled)"
-    if forced is not None and forced.lower() in ("0", "false"):
+    if turns_onednn_off(forced):
         return False, f"TF_ENABLE_ONEDNN_OPTS={forced} turns oneDNN off"
     has = sorted(flags & TF_ONEDNN_DEFAULT_FLAGS)
     if forced is None and not has:
@@ -188,7 +193,7 @@ def _check_tensorflow(variant):
     except (ImportError, AttributeError):
         pass
     forced = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
-    if forced is not None and forced.lower() in ("0", "false"):
+    if turns_onednn_off(forced):
         onednn = False
     x = tf.random.uniform((1, 16, 16, 3))
     y = tf.keras.layers.Conv2D(8, 3)(x)
