@@ -70,7 +70,8 @@ def run_tool(command: list[str], env: dict[str, str], hosts: list[LabHost], cwd:
         # wait4, not Popen.wait: it returns the child's own rusage (CPU, ru_maxrss in kB).
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
-        time.sleep(SETTLE_S)
+        if hosts:
+            time.sleep(SETTLE_S)
         node_cpu = hosts_cpu_seconds(hosts) - nodes_before
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)

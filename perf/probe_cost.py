@@ -8,7 +8,7 @@ the `xeonfleet sudoers --role audit` drop-in for `nobody` (nothing on the machin
   root   as root: the SMBIOS table, the knob MSRs and CPU 0's CPUID leaves read directly;
   login  as nobody: those reads go through `sudo -n`, each kind first asked with `sudo -n -l`, as on a fleet
          where root cannot log in.
-Prints, per probe, the CPU ms of the probe and everything it started (rusage of the children), the wall ms, and
+Prints, per probe, the CPU ms of the probe and everything it started (wait4, perf/measure.py), the wall ms, and
 the sudo runs (each also a line in the node's auth log), then login / root. Which root-only reads a machine has
 decides the figures: a VM without DMI or the msr driver reads CPUID only. Needs root, unshare, setpriv and sudo.
 """
@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from measure import ToolRun, run_tool  # noqa: E402  (perf/ is this script's directory)
 from xeonfleet.connect import privilege  # noqa: E402
 from xeonfleet.facts.probe import probe_command  # noqa: E402
 
@@ -37,16 +36,12 @@ NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 NAMESPACE = 'mount --bind "$T" /etc/sudoers.d && cd / && exec "$@"'
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(CPU s, wall s) of one run of `command` and all it started; its output is discarded, its failure fatal."""
-    cpu, start = children_cpu(), time.perf_counter()
-    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd="/")
-    return children_cpu() - cpu, time.perf_counter() - start
+def timed(command: list[str], env: dict[str, str]) -> ToolRun:
+    """One run of `command` (perf/measure.py: its CPU and everything it started, from wait4); a failure is fatal."""
+    run = run_tool(command, env, [], cwd=Path("/"))
+    if run.returncode != 0:
+        raise SystemExit(f"probe_cost: {command[-3:]} exited {run.returncode}: {run.stderr.strip()[-300:]}")
+    return run
 
 
 def sudo_runs(command: list[str], env: dict[str, str]) -> int | None:
@@ -79,13 +74,13 @@ def main() -> int:
         env = {**os.environ, "T": sudoers}
         for command in ways.values():  # untimed: page cache, sudo's first read of its plugins
             timed(command, env)
-        samples: dict[str, list[tuple[float, float]]] = {way: [] for way in ways}
+        samples: dict[str, list[ToolRun]] = {way: [] for way in ways}
         for _ in range(args.runs):
             for way, command in ways.items():
                 samples[way].append(timed(command, env))
         sudo = {way: sudo_runs(command, env) for way, command in ways.items()}
-    cpu = {way: statistics.median(c for c, _ in runs) * 1000 for way, runs in samples.items()}
-    wall = {way: statistics.median(w for _, w in runs) * 1000 for way, runs in samples.items()}
+    cpu = {way: statistics.median(run.cpu_seconds for run in runs) * 1000 for way, runs in samples.items()}
+    wall = {way: statistics.median(run.seconds for run in runs) * 1000 for way, runs in samples.items()}
     print(f"probe on this machine's own /, median of {args.runs} (loadavg {Path('/proc/loadavg').read_text()[:14]}):")
     for way in ways:
         runs = "n/a (no strace)" if sudo[way] is None else sudo[way]
